@@ -1,0 +1,154 @@
+import type { LanguageModel } from "ai";
+import type { Storage } from "unstorage";
+import type { McpHooks } from "./hooks.js";
+import type { ServerDefinition } from "./config/schema.js";
+import type { McpStore } from "./store/types.js";
+import type { Identity } from "./types.js";
+
+/** A DNS answer in the shape of `dns.promises.lookup(hostname, { all: true })`. */
+export interface LookupAddress {
+  address: string;
+  family: 4 | 6;
+}
+
+export type Lookup = (hostname: string) => Promise<LookupAddress[]>;
+
+/** Any logger with these four methods: pino, consola and `console` fit. Every line it gets is sanitized. */
+export interface Logger {
+  debug(...args: unknown[]): void;
+  info(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}
+
+export interface ChatCompletionsOptions {
+  /** Maps the request's `model` string to an AI SDK model. */
+  model: (id: string) => LanguageModel | Promise<LanguageModel>;
+  /** @default "/v1/chat/completions" */
+  path?: string;
+  /** Server-side tool steps per request. @default 5 */
+  maxSteps?: number;
+}
+
+export interface McpServerSideOptions {
+  /** The config tier: a path to a JSON file or an object in the `mcpServers` format. */
+  config?: string | { mcpServers: Record<string, unknown> };
+  /** An unstorage `Storage` (any driver) or a store. @default an in-memory unstorage */
+  storage?: Storage | McpStore;
+  /** Where the management routes are mounted. @default "/mcp-servers" */
+  basePath?: string;
+  /** Who is calling. @default the hashed `X-API-Key` or `Authorization: Bearer` key as the scope */
+  identify?: (request: Request) => Identity | null | Promise<Identity | null>;
+  /** Names the AI SDK tool of a server's tool; the result is still made valid and unique. @default `${server}__${tool}` */
+  toolName?: (server: string, tool: string) => string;
+  /** Receives sanitized log lines. @default no logging */
+  logger?: Logger;
+  /** Hook functions registered at creation. */
+  hooks?: Partial<McpHooks>;
+  /** 32 bytes (base64 or bytes) to encrypt secrets at rest. @default a random per-process key for in-memory storage */
+  encryptionKey?: string | Uint8Array;
+  /** Several keys: the first encrypts, all decrypt (rotation). */
+  encryptionKeys?: (string | Uint8Array)[];
+  /** Host names or IP literals (no ports) that tenants may use even though they resolve to private addresses. */
+  allowedHosts?: string[];
+  /** Opens loopback and private ranges to tenant servers (never link-local or metadata). @default false */
+  allowPrivateNetworks?: boolean;
+  /** Requires `https` for tenant servers except opened hosts. @default true */
+  requireHttps?: boolean;
+  /** The resolver used for SSRF checks. @default dns.promises.lookup with { all: true } */
+  lookup?: Lookup;
+  /** Mounts an OpenAI-compatible Chat Completions endpoint. */
+  chatCompletions?: ChatCompletionsOptions;
+  /** @default 10 */
+  maxServersPerScope?: number;
+  /** @default 128 */
+  maxToolsPerServer?: number;
+  /** @default 10000 */
+  connectTimeoutMs?: number;
+  /** @default 10000 */
+  toolsTimeoutMs?: number;
+  /** @default 60000 */
+  callTimeoutMs?: number;
+  /** @default 1 MiB */
+  maxToolResultBytes?: number;
+  /** @default 1000 */
+  maxConnections?: number;
+  /** Idle pooled connections are closed after this long. @default 300000 */
+  idleTimeoutMs?: number;
+  /** @default 64 KiB */
+  maxBodyBytes?: number;
+  /** How long a server that keeps failing is skipped. @default 30000 */
+  coolDownMs?: number;
+  /** Clock, injectable for tests. @default Date.now */
+  now?: () => number;
+}
+
+/** The limits of SPEC §9, normalized once at creation. */
+export interface Limits {
+  maxServersPerScope: number;
+  maxToolsPerServer: number;
+  connectTimeoutMs: number;
+  connectRetryDelayMs: number;
+  toolsTimeoutMs: number;
+  callTimeoutMs: number;
+  maxToolResultBytes: number;
+  maxConnections: number;
+  idleTimeoutMs: number;
+  maxBodyBytes: number;
+  coolDownMs: number;
+  maxHeadersPerServer: number;
+  maxHeaderValueBytes: number;
+  maxInstructionsBytes: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxServersPerScope: 10,
+  maxToolsPerServer: 128,
+  connectTimeoutMs: 10_000,
+  connectRetryDelayMs: 3_000,
+  toolsTimeoutMs: 10_000,
+  callTimeoutMs: 60_000,
+  maxToolResultBytes: 1024 * 1024,
+  maxConnections: 1_000,
+  idleTimeoutMs: 5 * 60_000,
+  maxBodyBytes: 64 * 1024,
+  coolDownMs: 30_000,
+  maxHeadersPerServer: 32,
+  maxHeaderValueBytes: 4096,
+  maxInstructionsBytes: 4096,
+});
+
+/** The network policy for servers from the global, scope and request tiers. */
+export interface NetworkPolicy {
+  allowedHosts: ReadonlySet<string>;
+  allowPrivateNetworks: boolean;
+  requireHttps: boolean;
+  lookup: Lookup;
+}
+
+export function resolveLimits(options: McpServerSideOptions): Limits {
+  const limits: Limits = { ...DEFAULT_LIMITS };
+  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof Limits)[]) {
+    const value = (options as Record<string, unknown>)[key];
+    if (value === undefined) continue;
+    if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+      throw new TypeError(`createMcpServerSide: option '${key}' must be a non-negative number`);
+    }
+    limits[key] = value;
+  }
+  return limits;
+}
+
+export function normalizeBasePath(basePath: string | undefined): string {
+  const path = (basePath ?? "/mcp-servers").replace(/\/+$/, "");
+  if (path !== "" && !/^\/[A-Za-z0-9._~\-/]*$/.test(path)) {
+    throw new TypeError("createMcpServerSide: 'basePath' must be a path such as /mcp-servers");
+  }
+  return path;
+}
+
+/** A definition tagged with the name it is registered under. */
+export interface NamedDefinition {
+  name: string;
+  definition: ServerDefinition;
+}

@@ -1,0 +1,84 @@
+import type { ToolSet } from "ai";
+import type { ErrorCode } from "./errors.js";
+
+/** Who is calling: their scope (tenant), optionally a user within it, and whether they are an admin. */
+export interface Identity {
+  scope: string;
+  user?: string;
+  admin?: boolean;
+}
+
+export type Tier = "config" | "global" | "scope" | "request";
+
+/**
+ * A server as a caller sees it: the redacted definition (secrets replaced by `auth.has*` flags)
+ * plus its `name`, the tier it comes from, and the highest lower tier it hides.
+ */
+export interface EffectiveServer {
+  name: string;
+  source: Tier;
+  shadows?: Exclude<Tier, "request">;
+  [field: string]: unknown;
+}
+
+/** One thing that went wrong for a request: sanitized, never a secret. */
+export interface ContextError {
+  code: ErrorCode | (string & {});
+  message: string;
+  server?: string;
+  tool?: string;
+}
+
+/** Per-request inputs that adapters read from the JSON body (`mcp_servers`, `mcp_select`). */
+export interface RequestOverrides {
+  /** `null`/absent inherit, `{}` opts out, `{ name: definition }` adds, `{ name: false }` drops. */
+  servers?: unknown;
+  /** When given, only `force_on` servers plus these names are injected. */
+  select?: unknown;
+}
+
+/** Overrides may be given lazily, so an adapter can read a body that is parsed after it ran. */
+export type OverridesSource = RequestOverrides | undefined | (() => RequestOverrides | undefined | Promise<RequestOverrides | undefined>);
+
+export interface ToolsOptions {
+  /** Overall budget for collecting tools; defaults to the `toolsTimeoutMs` option. */
+  timeoutMs?: number;
+  /** Aborts collecting tools. */
+  signal?: AbortSignal;
+}
+
+/** What `req.mcp` / `c.var.mcp` is: the MCP side of one request. */
+export interface McpRequestContext {
+  /** The AI SDK tool set of every effective server, within `toolsTimeoutMs`; never throws for a server's failure. */
+  tools(options?: ToolsOptions): Promise<ToolSet>;
+  /** `params` with the MCP tools merged into `params.tools`; the app's own tools win a name clash. */
+  inject<P extends { tools?: ToolSet }>(params: P, options?: ToolsOptions): Promise<P & { tools: ToolSet }>;
+  /** The effective servers, as `mcp.resolve` returns them. */
+  servers(): Promise<EffectiveServer[]>;
+  /** The `instructions` the effective servers sent at initialize, each headed by the server's name. */
+  instructions(): Promise<string>;
+  /** The identity of the caller, or null when anonymous. */
+  identity(): Promise<Identity | null>;
+  /** What went wrong for this request so far (filled as the context works). */
+  readonly errors: ContextError[];
+}
+
+/** The instance `createMcpServerSide` returns. */
+export interface McpServerSide {
+  /** The typed `hookable` instance. */
+  readonly hooks: import("./hooks.js").McpHookable;
+  /** Where the management routes are mounted (normalized, no trailing slash). */
+  readonly basePath: string;
+  /** True when `pathname` belongs to this instance (management routes or the chat endpoint). */
+  owns(pathname: string): boolean;
+  /** Serves the management routes (and the chat endpoint); `undefined` when the request is not ours. */
+  handle(request: Request): Promise<Response | undefined>;
+  /** The MCP context of one request. */
+  forRequest(request: Request, overrides?: OverridesSource): McpRequestContext;
+  /** The effective servers for a request (SPEC §2), redacted. */
+  resolve(request: Request, overrides?: OverridesSource): Promise<EffectiveServer[]>;
+  /** Resolves when asynchronous start-up (store checks) finished; rejects with its error. */
+  ready(): Promise<void>;
+  /** Closes every pooled connection, ends every stdio child, and unsubscribes from the store. */
+  close(): Promise<void>;
+}
