@@ -82,3 +82,17 @@ export interface McpServerSide {
   /** Closes every pooled connection, ends every stdio child, and unsubscribes from the store. */
   close(): Promise<void>;
 }
+
+/**
+ * A server ready to connect to, as the engine receives it: the definition with secrets opened
+ * (plaintext, in memory only), where it comes from, and whom it is for.
+ */
+export interface ResolvedServer {
+  name: string;
+  source: Tier;
+  definition: import("./config/schema.js").ServerDefinition;
+  /** The caller's scope id for scope- and request-tier servers. */
+  scope?: string;
+  /** The user, for servers whose connections are per user (OAuth). */
+  user?: string;
+}

@@ -1,0 +1,20 @@
+export { McpServerSideError } from "./errors.js";
+export type { ErrorCode, FieldError } from "./errors.js";
+export type {
+  ContextError,
+  EffectiveServer,
+  Identity,
+  McpRequestContext,
+  McpServerSide,
+  OverridesSource,
+  RequestOverrides,
+  ResolvedServer,
+  Tier,
+  ToolsOptions,
+} from "./types.js";
+export type { McpHooks, McpHookable, HookServerRef, ToolCallPayload } from "./hooks.js";
+export type { McpServerSideOptions, ChatCompletionsOptions, Logger, Lookup, LookupAddress, Limits } from "./options.js";
+export { DEFAULT_LIMITS } from "./options.js";
+export type { ServerDefinition, AuthConfig, ToolFilter, Availability } from "./config/schema.js";
+export { serverDefinitionSchema, isValidServerName } from "./config/schema.js";
+export type { McpStore, StoredServer, StoreScope, StoreChangeEvent } from "./store/types.js";
