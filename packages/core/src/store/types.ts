@@ -21,17 +21,22 @@ export type CreateResult = { ok: true } | { ok: false; reason: "exists" | "limit
 export type UpdateResult = { ok: true } | { ok: false; reason: "not_found" | "revision_mismatch" };
 export type DeleteResult = { ok: true } | { ok: false; reason: "not_found" | "revision_mismatch" };
 
-/** What changed, for caches and pooled connections in every process that shares the store. */
-export interface StoreChangeEvent {
-  type: "created" | "updated" | "deleted";
-  scope: StoreScope;
-  name: string;
-}
+/**
+ * What changed, for caches and pooled connections in every process that shares the store.
+ * `reset` means "anything (in `scope`, or anywhere when it is absent) may have changed; drop caches":
+ * stores send it when they cannot say more (a change seen through a driver's watcher) or when events
+ * may have been missed (a subscriber that reconnected).
+ */
+export type StoreChangeEvent =
+  | { type: "created" | "updated" | "deleted"; scope: StoreScope; name: string }
+  | { type: "reset"; scope?: StoreScope };
 
 /**
  * The store interface. Implementations must make `create` create-if-absent (and enforce `maxServers`)
  * atomically, and `update`/`delete` check `expectedRevision` atomically when it is given.
- * Keys are never built by callers: scopes and names are passed as values.
+ * `create` reports `exists` before `limit`. Keys are never built by callers: scopes and names are passed
+ * as values. Backend failures reject with `McpServerSideError("storage_unavailable")`.
+ * `@mcp-server-side/core/testing`'s `describeStoreConformance` checks all of this.
  */
 export interface McpStore {
   /** True when the data outlives the process (then secrets need a configured encryption key). */
@@ -43,6 +48,23 @@ export interface McpStore {
   delete(scope: StoreScope, name: string, options: { expectedRevision?: string }): Promise<DeleteResult>;
   /** Subscribes to changes made through any instance sharing this store. Returns the unsubscribe function. */
   watch?(listener: (event: StoreChangeEvent) => void): Promise<() => void>;
+  /**
+   * True while every change, from any process sharing the store, reaches `watch` listeners. When it is
+   * false (no cross-process events, or the event subscription is down) callers keep caches short.
+   */
+  watchHealthy?(): boolean;
+
+  /** One user's secret (sealed OAuth tokens) for one server of a scope; null when absent or expired. */
+  getUserSecret(scope: StoreScope, server: string, user: string): Promise<string | null>;
+  /** Stores or replaces a user's secret; it expires after `ttlMs` when given. */
+  setUserSecret(scope: StoreScope, server: string, user: string, value: string, ttlMs?: number): Promise<void>;
+  /** Removes a user's secret; removing an absent one is not an error. */
+  deleteUserSecret(scope: StoreScope, server: string, user: string): Promise<void>;
+  /** Stores a pending state (an OAuth authorization in progress) under a random id, for `ttlMs`. */
+  putPending(id: string, value: string, ttlMs: number): Promise<void>;
+  /** Returns and removes a pending state in one step, so a state is used at most once; null when absent or expired. */
+  takePending(id: string): Promise<string | null>;
+
   /** Checks that the backend answers (used by `ready()`). */
   ping?(): Promise<void>;
   close?(): Promise<void>;

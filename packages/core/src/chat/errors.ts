@@ -1,0 +1,94 @@
+import {
+  APICallError,
+  InvalidArgumentError,
+  InvalidMessageRoleError,
+  InvalidPromptError,
+  MessageConversionError,
+  MissingToolResultsError,
+  RetryError,
+  UnsupportedFunctionalityError,
+} from "ai";
+import type { FieldError } from "../errors.js";
+
+/** The `type` values OpenAI uses in error bodies; clients branch on them. */
+export type OpenAIErrorType = "invalid_request_error" | "not_found_error" | "server_error";
+
+/** The body of every error this endpoint answers: the shape the official `openai` client parses. */
+export interface OpenAIErrorBody {
+  error: {
+    message: string;
+    type: OpenAIErrorType;
+    param: string | null;
+    code: string | null;
+  };
+}
+
+export interface ChatError {
+  status: number;
+  body: OpenAIErrorBody;
+}
+
+/** Builds an OpenAI-style error; `param` names the failing request field (`messages[0].content`). */
+export function chatError(
+  status: number,
+  message: string,
+  options: { type?: OpenAIErrorType; param?: string | null; code?: string | null } = {},
+): ChatError {
+  const type = options.type ?? (status >= 500 ? "server_error" : "invalid_request_error");
+  return { status, body: { error: { message, type, param: options.param ?? null, code: options.code ?? null } } };
+}
+
+/**
+ * Turns a JSON Pointer into the dotted-and-indexed path OpenAI puts in `param`
+ * (`/messages/0/content` → `messages[0].content`).
+ */
+export function pointerToParam(pointer: string): string | null {
+  if (pointer === "" || pointer === "/") return null;
+  let param = "";
+  for (const raw of pointer.slice(1).split("/")) {
+    const segment = raw.replaceAll("~1", "/").replaceAll("~0", "~");
+    if (/^\d+$/.test(segment)) param += `[${segment}]`;
+    else param += param === "" ? segment : `.${segment}`;
+  }
+  return param;
+}
+
+/** A validation failure as OpenAI reports it: the first failing field, named in `param` and the message. */
+export function validationError(errors: readonly FieldError[], fallback: string): ChatError {
+  const first = errors[0];
+  if (first === undefined) return chatError(400, fallback);
+  const param = pointerToParam(first.pointer);
+  const message = param === null ? first.detail : `Invalid value for '${param}': ${first.detail}`;
+  return chatError(400, message, { param, code: "invalid_value" });
+}
+
+export function errorResponse(error: ChatError, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(error.body), {
+    status: error.status,
+    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+  });
+}
+
+/**
+ * What a failed generation means for the caller. Problems with the prompt are theirs (400, with the
+ * AI SDK's message, which only echoes their own request); a failing provider is a 502 that names its
+ * status but not its body (which may quote configuration); anything else is a 500.
+ */
+export function generationError(error: unknown): ChatError {
+  const cause = RetryError.isInstance(error) ? error.lastError : error;
+  if (
+    InvalidPromptError.isInstance(cause) ||
+    InvalidArgumentError.isInstance(cause) ||
+    MissingToolResultsError.isInstance(cause) ||
+    InvalidMessageRoleError.isInstance(cause) ||
+    MessageConversionError.isInstance(cause) ||
+    UnsupportedFunctionalityError.isInstance(cause)
+  ) {
+    return chatError(400, cause.message, { code: "invalid_prompt" });
+  }
+  if (APICallError.isInstance(cause)) {
+    const status = cause.statusCode === undefined ? "an error" : `HTTP ${cause.statusCode}`;
+    return chatError(502, `The model provider answered with ${status}.`, { code: "upstream_error" });
+  }
+  return chatError(500, "The completion failed.", { code: "internal" });
+}

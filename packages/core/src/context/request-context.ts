@@ -1,0 +1,160 @@
+import type { ToolSet } from "ai";
+import type { ServerDefinition } from "../config/schema.js";
+import { validateUntrustedDefinition, type ValidationDeps } from "../config/validate.js";
+import { isValidServerName } from "../config/schema.js";
+import type { McpHookable } from "../hooks.js";
+import type { Engine } from "../pool/engine.js";
+import type { Registry } from "../registry/registry.js";
+import { sanitizeText } from "../security/redact.js";
+import { loadCallerTiers, presentServer } from "../tiers/effective.js";
+import { mergeTiers, type MergedServer } from "../tiers/merge.js";
+import type {
+  ContextError,
+  EffectiveServer,
+  Identity,
+  McpRequestContext,
+  OverridesSource,
+  RequestOverrides,
+  ResolvedServer,
+  ToolsOptions,
+} from "../types.js";
+
+export interface ContextDeps {
+  identify: (request: Request) => Promise<Identity | null>;
+  config: ReadonlyMap<string, ServerDefinition>;
+  registry: Registry;
+  engine: Pick<Engine, "tools" | "instructions">;
+  hooks: McpHookable;
+  validation: ValidationDeps;
+}
+
+interface Resolution {
+  identity: Identity | null;
+  merged: MergedServer[];
+}
+
+/**
+ * The MCP side of one request. Everything is lazy and done once: the identity, the tiers and the
+ * merge run on the first call that needs them, so a route that never asks for tools pays nothing.
+ * Nothing here throws for a server's problem: it lands in `errors`.
+ */
+export function createRequestContext(deps: ContextDeps, request: Request, overrides?: OverridesSource): McpRequestContext {
+  const errors: ContextError[] = [];
+  let identityPromise: Promise<Identity | null> | undefined;
+  let resolution: Promise<Resolution> | undefined;
+  let toolSet: Promise<ToolSet> | undefined;
+
+  const identity = (): Promise<Identity | null> => {
+    identityPromise ??= deps.identify(request);
+    return identityPromise;
+  };
+
+  const resolve = (): Promise<Resolution> => {
+    resolution ??= (async () => {
+      const [caller, given] = await Promise.all([identity(), typeof overrides === "function" ? overrides() : overrides]);
+      const [tiers, request] = await Promise.all([
+        loadCallerTiers(caller, deps.config, deps.registry),
+        requestTier(given, deps.validation, errors),
+      ]);
+      const result = mergeTiers({ ...tiers, request, select: selection(given, errors) });
+      errors.push(...result.errors);
+      return { identity: caller, merged: result.servers };
+    })();
+    return resolution;
+  };
+
+  const resolvedServers = async (): Promise<ResolvedServer[]> => {
+    const { identity: caller, merged } = await resolve();
+    return merged.map((server) => {
+      const resolved: ResolvedServer = { name: server.name, source: server.source, definition: server.definition };
+      if (caller && (server.source === "scope" || server.source === "request")) resolved.scope = caller.scope;
+      if (caller?.user !== undefined) resolved.user = caller.user;
+      return resolved;
+    });
+  };
+
+  const tools = (options?: ToolsOptions): Promise<ToolSet> => {
+    toolSet ??= (async () => {
+      const [servers, { identity: caller, merged }] = await Promise.all([resolvedServers(), resolve()]);
+      const set = await deps.engine.tools(servers, errors, options);
+      await deps.hooks.callHook("tools:resolved", {
+        tools: set,
+        servers: merged.map((server) => presentServer(server, caller)),
+        errors,
+      });
+      return set;
+    })();
+    return toolSet;
+  };
+
+  return {
+    errors,
+    identity,
+    tools,
+
+    async inject(params, options) {
+      const mcpTools = await tools(options);
+      const own = params.tools ?? {};
+      const merged: ToolSet = { ...mcpTools };
+      for (const [name, tool] of Object.entries(own)) {
+        if (name in mcpTools) errors.push({ code: "tool_name_conflict", tool: name, message: `the app's own tool '${name}' hides an MCP tool of that name` });
+        merged[name] = tool;
+      }
+      return { ...params, tools: merged };
+    },
+
+    async servers(): Promise<EffectiveServer[]> {
+      const { identity: caller, merged } = await resolve();
+      return merged.map((server) => presentServer(server, caller));
+    },
+
+    async instructions() {
+      return deps.engine.instructions(await resolvedServers(), errors);
+    },
+  };
+}
+
+/**
+ * The request tier from `mcp_servers`, validated like any untrusted definition. Invalid entries are
+ * left out and reported with their code; a value that is not an object is reported and ignored.
+ */
+async function requestTier(
+  overrides: RequestOverrides | undefined,
+  validation: ValidationDeps,
+  errors: ContextError[],
+): Promise<Record<string, ServerDefinition | false> | null> {
+  const servers = overrides?.servers;
+  if (servers === undefined || servers === null) return null;
+  if (typeof servers !== "object" || Array.isArray(servers)) {
+    errors.push({ code: "invalid_request", message: "mcp_servers must be an object of server definitions; ignored" });
+    return null;
+  }
+  const tier: Record<string, ServerDefinition | false> = {};
+  await Promise.all(
+    Object.entries(servers).map(async ([name, entry]) => {
+      if (!isValidServerName(name)) {
+        errors.push({ code: "invalid_request", message: "mcp_servers holds an invalid server name; ignored" });
+        return;
+      }
+      if (entry === false) {
+        tier[name] = false;
+        return;
+      }
+      const result = await validateUntrustedDefinition(entry, validation, `/mcp_servers/${name}`);
+      if (result.ok) tier[name] = result.value;
+      else errors.push({ code: result.code, server: name, message: sanitizeText(result.message) });
+    }),
+  );
+  // An object whose every entry was invalid must not turn into `{}`, which would opt out of everything.
+  return Object.keys(servers).length > 0 && Object.keys(tier).length === 0 ? null : tier;
+}
+
+function selection(overrides: RequestOverrides | undefined, errors: ContextError[]): string[] | null {
+  const select = overrides?.select;
+  if (select === undefined || select === null) return null;
+  if (!Array.isArray(select) || !select.every((name) => typeof name === "string")) {
+    errors.push({ code: "invalid_request", message: "mcp_select must be an array of server names; ignored" });
+    return null;
+  }
+  return select;
+}

@@ -1,0 +1,125 @@
+import { createChatCompletionsHandler } from "./chat/handler.js";
+import { loadConfigTier } from "./config/load.js";
+import { validateDefinitionShape, type ValidationDeps } from "./config/validate.js";
+import { createRequestContext } from "./context/request-context.js";
+import { McpServerSideError } from "./errors.js";
+import { createMcpHooks } from "./hooks.js";
+import { createManagementHandler } from "./http/handler.js";
+import { checkIdentity, identifyByApiKey } from "./identity.js";
+import { sanitizingLogger } from "./logging.js";
+import { normalizeBasePath, resolveLimits, type McpServerSideOptions, type NetworkPolicy } from "./options.js";
+import { createEngine } from "./pool/engine.js";
+import { createRegistry } from "./registry/registry.js";
+import { parseEncryptionKeys, randomKeyRing } from "./security/crypto.js";
+import { createGuardedFetch } from "./security/guarded-fetch.js";
+import { defaultLookup } from "./security/ssrf.js";
+import { isMcpStore, type McpStore } from "./store/types.js";
+import { unstorageStore } from "./store/unstorage-store.js";
+import type { Identity, McpServerSide } from "./types.js";
+
+/**
+ * Creates the server-side MCP instance. Synchronous: the config tier is read and validated here, so
+ * every config error throws from this call; `await mcp.ready()` for the asynchronous start-up.
+ */
+export function createMcpServerSide(options: McpServerSideOptions = {}): McpServerSide {
+  const limits = resolveLimits(options);
+  const basePath = normalizeBasePath(options.basePath);
+  const config = loadConfigTier(options.config);
+  for (const [name, definition] of config) {
+    const checked = validateDefinitionShape(definition, "config", { limits });
+    if (!checked.ok) {
+      const where = checked.errors?.[0]?.pointer ?? "";
+      throw new McpServerSideError("invalid_config", `Invalid MCP config: server '${name}': ${where ? `field '${where}': ` : ""}${checked.errors?.[0]?.detail ?? checked.message}`);
+    }
+  }
+
+  const store: McpStore = isMcpStore(options.storage) ? options.storage : unstorageStore(options.storage);
+  const keys = parseEncryptionKeys(options);
+  if (!keys.ok) throw new McpServerSideError(keys.code, keys.message);
+  if (keys.value === null && store.persistent) {
+    throw new McpServerSideError(
+      "invalid_config",
+      "createMcpServerSide: a persistent store needs an encryptionKey (32 random bytes, base64) to encrypt secrets at rest, e.g. encryptionKey: process.env.MCP_ENCRYPTION_KEY (generate one with `openssl rand -base64 32`)",
+    );
+  }
+  const ring = keys.value ?? randomKeyRing();
+
+  const hooks = createMcpHooks(options.hooks);
+  const logger = options.logger ? sanitizingLogger(options.logger) : undefined;
+  const policy: NetworkPolicy = {
+    allowedHosts: new Set((options.allowedHosts ?? []).map((host) => host.toLowerCase().replace(/^\[|\]$/g, ""))),
+    allowPrivateNetworks: options.allowPrivateNetworks === true,
+    requireHttps: options.requireHttps !== false,
+    lookup: options.lookup ?? defaultLookup,
+  };
+  const validation: ValidationDeps = { policy, limits };
+  const guardedFetch = createGuardedFetch(policy);
+  const engine = createEngine({
+    limits,
+    hooks,
+    ...(logger ? { logger } : {}),
+    ...(options.toolName ? { toolName: options.toolName } : {}),
+    ...(options.now ? { now: options.now } : {}),
+    // The config tier is the operator's and is not SSRF-checked; everything else goes through the guard.
+    fetchFor: (server) => (server.source === "config" ? fetch : guardedFetch),
+  });
+  const registry = createRegistry({
+    store,
+    ring,
+    hooks,
+    config,
+    maxServersPerScope: limits.maxServersPerScope,
+    ...(logger ? { logger } : {}),
+    ...(options.now ? { now: options.now } : {}),
+    onChange: async (event) => {
+      if (event.type === "reset") return;
+      await engine.evict(
+        event.scope.kind === "global" ? { source: "global", name: event.name } : { source: "scope", scope: event.scope.id, name: event.name },
+        event.type === "deleted" ? "removed" : "changed",
+      );
+    },
+  });
+
+  const identifyOption = options.identify ?? identifyByApiKey;
+  const identify = async (request: Request): Promise<Identity | null> => checkIdentity(await identifyOption(request));
+  const contextDeps = { identify, config, registry, engine, hooks, validation };
+  const forRequest: McpServerSide["forRequest"] = (request, overrides) => createRequestContext(contextDeps, request, overrides);
+
+  const management = createManagementHandler({ basePath, limits, identify, registry, config, validation, engine, ...(logger ? { logger } : {}) });
+  const chatPath = options.chatCompletions ? (options.chatCompletions.path ?? "/v1/chat/completions").replace(/\/+$/, "") : undefined;
+  const chat = options.chatCompletions
+    ? createChatCompletionsHandler(options.chatCompletions, { forRequest, ...(logger ? { logger } : {}) })
+    : undefined;
+
+  const owns = (pathname: string): boolean =>
+    pathname === basePath || pathname.startsWith(`${basePath}/`) || (chatPath !== undefined && pathname.replace(/\/+$/, "") === chatPath);
+
+  const started = (async () => {
+    await store.ping?.();
+    await registry.start();
+    await hooks.callHook("config:loaded", { servers: [...config.keys()] });
+  })();
+  // ready() reports a failed start; an instance nobody awaits must not crash the process with it.
+  started.catch((error: unknown) => logger?.error("mcp-server-side: start-up failed", error));
+
+  return {
+    hooks,
+    basePath,
+    owns,
+    forRequest,
+    async handle(request) {
+      if (chat && chatPath !== undefined && new URL(request.url).pathname.replace(/\/+$/, "") === chatPath) {
+        return request.method === "POST" ? chat(request) : undefined;
+      }
+      return management(request);
+    },
+    resolve: (request, overrides) => forRequest(request, overrides).servers(),
+    ready: () => started,
+    async close() {
+      await Promise.allSettled([started]);
+      await registry.close();
+      await engine.close();
+      await store.close?.();
+    },
+  };
+}

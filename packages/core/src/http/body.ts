@@ -1,0 +1,53 @@
+import { McpServerSideError } from "../errors.js";
+import { parseJsonBody } from "../security/json-body.js";
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+/**
+ * Reads a JSON body of at most `maxBytes`, counting bytes as they arrive (a lying or missing
+ * Content-Length cannot get more through), and parses it strictly: not JSON is 400, duplicate or
+ * prototype keys are 422.
+ */
+export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+  const type = request.headers.get("content-type");
+  if (type !== null && !JSON_TYPE.test(type)) {
+    throw new McpServerSideError("invalid_request", "the body must be JSON (application/json)", { status: 415 });
+  }
+  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
+  if (declared > maxBytes) throw tooLarge(maxBytes);
+  const text = await readText(request, maxBytes);
+  const parsed = parseJsonBody(text);
+  if (!parsed.ok) {
+    throw new McpServerSideError("invalid_request", parsed.message, {
+      status: parsed.errors && parsed.errors.length > 0 ? 422 : 400,
+      ...(parsed.errors ? { errors: parsed.errors } : {}),
+    });
+  }
+  return parsed.value;
+}
+
+async function readText(request: Request, maxBytes: number): Promise<string> {
+  if (request.body === null) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(value);
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new McpServerSideError("invalid_request", "the body is not valid UTF-8");
+  }
+}
+
+function tooLarge(maxBytes: number): McpServerSideError {
+  return new McpServerSideError("payload_too_large", `the body is larger than ${maxBytes} bytes`);
+}

@@ -1,0 +1,243 @@
+import { createHash } from "node:crypto";
+import { isValidServerName, type ServerDefinition } from "../config/schema.js";
+import { validateDefinitionNetwork, validateDefinitionShape, validateUntrustedDefinition, type ValidationDeps } from "../config/validate.js";
+import { McpServerSideError, type Result } from "../errors.js";
+import type { Limits, Logger } from "../options.js";
+import type { Engine } from "../pool/engine.js";
+import type { Registry, StoredEntry } from "../registry/registry.js";
+import { redactDefinition } from "../security/redact.js";
+import { loadCallerTiers, presentServer, scopeOf } from "../tiers/effective.js";
+import { mergeTiers, type MergedServer } from "../tiers/merge.js";
+import type { StoreScope } from "../store/types.js";
+import type { Identity, ResolvedServer } from "../types.js";
+import { readJsonBody } from "./body.js";
+import { jsonResponse, problemResponse } from "./problem.js";
+
+export interface HandlerDeps {
+  basePath: string;
+  limits: Limits;
+  identify: (request: Request) => Promise<Identity | null>;
+  registry: Registry;
+  config: ReadonlyMap<string, ServerDefinition>;
+  validation: ValidationDeps;
+  engine: Pick<Engine, "listTools" | "test">;
+  logger?: Logger;
+}
+
+type Route =
+  | { kind: "list" }
+  | { kind: "test" }
+  | { kind: "server"; name: string }
+  | { kind: "tools"; name: string }
+  | { kind: "unknown" };
+
+/** The management routes of SPEC §4 as a Web-standard handler; `undefined` for paths outside basePath. */
+export function createManagementHandler(deps: HandlerDeps): (request: Request) => Promise<Response | undefined> {
+  const routes: Record<Route["kind"], Partial<Record<string, (context: RouteContext) => Promise<Response>>>> = {
+    list: { GET: listServers, POST: registerServer },
+    test: { POST: testServer },
+    server: { GET: getServer, PATCH: updateServer, DELETE: removeServer },
+    tools: { GET: listTools },
+    unknown: {},
+  };
+
+  return async (request) => {
+    const route = matchRoute(new URL(request.url).pathname, deps.basePath);
+    if (route === undefined) return undefined;
+    try {
+      const methods = routes[route.kind];
+      const handler = methods[request.method];
+      if (route.kind === "unknown") throw new McpServerSideError("not_found", "no such route");
+      if (!handler) {
+        throw new McpServerSideError("invalid_request", `${request.method} is not allowed here`, { status: 405 });
+      }
+      const identity = await deps.identify(request);
+      if (!identity) throw new McpServerSideError("unauthorized", "an API key is required (X-API-Key or Authorization: Bearer)");
+      return await handler({ request, identity, route, deps });
+    } catch (error) {
+      if (!McpServerSideError.isInstance(error) || error.status >= 500) {
+        deps.logger?.error("mcp-server-side: management route failed", error);
+      }
+      const headers: HeadersInit = {};
+      if (McpServerSideError.isInstance(error) && error.status === 405) headers["allow"] = Object.keys(routes[route.kind]).join(", ");
+      if (McpServerSideError.isInstance(error) && error.status === 401) headers["www-authenticate"] = 'Bearer realm="mcp-servers"';
+      return problemResponse(error, headers);
+    }
+  };
+}
+
+interface RouteContext {
+  request: Request;
+  identity: Identity;
+  route: Route;
+  deps: HandlerDeps;
+}
+
+function matchRoute(pathname: string, basePath: string): Route | undefined {
+  if (pathname !== basePath && !pathname.startsWith(`${basePath}/`)) return undefined;
+  const segments = pathname.slice(basePath.length).split("/").filter((segment) => segment !== "");
+  if (segments.length === 0) return { kind: "list" };
+  let name: string;
+  try {
+    name = decodeURIComponent(segments[0] ?? "");
+  } catch {
+    return { kind: "unknown" };
+  }
+  if (segments.length === 1 && name === "test") return { kind: "test" };
+  if (!isValidServerName(name)) return { kind: "unknown" };
+  if (segments.length === 1) return { kind: "server", name };
+  if (segments.length === 2 && segments[1] === "tools") return { kind: "tools", name };
+  return { kind: "unknown" };
+}
+
+async function catalogFor(deps: HandlerDeps, identity: Identity): Promise<MergedServer[]> {
+  return mergeTiers(await loadCallerTiers(identity, deps.config, deps.registry)).catalog;
+}
+
+async function listServers({ deps, identity }: RouteContext): Promise<Response> {
+  const catalog = await catalogFor(deps, identity);
+  return jsonResponse({ servers: catalog.map((server) => presentServer(server, identity)) });
+}
+
+async function getServer({ deps, identity, route }: RouteContext): Promise<Response> {
+  const server = await findEffective(deps, identity, nameOf(route));
+  return jsonResponse(presentServer(server, identity), 200, { etag: await etagOf(deps, identity, server) });
+}
+
+async function registerServer({ deps, identity, request }: RouteContext): Promise<Response> {
+  const { name, scope, ...candidate } = asObject(await readJsonBody(request, deps.limits.maxBodyBytes));
+  const nameErrors = [
+    ...(isValidServerName(name)
+      ? []
+      : [{ pointer: "/name", detail: "must be 1-64 characters of A-Z a-z 0-9 _ -, start with a letter or digit, and not contain '__'" }]),
+    ...(scope === undefined || scope === "global" ? [] : [{ pointer: "/scope", detail: "must be \"global\" or absent" }]),
+  ];
+  if (nameErrors.length > 0) throw new McpServerSideError("invalid_request", "the registration is invalid", { status: 422, errors: nameErrors });
+  const target: StoreScope = scope === "global" ? { kind: "global" } : scopeOf(identity);
+  if (target.kind === "global" && !identity.admin) throw new McpServerSideError("forbidden", "only admins can register global servers");
+  const definition = unwrap(await validateUntrustedDefinition(candidate, deps.validation));
+  const entry = await deps.registry.create(target, name as string, definition);
+  return storedResponse(entry, target, 201);
+}
+
+async function updateServer({ deps, identity, request, route }: RouteContext): Promise<Response> {
+  const name = nameOf(route);
+  const { scope, entry } = await findStored(deps, identity, name);
+  const { name: patchedName, scope: patchedScope, ...changes } = asObject(await readJsonBody(request, deps.limits.maxBodyBytes));
+  if ((patchedName !== undefined && patchedName !== name) || patchedScope !== undefined) {
+    throw new McpServerSideError("invalid_request", "a server's name and scope cannot be changed", {
+      status: 422,
+      errors: [{ pointer: patchedName !== undefined && patchedName !== name ? "/name" : "/scope", detail: "cannot be changed; register a new server instead" }],
+    });
+  }
+  const merged = mergePatch(entry.definition, changes);
+  const definition = unwrap(await validateUntrustedDefinition(merged, deps.validation));
+  const updated = await deps.registry.update(scope, name, definition, ifMatch(request, entry));
+  return storedResponse(updated, scope, 200);
+}
+
+async function removeServer({ deps, identity, request, route }: RouteContext): Promise<Response> {
+  const name = nameOf(route);
+  const { scope, entry } = await findStored(deps, identity, name);
+  await deps.registry.remove(scope, name, ifMatch(request, entry));
+  return new Response(null, { status: 204 });
+}
+
+async function testServer({ deps, identity, request }: RouteContext): Promise<Response> {
+  const body = await readJsonBody(request, deps.limits.maxBodyBytes);
+  const { name, scope: _scope, ...candidate } = asObject(body);
+  if (name !== undefined && !isValidServerName(name)) {
+    throw new McpServerSideError("invalid_request", "the server name is invalid", { status: 422, errors: [{ pointer: "/name", detail: "invalid server name" }] });
+  }
+  const definition = unwrap(validateDefinitionShape(candidate, "scope", deps.validation));
+  const network = await validateDefinitionNetwork(definition, deps.validation);
+  if (!network.ok) return jsonResponse({ ok: false, error: { code: network.code, message: network.message } });
+  const server: ResolvedServer = { name: typeof name === "string" ? name : "candidate", source: "scope", definition, scope: identity.scope };
+  return jsonResponse(await deps.engine.test(server));
+}
+
+async function listTools({ deps, identity, route }: RouteContext): Promise<Response> {
+  const server = await findEffective(deps, identity, nameOf(route));
+  const resolved: ResolvedServer = { name: server.name, source: server.source, definition: server.definition };
+  if (server.source === "scope") resolved.scope = identity.scope;
+  if (identity.user !== undefined) resolved.user = identity.user;
+  return jsonResponse({ tools: await deps.engine.listTools(resolved) });
+}
+
+async function findEffective(deps: HandlerDeps, identity: Identity, name: string): Promise<MergedServer> {
+  const server = (await catalogFor(deps, identity)).find((candidate) => candidate.name === name);
+  if (!server) throw new McpServerSideError("not_found", `no server named '${name}'`);
+  return server;
+}
+
+/**
+ * The stored server a caller may change: its own scope's, else (for admins) the global one. A config
+ * server is read-only; a global server is visible to members but not theirs to change.
+ */
+async function findStored(deps: HandlerDeps, identity: Identity, name: string): Promise<{ scope: StoreScope; entry: StoredEntry }> {
+  const own = scopeOf(identity);
+  const mine = (await deps.registry.servers(own)).entries.get(name);
+  if (mine) return { scope: own, entry: mine };
+  const global = (await deps.registry.servers({ kind: "global" })).entries.get(name);
+  if (global && identity.admin) return { scope: { kind: "global" }, entry: global };
+  if (global && global.definition.enabled !== false) throw new McpServerSideError("forbidden", "only admins can change global servers");
+  if (deps.config.has(name)) throw new McpServerSideError("read_only", `'${name}' comes from the config file and is read-only`);
+  throw new McpServerSideError("not_found", `no server named '${name}'`);
+}
+
+function storedResponse(entry: StoredEntry, scope: StoreScope, status: number): Response {
+  const body = {
+    name: entry.record.name,
+    source: scope.kind === "global" ? "global" : "scope",
+    ...redactDefinition(entry.definition, { connection: true }),
+    createdAt: entry.record.createdAt,
+    updatedAt: entry.record.updatedAt,
+  };
+  return jsonResponse(body, status, { etag: `"${entry.record.revision}"` });
+}
+
+async function etagOf(deps: HandlerDeps, identity: Identity, server: MergedServer): Promise<string> {
+  if (server.source === "global" || server.source === "scope") {
+    const scope: StoreScope = server.source === "global" ? { kind: "global" } : scopeOf(identity);
+    const entry = (await deps.registry.servers(scope)).entries.get(server.name);
+    if (entry) return `"${entry.record.revision}"`;
+  }
+  return `"${createHash("sha256").update(JSON.stringify(server.definition)).digest("base64url").slice(0, 22)}"`;
+}
+
+/** `If-Match`: `*` matches any current version; otherwise the strong ETag must be the current one. */
+function ifMatch(request: Request, entry: StoredEntry): string | undefined {
+  const header = request.headers.get("if-match");
+  if (header === null) return undefined;
+  const tags = header.split(",").map((tag) => tag.trim());
+  if (tags.includes("*")) return entry.record.revision;
+  const current = `"${entry.record.revision}"`;
+  if (!tags.includes(current)) throw new McpServerSideError("precondition_failed", "the server changed since the ETag given in If-Match");
+  return entry.record.revision;
+}
+
+/** RFC 7396 JSON merge patch: `null` removes, objects merge, everything else replaces. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (typeof patch !== "object" || patch === null || Array.isArray(patch)) return patch;
+  const base: Record<string, unknown> =
+    typeof target === "object" && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete base[key];
+    else Object.defineProperty(base, key, { value: mergePatch(base[key], value), enumerable: true, writable: true, configurable: true });
+  }
+  return base;
+}
+
+function asObject(body: unknown): Record<string, unknown> {
+  if (typeof body === "object" && body !== null && !Array.isArray(body)) return body as Record<string, unknown>;
+  throw new McpServerSideError("invalid_request", "the body must be a JSON object", { status: 422, errors: [{ pointer: "", detail: "must be an object" }] });
+}
+
+function nameOf(route: Route): string {
+  return "name" in route ? route.name : "";
+}
+
+function unwrap<T>(result: Result<T>): T {
+  if (result.ok) return result.value;
+  throw new McpServerSideError(result.code, result.message, { status: 422, ...(result.errors ? { errors: result.errors } : {}) });
+}

@@ -1,0 +1,45 @@
+import { McpServerSideError, type FieldError } from "../errors.js";
+import { sanitizeText } from "../security/redact.js";
+
+const TITLES: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  409: "Conflict",
+  412: "Precondition Failed",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Content",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
+
+/** The one place an error becomes an RFC 9457 problem document. Unknown errors become a bare 500. */
+export function problemResponse(error: unknown, headers?: HeadersInit): Response {
+  const known = McpServerSideError.isInstance(error)
+    ? error
+    : new McpServerSideError("internal", "an unexpected error occurred", { cause: error });
+  const body: { type: string; title: string; status: number; detail: string; code: string; errors?: FieldError[] } = {
+    type: `urn:mcp-server-side:problem:${known.code}`,
+    title: TITLES[known.status] ?? "Error",
+    status: known.status,
+    detail: sanitizeText(known.message),
+    code: known.code,
+  };
+  if (known.errors && known.errors.length > 0) {
+    body.errors = known.errors.map((entry) => ({ pointer: entry.pointer, detail: sanitizeText(entry.detail) }));
+  }
+  const response = new Response(JSON.stringify(body), { status: known.status, headers });
+  response.headers.set("content-type", "application/problem+json");
+  return response;
+}
+
+export function jsonResponse(body: unknown, status = 200, headers?: HeadersInit): Response {
+  const response = new Response(JSON.stringify(body), { status, headers });
+  response.headers.set("content-type", "application/json; charset=utf-8");
+  return response;
+}

@@ -1,0 +1,176 @@
+import { randomUUID } from "node:crypto";
+import { isLocked, type ServerDefinition } from "../config/schema.js";
+import { McpServerSideError } from "../errors.js";
+import type { McpHookable } from "../hooks.js";
+import type { Logger } from "../options.js";
+import type { KeyRing } from "../security/crypto.js";
+import { redactDefinition } from "../security/redact.js";
+import { openDefinition, sealDefinition } from "../security/secrets.js";
+import { scopeLabel } from "../store/keys.js";
+import type { McpStore, StoreChangeEvent, StoredServer, StoreScope } from "../store/types.js";
+
+/** A stored server as the process uses it: the record as stored (sealed) and its opened definition. */
+export interface StoredEntry {
+  record: StoredServer;
+  definition: ServerDefinition;
+}
+
+export interface RegistryDeps {
+  store: McpStore;
+  ring: KeyRing;
+  hooks: McpHookable;
+  config: ReadonlyMap<string, ServerDefinition>;
+  maxServersPerScope: number;
+  /** Called when a stored server changed or went away, in this process or another. */
+  onChange: (event: StoreChangeEvent) => void | Promise<void>;
+  logger?: Logger;
+  now?: () => number;
+}
+
+/** One stored tier as cached: the entries, and their definitions as the merge takes them. */
+export interface TierSnapshot {
+  entries: ReadonlyMap<string, StoredEntry>;
+  definitions: ReadonlyMap<string, ServerDefinition>;
+}
+
+export interface Registry {
+  /** The servers of one stored tier, opened, from a cache that store events keep fresh. */
+  servers(scope: StoreScope): Promise<TierSnapshot>;
+  create(scope: StoreScope, name: string, definition: ServerDefinition): Promise<StoredEntry>;
+  update(scope: StoreScope, name: string, definition: ServerDefinition, expectedRevision?: string): Promise<StoredEntry>;
+  remove(scope: StoreScope, name: string, expectedRevision?: string): Promise<void>;
+  /** Starts listening to the store's change events. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** How long a cached tier is trusted without a change event to back it. */
+const WATCHED_TTL_MS = 60_000;
+const UNWATCHED_TTL_MS = 1_000;
+
+/**
+ * The stored tiers (global and each scope): validated definitions in, sealed records in the store,
+ * opened definitions in a per-process cache. Writes check the tiers below for locked names and
+ * announce themselves through hooks and the store's change events.
+ */
+export function createRegistry(deps: RegistryDeps): Registry {
+  const now = deps.now ?? Date.now;
+  const cache = new Map<string, { at: number; servers: Promise<TierSnapshot> }>();
+  let watching = false;
+  let unwatch: (() => void) | undefined;
+
+  const ttl = (): number => {
+    const healthy = (deps.store as { watchHealthy?: () => boolean }).watchHealthy?.() ?? true;
+    return watching && healthy ? WATCHED_TTL_MS : UNWATCHED_TTL_MS;
+  };
+
+  const load = async (scope: StoreScope): Promise<TierSnapshot> => {
+    const records = await deps.store.list(scope);
+    const entries = new Map<string, StoredEntry>();
+    const definitions = new Map<string, ServerDefinition>();
+    for (const record of records) {
+      const definition = openDefinition(record.definition, deps.ring, { scope, name: record.name });
+      entries.set(record.name, { record, definition });
+      definitions.set(record.name, definition);
+    }
+    return { entries, definitions };
+  };
+
+  const servers = (scope: StoreScope): Promise<TierSnapshot> => {
+    const label = scopeLabel(scope);
+    const cached = cache.get(label);
+    if (cached && now() - cached.at < ttl()) return cached.servers;
+    const loading = load(scope);
+    cache.set(label, { at: now(), servers: loading });
+    loading.catch(() => {
+      if (cache.get(label)?.servers === loading) cache.delete(label);
+    });
+    return loading;
+  };
+
+  const changed = async (event: StoreChangeEvent): Promise<void> => {
+    if (event.type === "reset") cache.clear();
+    else cache.delete(scopeLabel(event.scope));
+    await deps.onChange(event);
+  };
+
+  const assertNotLocked = async (scope: StoreScope, name: string): Promise<void> => {
+    const lower = [deps.config.get(name)];
+    if (scope.kind === "scope") lower.push((await servers({ kind: "global" })).definitions.get(name));
+    if (lower.some((definition) => definition !== undefined && isLocked(definition))) {
+      throw new McpServerSideError("name_locked", `'${name}' is locked by a lower tier and cannot be registered here`);
+    }
+  };
+
+  const hookRef = (scope: StoreScope, name: string) =>
+    scope.kind === "global" ? { name, source: "global" as const } : { name, source: "scope" as const, scope: scope.id };
+
+  const write = (scope: StoreScope, name: string, definition: ServerDefinition, createdAt?: string): StoredServer => {
+    const timestamp = new Date(now()).toISOString();
+    return {
+      name,
+      definition: sealDefinition(definition, deps.ring, { scope, name }),
+      revision: randomUUID(),
+      createdAt: createdAt ?? timestamp,
+      updatedAt: timestamp,
+    };
+  };
+
+  return {
+    servers,
+
+    async create(scope, name, definition) {
+      await assertNotLocked(scope, name);
+      const record = write(scope, name, definition);
+      const result = await deps.store.create(scope, record, { maxServers: deps.maxServersPerScope });
+      if (!result.ok) {
+        throw result.reason === "exists"
+          ? new McpServerSideError("name_taken", `a server named '${name}' already exists here`)
+          : new McpServerSideError("limit_exceeded", `at most ${deps.maxServersPerScope} servers can be registered here`);
+      }
+      await changed({ type: "created", scope, name });
+      await deps.hooks.callHook("server:registered", { server: hookRef(scope, name), definition: redactDefinition(definition, { connection: true }) });
+      return { record, definition };
+    },
+
+    async update(scope, name, definition, expectedRevision) {
+      await assertNotLocked(scope, name);
+      const current = (await servers(scope)).entries.get(name);
+      if (!current) throw new McpServerSideError("not_found", `no server named '${name}'`);
+      const record = write(scope, name, definition, current.record.createdAt);
+      const result = await deps.store.update(scope, record, { expectedRevision: expectedRevision ?? current.record.revision });
+      if (!result.ok) throw updateFailure(result.reason, name, expectedRevision);
+      await changed({ type: "updated", scope, name });
+      await deps.hooks.callHook("server:updated", { server: hookRef(scope, name), definition: redactDefinition(definition, { connection: true }) });
+      return { record, definition };
+    },
+
+    async remove(scope, name, expectedRevision) {
+      const result = await deps.store.delete(scope, name, expectedRevision === undefined ? {} : { expectedRevision });
+      if (!result.ok) throw updateFailure(result.reason, name, expectedRevision);
+      await changed({ type: "deleted", scope, name });
+      await deps.hooks.callHook("server:removed", { server: hookRef(scope, name) });
+    },
+
+    async start() {
+      if (!deps.store.watch) return;
+      unwatch = await deps.store.watch((event) => {
+        changed(event).catch((error: unknown) => deps.logger?.warn("mcp-server-side: handling a store change failed", error));
+      });
+      watching = true;
+    },
+
+    async close() {
+      unwatch?.();
+      watching = false;
+      cache.clear();
+    },
+  };
+}
+
+function updateFailure(reason: "not_found" | "revision_mismatch", name: string, expectedRevision: string | undefined): McpServerSideError {
+  if (reason === "not_found") return new McpServerSideError("not_found", `no server named '${name}'`);
+  return expectedRevision === undefined
+    ? new McpServerSideError("conflict", `'${name}' changed while it was being updated; retry`)
+    : new McpServerSideError("precondition_failed", "the server changed since the ETag given in If-Match");
+}

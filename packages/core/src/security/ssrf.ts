@@ -1,0 +1,344 @@
+import { promises as dns } from "node:dns";
+import ipaddr from "ipaddr.js";
+import { type Result, fail, ok } from "../errors.js";
+import type { Lookup, LookupAddress, NetworkPolicy } from "../options.js";
+
+/**
+ * What an IP address is, for the SSRF rules of SPEC §9. Only `public` is reachable by default;
+ * `allowPrivateNetworks` opens `loopback`, `private`, `unique-local` and `cgnat`; everything else is
+ * opened only by naming the host in `allowedHosts`.
+ */
+export type AddressClass =
+  | "public"
+  | "loopback"
+  | "private"
+  | "unique-local"
+  | "cgnat"
+  | "link-local"
+  | "metadata"
+  | "multicast"
+  | "reserved"
+  | "unspecified"
+  | "invalid";
+
+/** The classes that `allowPrivateNetworks: true` opens (never link-local or metadata: SPEC §11). */
+const PRIVATE_NETWORK_CLASSES: ReadonlySet<AddressClass> = new Set(["loopback", "private", "unique-local", "cgnat"]);
+
+type Address = ipaddr.IPv4 | ipaddr.IPv6;
+type Table = readonly (readonly [[Address, number], AddressClass])[];
+
+const table = (entries: readonly (readonly [string, AddressClass])[]): Table =>
+  entries.map(([range, kind]) => [ipaddr.parseCIDR(range), kind] as const);
+
+// First match wins, so the single metadata addresses come before the ranges that hold them.
+const IPV4_TABLE = table([
+  ["169.254.169.254/32", "metadata"], // AWS, GCP, Azure, OCI, DigitalOcean … instance metadata
+  ["169.254.170.2/32", "metadata"], // AWS ECS task metadata and credentials
+  ["168.63.129.16/32", "metadata"], // Azure wire server (otherwise a public address)
+  ["100.100.100.200/32", "metadata"], // Alibaba Cloud metadata
+  ["192.0.0.192/32", "metadata"], // Oracle Cloud legacy metadata
+  ["0.0.0.0/8", "unspecified"], // "this network": 0.0.0.0 connects to the local host on Linux
+  ["10.0.0.0/8", "private"],
+  ["100.64.0.0/10", "cgnat"],
+  ["127.0.0.0/8", "loopback"],
+  ["169.254.0.0/16", "link-local"],
+  ["172.16.0.0/12", "private"],
+  ["192.0.0.0/24", "reserved"], // IETF protocol assignments
+  ["192.0.2.0/24", "reserved"], // TEST-NET-1
+  ["192.88.99.0/24", "reserved"], // 6to4 relay anycast (deprecated)
+  ["192.168.0.0/16", "private"],
+  ["198.18.0.0/15", "reserved"], // benchmarking
+  ["198.51.100.0/24", "reserved"], // TEST-NET-2
+  ["203.0.113.0/24", "reserved"], // TEST-NET-3
+  ["224.0.0.0/4", "multicast"],
+  ["240.0.0.0/4", "reserved"], // future use and the limited broadcast 255.255.255.255
+]);
+
+// IPv6 forms that carry an IPv4 address are classified by that address (see classifyIPv6); the rest
+// of ::/8 and everything outside 2000::/3 is not global unicast and so is reserved.
+const IPV6_TABLE = table([
+  ["fd00:ec2::254/128", "metadata"], // AWS instance metadata over IPv6
+  ["fc00::/7", "unique-local"],
+  ["fe80::/10", "link-local"],
+  ["fec0::/10", "private"], // deprecated site-local
+  ["ff00::/8", "multicast"],
+  ["2002::/16", "reserved"], // 6to4: tunnels to an arbitrary IPv4 address
+  ["2001::/32", "reserved"], // Teredo: tunnels to an arbitrary IPv4 address
+  ["2001::/23", "reserved"], // IETF protocol assignments (benchmarking, ORCHID …)
+  ["2001:db8::/32", "reserved"], // documentation
+  ["3fff::/20", "reserved"], // documentation (RFC 9637)
+]);
+
+const GLOBAL_UNICAST = ipaddr.parseCIDR("2000::/3");
+const NAT64_WELL_KNOWN = ipaddr.parseCIDR("64:ff9b::/96");
+const NAT64_LOCAL_USE = ipaddr.parseCIDR("64:ff9b:1::/48");
+const IPV4_MAPPED = ipaddr.parseCIDR("::ffff:0:0/96");
+const IPV4_TRANSLATED = ipaddr.parseCIDR("::ffff:0:0:0/96");
+const IPV4_COMPATIBLE = ipaddr.parseCIDR("::/96");
+
+function lookupTable(address: Address, entries: Table): AddressClass | undefined {
+  for (const [range, kind] of entries) {
+    if (address.kind() === range[0].kind() && address.match(range)) return kind;
+  }
+  return undefined;
+}
+
+function ipv4FromBytes(bytes: readonly number[]): ipaddr.IPv4 {
+  return new ipaddr.IPv4(bytes.map((byte) => byte ?? 0));
+}
+
+/** The most restrictive class among candidate embedded IPv4 addresses; `public` only if all are. */
+function classifyEmbedded(candidates: readonly ipaddr.IPv4[]): AddressClass {
+  for (const candidate of candidates) {
+    const kind = classifyIPv4(candidate);
+    if (kind !== "public") return kind;
+  }
+  return "public";
+}
+
+function classifyIPv4(address: ipaddr.IPv4): AddressClass {
+  return lookupTable(address, IPV4_TABLE) ?? "public";
+}
+
+function classifyIPv6(address: ipaddr.IPv6): AddressClass {
+  const bytes = address.toByteArray();
+  const last32 = ipv4FromBytes(bytes.slice(12, 16));
+  if (address.match(IPV4_MAPPED) || address.match(IPV4_TRANSLATED) || address.match(NAT64_WELL_KNOWN)) {
+    return classifyIPv4(last32);
+  }
+  if (address.match(IPV4_COMPATIBLE)) {
+    // :: and ::1 are IPv6's own; the rest is the deprecated IPv4-compatible form (WHATWG writes
+    // [::127.0.0.1] as [::7f00:1]) and is judged by the IPv4 address it carries.
+    if (address.toNormalizedString() === "0:0:0:0:0:0:0:0") return "unspecified";
+    if (address.toNormalizedString() === "0:0:0:0:0:0:0:1") return "loopback";
+    return classifyIPv4(last32);
+  }
+  if (address.match(NAT64_LOCAL_USE)) {
+    // RFC 6052 lets a local-use NAT64 prefix be /48, /56, /64 or /96 long, each placing the IPv4
+    // address elsewhere; any non-public reading wins. A translator in the operator's own network is
+    // private even when it leads to a public address.
+    const kind = classifyEmbedded([
+      ipv4FromBytes([bytes[6] ?? 0, bytes[7] ?? 0, bytes[9] ?? 0, bytes[10] ?? 0]),
+      ipv4FromBytes([bytes[7] ?? 0, bytes[9] ?? 0, bytes[10] ?? 0, bytes[11] ?? 0]),
+      ipv4FromBytes(bytes.slice(9, 13)),
+      last32,
+    ]);
+    return kind === "public" ? "private" : kind;
+  }
+  const kind = lookupTable(address, IPV6_TABLE);
+  if (kind !== undefined) return kind;
+  return address.match(GLOBAL_UNICAST) ? "public" : "reserved";
+}
+
+/**
+ * Parses an IP literal strictly: dotted-quad IPv4 or IPv6 (brackets and a zone id tolerated).
+ * Shorthand IPv4 such as `127.1` is refused here; WHATWG URL has already canonicalized URL hosts,
+ * and a resolver answer in that shape is not trusted.
+ */
+export function parseIpAddress(ip: string): Address | undefined {
+  const bare = ip.startsWith("[") && ip.endsWith("]") ? ip.slice(1, -1) : ip;
+  if (ipaddr.IPv4.isValidFourPartDecimal(bare)) return ipaddr.IPv4.parse(bare);
+  if (bare.includes(":") && ipaddr.IPv6.isValid(bare)) return ipaddr.IPv6.parse(bare);
+  return undefined;
+}
+
+/** Classifies an IP address for the SSRF rules; anything that does not parse is `invalid`. */
+export function classifyAddress(ip: string): AddressClass {
+  const address = parseIpAddress(ip);
+  if (address === undefined) return "invalid";
+  return address.kind() === "ipv4" ? classifyIPv4(address as ipaddr.IPv4) : classifyIPv6(address as ipaddr.IPv6);
+}
+
+/**
+ * The comparable form of a host: lower case, no IPv6 brackets, no trailing dot, and IP literals in
+ * one canonical spelling (IPv4-mapped IPv6 unwrapped), so `allowedHosts` matches however it is written.
+ */
+export function normalizeHost(host: string): string {
+  let bare = host.trim().toLowerCase();
+  if (bare.startsWith("[") && bare.endsWith("]")) bare = bare.slice(1, -1);
+  const address = parseIpAddress(bare);
+  if (address !== undefined) {
+    const unwrapped = address.kind() === "ipv6" && (address as ipaddr.IPv6).isIPv4MappedAddress() ? (address as ipaddr.IPv6).toIPv4Address() : address;
+    return unwrapped.toString();
+  }
+  return bare.replace(/\.+$/, "");
+}
+
+/** True when the operator opened this host (name or IP literal) with `allowedHosts`. */
+export function isHostOpened(host: string, policy: Pick<NetworkPolicy, "allowedHosts">): boolean {
+  if (policy.allowedHosts.size === 0) return false;
+  const wanted = normalizeHost(host);
+  for (const entry of policy.allowedHosts) {
+    if (normalizeHost(entry) === wanted) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether a connection to `ip` is allowed. `hostname` is the URL's host (a name, or the literal
+ * itself); when it is in `allowedHosts` every address is allowed. Without a hostname the address
+ * itself is looked up in `allowedHosts`, so an IP literal listed there only opens URLs that use it.
+ */
+export function isAddressAllowed(ip: string, policy: Pick<NetworkPolicy, "allowedHosts" | "allowPrivateNetworks">, hostname?: string): boolean {
+  if (isHostOpened(hostname ?? ip, policy)) return true;
+  const kind = classifyAddress(ip);
+  if (kind === "public") return true;
+  return policy.allowPrivateNetworks && PRIVATE_NETWORK_CLASSES.has(kind);
+}
+
+/** Names that are loopback by definition (RFC 6761): answered locally, never by DNS. */
+export function isLocalhostName(host: string): boolean {
+  const name = normalizeHost(host);
+  return name === "localhost" || name.endsWith(".localhost");
+}
+
+/** Names of cloud metadata services. DNS would usually show them as link-local, but not every resolver is the cloud's. */
+const METADATA_NAMES: ReadonlySet<string> = new Set([
+  "metadata.google.internal",
+  "metadata.goog",
+  "metadata",
+  "instance-data",
+  "instance-data.ec2.internal",
+  "metadata.tencentyun.com",
+  "metadata.platformequinix.com",
+]);
+
+export function isMetadataName(host: string): boolean {
+  return METADATA_NAMES.has(normalizeHost(host));
+}
+
+const LOCALHOST_ADDRESSES: readonly LookupAddress[] = [
+  { address: "127.0.0.1", family: 4 },
+  { address: "::1", family: 6 },
+];
+
+/**
+ * How a checked host is reached: `opened` by `allowedHosts`, only `public` addresses, or at least one
+ * address that `allowPrivateNetworks` opened (`private`). Decides whether plain http is allowed.
+ */
+export type HostReach = "opened" | "public" | "private";
+
+export interface CheckedHost {
+  /** The host without IPv6 brackets. */
+  hostname: string;
+  /** Every address of the host, each allowed by the policy; connect to these and nothing else. */
+  addresses: LookupAddress[];
+  reach: HostReach;
+}
+
+const NOT_PUBLIC_LITERAL = "the URL's host is an address that is not allowed";
+const NOT_PUBLIC_NAME = "the URL's host resolves to an address that is not allowed";
+
+/**
+ * The one host check, shared by registration (validateRemoteUrl) and the connect step
+ * (guarded-fetch): name rules, then every address the host has. Messages never name an address.
+ */
+export async function checkHost(host: string, policy: NetworkPolicy): Promise<Result<CheckedHost>> {
+  const hostname = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  const opened = isHostOpened(hostname, policy);
+  const literal = parseIpAddress(hostname);
+  if (literal !== undefined) {
+    if (!isAddressAllowed(hostname, policy)) return fail("blocked_address", NOT_PUBLIC_LITERAL);
+    const reach: HostReach = opened ? "opened" : classifyAddress(hostname) === "public" ? "public" : "private";
+    return ok({ hostname, addresses: [{ address: hostname, family: literal.kind() === "ipv4" ? 4 : 6 }], reach });
+  }
+  if (isLocalhostName(hostname)) {
+    // Loopback whatever DNS says; opened like any loopback address.
+    if (!opened && !policy.allowPrivateNetworks) return fail("blocked_address", "localhost names are not allowed");
+    return ok({ hostname, addresses: [...LOCALHOST_ADDRESSES], reach: opened ? "opened" : "private" });
+  }
+  if (isMetadataName(hostname) && !opened) return fail("blocked_address", "cloud metadata hosts are not allowed");
+
+  let answers: LookupAddress[];
+  try {
+    answers = await policy.lookup(hostname);
+  } catch {
+    return fail("invalid_url", "the URL's host does not resolve");
+  }
+  if (!Array.isArray(answers) || answers.length === 0) return fail("invalid_url", "the URL's host does not resolve");
+  let everyPublic = true;
+  const addresses: LookupAddress[] = [];
+  for (const answer of answers) {
+    const address = typeof answer?.address === "string" ? parseIpAddress(answer.address) : undefined;
+    // An answer that is not an IP address is refused rather than handed to a resolver again.
+    if (address === undefined) return fail("blocked_address", NOT_PUBLIC_NAME);
+    if (!isAddressAllowed(answer.address, policy, hostname)) return fail("blocked_address", NOT_PUBLIC_NAME);
+    if (classifyAddress(answer.address) !== "public") everyPublic = false;
+    addresses.push({ address: answer.address, family: address.kind() === "ipv4" ? 4 : 6 });
+  }
+  return ok({ hostname, addresses, reach: opened ? "opened" : everyPublic ? "public" : "private" });
+}
+
+/**
+ * Plain http is allowed with `requireHttps: false`, or for a host that the operator opened: named in
+ * `allowedHosts`, or reached through a private address that `allowPrivateNetworks` opened. A public
+ * host always needs https otherwise.
+ */
+export function isPlainHttpAllowed(reach: HostReach, policy: Pick<NetworkPolicy, "requireHttps">): boolean {
+  return !policy.requireHttps || reach !== "public";
+}
+
+/**
+ * Characters refused anywhere in a URL: C0 and C1 controls, DEL, space and every other Unicode
+ * white space or invisible format character, and lone surrogates. WHATWG URL would silently trim,
+ * drop or encode some of them, and what is stored must be exactly what was sent.
+ */
+function hasForbiddenUrlCharacter(raw: string): boolean {
+  for (let index = 0; index < raw.length; index++) {
+    const code = raw.charCodeAt(index);
+    if (code <= 0x20 || (code >= 0x7f && code <= 0xa0) || code === 0xad) return true;
+    if (code === 0x1680 || code === 0x180e || (code >= 0x2000 && code <= 0x200f)) return true;
+    if ((code >= 0x2028 && code <= 0x202f) || (code >= 0x205f && code <= 0x206f)) return true;
+    if (code === 0x3000 || code === 0xfeff || (code >= 0xfff0 && code <= 0xffff)) return true;
+    if (code >= 0xd800 && code <= 0xdbff) {
+      const next = raw.charCodeAt(index + 1);
+      if (!(next >= 0xdc00 && next <= 0xdfff)) return true;
+      index++;
+    } else if (code >= 0xdc00 && code <= 0xdfff) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** The static part of the URL rules (no DNS): a string, parseable, http(s), no userinfo, no raw control characters. */
+export function parseRemoteUrl(raw: unknown): Result<URL> {
+  if (typeof raw !== "string") return fail("invalid_url", "the URL must be a string");
+  if (raw.length === 0 || raw.length > 8192) return fail("invalid_url", "the URL must be 1 to 8192 characters");
+  if (hasForbiddenUrlCharacter(raw)) return fail("invalid_url", "the URL contains control characters or white space");
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return fail("invalid_url", "the URL is not a valid absolute URL");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return fail("invalid_url", "the URL must use https");
+  if (url.username !== "" || url.password !== "") return fail("invalid_url", "the URL must not contain credentials (userinfo)");
+  if (url.hostname === "") return fail("invalid_url", "the URL has no host");
+  return ok(url);
+}
+
+/**
+ * Checks a tenant's remote server URL (SPEC §9) at registration: parsed with WHATWG URL (so
+ * decimal, hex, octal, short and fullwidth IPv4 spellings are canonical before the check), then every
+ * address the host resolves to through `policy.lookup`. `invalid_url` for a malformed URL, a wrong
+ * scheme or a host that does not resolve; `blocked_address` for a host the policy blocks. The
+ * connect step checks again (guarded-fetch), so a later DNS answer cannot widen this.
+ */
+export async function validateRemoteUrl(raw: unknown, policy: NetworkPolicy): Promise<Result<URL>> {
+  const parsed = parseRemoteUrl(raw);
+  if (!parsed.ok) return parsed;
+  const url = parsed.value;
+  const host = await checkHost(url.hostname, policy);
+  if (!host.ok) return host;
+  if (url.protocol === "http:" && !isPlainHttpAllowed(host.value.reach, policy)) {
+    return fail("invalid_url", "the URL must use https (http is allowed only for hosts the operator opened)");
+  }
+  return ok(url);
+}
+
+/** The default resolver: every answer of the system resolver, in its order. */
+export const defaultLookup: Lookup = async (hostname) => {
+  const answers = await dns.lookup(hostname, { all: true, verbatim: true });
+  return answers.map(({ address, family }) => ({ address, family: family === 6 ? 6 : 4 }));
+};

@@ -1,0 +1,321 @@
+import { createStorage, type Storage } from "unstorage";
+import { z } from "zod";
+import { isValidServerName, type ServerDefinition } from "../config/schema.js";
+import { McpServerSideError } from "../errors.js";
+import { assertServerName, storeKeys } from "./keys.js";
+import type { CreateResult, DeleteResult, McpStore, StoreChangeEvent, StoredServer, StoreScope, UpdateResult } from "./types.js";
+
+export interface UnstorageStoreOptions {
+  /**
+   * True when the data outlives the process (then secrets need a configured encryption key).
+   * @default false when every mount of the storage is unstorage's memory driver, true otherwise
+   */
+  persistent?: boolean;
+  /** The clock used for expiry, in milliseconds. @default Date.now */
+  now?: () => number;
+}
+
+/**
+ * User secrets live under their own namespace because `storeKeys.userSecret` extends the scope's servers
+ * key, and on hierarchical drivers (fs) one key cannot be both a file and a directory.
+ */
+const SECRET_NAMESPACE = "secrets:";
+
+/** Matches a servers key as a driver's watcher reports it, possibly below a mount or prefix. */
+const SERVERS_KEY = /(?:^|:)servers:(?:(global)|scope:([^:]+))$/;
+
+const storedServerSchema = z.object({
+  name: z.string().refine(isValidServerName),
+  // The definition's own schema (with sealed secrets) is the core's to apply; the store checks the envelope.
+  definition: z.record(z.string(), z.unknown()),
+  revision: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+const storedServersSchema = z.array(storedServerSchema);
+const expiringValueSchema = z.object({ value: z.string(), expiresAt: z.number().optional() });
+
+type Listener = (event: StoreChangeEvent) => void;
+type KeyedLock = <T>(key: string, work: () => Promise<T>) => Promise<T>;
+
+/**
+ * One lock table per Storage object, so that every store built on the same storage in this process
+ * serializes its writes of one key with the others.
+ */
+const locksByStorage = new WeakMap<Storage, KeyedLock>();
+
+/**
+ * The store on an unstorage `Storage` (any driver). All servers of a scope are one item, written under an
+ * in-process lock: create-if-absent, the `maxServers` limit and revision checks are atomic within one
+ * process. Several processes writing one storage need a store with atomic writes of its own, such as
+ * `@mcp-server-side/storage-redis`.
+ */
+export function unstorageStore(storage: Storage = createStorage(), options: UnstorageStoreOptions = {}): McpStore {
+  const now = options.now ?? Date.now;
+  const drivers = storage.getMounts("").map((mount) => mount.driver);
+  const memoryOnly = drivers.every((driver) => driver.name === "memory");
+  const persistent = options.persistent ?? !memoryOnly;
+  // Memory drivers report every write through this Storage object; native watchers (fs, redis) report
+  // writes of other processes too. Anything else misses other processes' writes.
+  const eventsComplete = drivers.every((driver) => driver.name === "memory" || typeof driver.watch === "function");
+  const withLock = lockFor(storage);
+
+  const listeners = new Set<Listener>();
+  let storageWatch: Promise<(() => Promise<void>) | undefined> | undefined;
+  let watchFailed = false;
+  // Keys this instance is writing right now: their synchronous echo from unstorage is our own event.
+  const ownWrites = new Map<string, number>();
+
+  function emit(event: StoreChangeEvent): void {
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A listener's failure is its own; the write has happened and the other listeners still hear of it.
+      }
+    }
+  }
+
+  function isOwnWrite(key: string): boolean {
+    for (const own of ownWrites.keys()) if (key === own || key.endsWith(`:${own}`)) return true;
+    return false;
+  }
+
+  function onStorageEvent(_event: string, key: string): void {
+    if (isOwnWrite(key)) return;
+    const match = SERVERS_KEY.exec(key);
+    if (match === null) return;
+    const segment = match[2];
+    if (match[1] !== undefined) emit({ type: "reset", scope: { kind: "global" } });
+    // A segment starting with "_" is a digest of the scope id and cannot be turned back into it.
+    else if (segment !== undefined && !segment.startsWith("_")) emit({ type: "reset", scope: { kind: "scope", id: segment } });
+    else emit({ type: "reset" });
+  }
+
+  async function readServers(key: string): Promise<StoredServer[]> {
+    const raw = await backend(() => storage.getItem(key));
+    if (raw === null || raw === undefined) return [];
+    const parsed = storedServersSchema.safeParse(raw);
+    if (!parsed.success) throw new McpServerSideError("storage_unavailable", "The stored servers of a scope are unreadable");
+    return parsed.data.map((server) => ({ ...server, definition: server.definition as ServerDefinition }));
+  }
+
+  async function writeServers(key: string, servers: StoredServer[]): Promise<void> {
+    ownWrites.set(key, (ownWrites.get(key) ?? 0) + 1);
+    try {
+      await backend(() => (servers.length === 0 ? storage.removeItem(key) : storage.setItem(key, servers)));
+    } finally {
+      const count = (ownWrites.get(key) ?? 1) - 1;
+      if (count === 0) ownWrites.delete(key);
+      else ownWrites.set(key, count);
+    }
+  }
+
+  async function readExpiring(key: string, remove: boolean): Promise<string | null> {
+    const raw = await backend(() => storage.getItem(key));
+    if (raw === null || raw === undefined) return null;
+    const parsed = expiringValueSchema.safeParse(raw);
+    if (!parsed.success) throw new McpServerSideError("storage_unavailable", "A stored secret is unreadable");
+    const expired = parsed.data.expiresAt !== undefined && parsed.data.expiresAt <= now();
+    if (remove || expired) await backend(() => storage.removeItem(key));
+    return expired ? null : parsed.data.value;
+  }
+
+  async function writeExpiring(key: string, value: string, ttlMs: number | undefined): Promise<void> {
+    if (typeof value !== "string") throw new TypeError("the value must be a string");
+    if (ttlMs === undefined) {
+      await backend(() => storage.setItem(key, { value }));
+      return;
+    }
+    assertTtl(ttlMs);
+    // Drivers with native expiry (redis, cloudflare KV: at least 60 s) collect the garbage; expiry itself
+    // is decided on read from `expiresAt`, so it is exact on every driver.
+    const ttl = Math.max(60, Math.ceil(ttlMs / 1000));
+    await backend(() => storage.setItem(key, { value, expiresAt: now() + ttlMs }, { ttl }));
+  }
+
+  function secretKey(scope: StoreScope, server: string, user: string): string {
+    return SECRET_NAMESPACE + storeKeys.userSecret(scope, server, user);
+  }
+
+  return {
+    persistent,
+
+    async list(scope) {
+      const key = storeKeys.servers(scope);
+      return withLock(key, () => readServers(key));
+    },
+
+    async get(scope, name) {
+      const key = storeKeys.servers(scope);
+      const servers = await withLock(key, () => readServers(key));
+      return servers.find((server) => server.name === name) ?? null;
+    },
+
+    async create(scope, server, { maxServers }): Promise<CreateResult> {
+      assertServerName(server.name);
+      assertMaxServers(maxServers);
+      const key = storeKeys.servers(scope);
+      const result = await withLock(key, async (): Promise<CreateResult> => {
+        const servers = await readServers(key);
+        if (servers.some((stored) => stored.name === server.name)) return { ok: false, reason: "exists" };
+        if (servers.length >= maxServers) return { ok: false, reason: "limit" };
+        await writeServers(key, [...servers, server]);
+        return { ok: true };
+      });
+      if (result.ok) emit({ type: "created", scope, name: server.name });
+      return result;
+    },
+
+    async update(scope, server, { expectedRevision }): Promise<UpdateResult> {
+      assertServerName(server.name);
+      const key = storeKeys.servers(scope);
+      const result = await withLock(key, async (): Promise<UpdateResult> => {
+        const servers = await readServers(key);
+        const index = servers.findIndex((stored) => stored.name === server.name);
+        const current = servers[index];
+        if (current === undefined) return { ok: false, reason: "not_found" };
+        if (expectedRevision !== undefined && current.revision !== expectedRevision) return { ok: false, reason: "revision_mismatch" };
+        await writeServers(key, servers.map((stored, position) => (position === index ? server : stored)));
+        return { ok: true };
+      });
+      if (result.ok) emit({ type: "updated", scope, name: server.name });
+      return result;
+    },
+
+    async delete(scope, name, { expectedRevision }): Promise<DeleteResult> {
+      const key = storeKeys.servers(scope);
+      const result = await withLock(key, async (): Promise<DeleteResult> => {
+        const servers = await readServers(key);
+        const current = servers.find((stored) => stored.name === name);
+        if (current === undefined) return { ok: false, reason: "not_found" };
+        if (expectedRevision !== undefined && current.revision !== expectedRevision) return { ok: false, reason: "revision_mismatch" };
+        await writeServers(
+          key,
+          servers.filter((stored) => stored !== current),
+        );
+        return { ok: true };
+      });
+      if (result.ok) emit({ type: "deleted", scope, name });
+      return result;
+    },
+
+    async watch(listener) {
+      listeners.add(listener);
+      if (storageWatch === undefined) {
+        storageWatch = storage.watch(onStorageEvent).catch(() => {
+          // A driver whose watcher cannot start (fs without inotify slots, …) still gives in-process events.
+          watchFailed = true;
+          return undefined;
+        });
+      }
+      await storageWatch;
+      return async () => {
+        listeners.delete(listener);
+        if (listeners.size > 0 || storageWatch === undefined) return;
+        const pending = storageWatch;
+        storageWatch = undefined;
+        const unwatch = await pending;
+        await unwatch?.().catch(() => undefined);
+      };
+    },
+
+    watchHealthy() {
+      return eventsComplete && !watchFailed;
+    },
+
+    async getUserSecret(scope, server, user) {
+      const key = secretKey(scope, server, user);
+      return withLock(key, () => readExpiring(key, false));
+    },
+
+    async setUserSecret(scope, server, user, value, ttlMs) {
+      const key = secretKey(scope, server, user);
+      await withLock(key, () => writeExpiring(key, value, ttlMs));
+    },
+
+    async deleteUserSecret(scope, server, user) {
+      const key = secretKey(scope, server, user);
+      await withLock(key, () => backend(() => storage.removeItem(key)));
+    },
+
+    async putPending(id, value, ttlMs) {
+      const key = storeKeys.pending(id);
+      assertTtl(ttlMs);
+      await withLock(key, () => writeExpiring(key, value, ttlMs));
+    },
+
+    async takePending(id) {
+      const key = storeKeys.pending(id);
+      return withLock(key, () => readExpiring(key, true));
+    },
+
+    async ping() {
+      await backend(() => storage.hasItem(storeKeys.servers({ kind: "global" })));
+    },
+
+    async close() {
+      listeners.clear();
+      const pending = storageWatch;
+      storageWatch = undefined;
+      const unwatch = await pending;
+      await unwatch?.().catch(() => undefined);
+    },
+  };
+}
+
+function lockFor(storage: Storage): KeyedLock {
+  let lock = locksByStorage.get(storage);
+  if (lock === undefined) {
+    lock = createKeyedLock();
+    locksByStorage.set(storage, lock);
+  }
+  return lock;
+}
+
+/** A FIFO lock per key: each holder waits for the one before it; the table forgets idle keys. */
+function createKeyedLock(): KeyedLock {
+  const tails = new Map<string, Promise<void>>();
+  return async <T>(key: string, work: () => Promise<T>): Promise<T> => {
+    const previous = tails.get(key) ?? Promise.resolve();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const tail = previous.then(() => held);
+    tails.set(key, tail);
+    await previous;
+    try {
+      return await work();
+    } finally {
+      release();
+      if (tails.get(key) === tail) tails.delete(key);
+    }
+  };
+}
+
+/** Runs a storage call; its failure becomes `storage_unavailable` without the driver's message, which may hold a URL with a password. */
+async function backend<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw storageUnavailable(error);
+  }
+}
+
+function storageUnavailable(error: unknown): McpServerSideError {
+  if (McpServerSideError.isInstance(error)) return error;
+  const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+  const detail = typeof code === "string" && /^[A-Z][A-Z0-9_]{1,39}$/.test(code) ? ` (${code})` : "";
+  return new McpServerSideError("storage_unavailable", `The store is unavailable${detail}`);
+}
+
+function assertTtl(ttlMs: number): void {
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError("ttlMs must be a positive number of milliseconds");
+}
+
+function assertMaxServers(maxServers: number): void {
+  if (!(maxServers === Number.POSITIVE_INFINITY || (Number.isInteger(maxServers) && maxServers >= 0))) {
+    throw new TypeError("maxServers must be a non-negative integer or Infinity");
+  }
+}

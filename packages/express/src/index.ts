@@ -1,0 +1,12 @@
+export { isMcpServerSide, mcpServerSide } from "./middleware.js";
+export { requestUrl, sendWebResponse, toWebRequest } from "./node-http.js";
+export type { NodeRequest, ToWebRequestOptions } from "./node-http.js";
+export type { McpServerSideInput, McpServerSideMiddleware } from "./types.js";
+export type {
+  ContextError,
+  EffectiveServer,
+  Identity,
+  McpRequestContext,
+  McpServerSide,
+  McpServerSideOptions,
+} from "@mcp-server-side/core";

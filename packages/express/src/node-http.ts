@@ -1,0 +1,103 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
+
+/** The Node request as Express hands it over; every Express-specific field is optional. */
+export type NodeRequest = IncomingMessage & { originalUrl?: string; body?: unknown };
+
+export interface ToWebRequestOptions {
+  /** Leave the body out (the context of a request that is not ours only needs URL and headers). */
+  headersOnly?: boolean;
+  /** Aborts the Web request's signal when the client goes away before the response finished. */
+  response?: ServerResponse;
+}
+
+const NO_BODY_METHODS = new Set(["GET", "HEAD"]);
+// A host header that is not a plain host[:port] would let the URL parser pick another origin or path.
+const SAFE_HOST = /^[A-Za-z0-9.\-_~]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
+
+/** The request's pathname as the app sees it, mount path included (`req.originalUrl` in Express). */
+export function requestPathname(req: NodeRequest): string {
+  return requestUrl(req).pathname;
+}
+
+/** The absolute URL of the request; the path is the original one, never resolved against the host. */
+export function requestUrl(req: NodeRequest): URL {
+  const encrypted = (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
+  const host = typeof req.headers.host === "string" && SAFE_HOST.test(req.headers.host) ? req.headers.host : "localhost";
+  const path = req.originalUrl ?? req.url ?? "/";
+  // Concatenated, not `new URL(path, base)`: a path such as `//evil/x` must stay a path.
+  return new URL(`${encrypted ? "https" : "http"}://${host}${path.startsWith("/") ? path : `/${path}`}`);
+}
+
+/**
+ * Turns a Node request into a Web `Request`. The raw body is streamed when nobody read it yet; when a
+ * body parser (e.g. `express.json()`) already consumed the stream, its result is serialized again.
+ */
+export function toWebRequest(req: NodeRequest, options: ToWebRequestOptions = {}): Request {
+  const method = (req.method ?? "GET").toUpperCase();
+  const headers = new Headers();
+  for (let index = 0; index + 1 < req.rawHeaders.length; index += 2) {
+    const name = req.rawHeaders[index]!;
+    if (!name.startsWith(":")) headers.append(name, req.rawHeaders[index + 1]!);
+  }
+  const init: RequestInit & { duplex?: "half" } = { method, headers };
+  if (options.response) init.signal = abortOnClose(options.response);
+  if (!options.headersOnly && !NO_BODY_METHODS.has(method) && announcesBody(req)) {
+    if (!isConsumed(req)) {
+      init.body = Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>;
+      init.duplex = "half";
+    } else {
+      const body = serializeParsedBody(req.body);
+      if (body !== undefined) {
+        headers.set("content-length", String(body.byteLength));
+        headers.delete("transfer-encoding");
+        init.body = body;
+      }
+    }
+  }
+  return new Request(requestUrl(req), init);
+}
+
+/** Writes a Web `Response` to a Node response: status, every header (each Set-Cookie apart), streamed body. */
+export async function sendWebResponse(res: ServerResponse, response: Response): Promise<void> {
+  res.statusCode = response.status;
+  if (response.statusText) res.statusMessage = response.statusText;
+  for (const [name, value] of response.headers) {
+    if (name !== "set-cookie") res.setHeader(name, value);
+  }
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) res.setHeader("set-cookie", cookies);
+  if (response.body === null || res.req?.method === "HEAD") {
+    await response.body?.cancel();
+    res.end();
+    return;
+  }
+  // Headers go out at once, so a server-sent event stream starts before its first chunk.
+  res.flushHeaders();
+  await pipeline(Readable.fromWeb(response.body as NodeWebReadableStream<Uint8Array>), res);
+}
+
+// As HTTP/1.1 framing says: without Content-Length or Transfer-Encoding there is no body.
+function announcesBody(req: NodeRequest): boolean {
+  return req.headers["transfer-encoding"] !== undefined || req.headers["content-length"] !== undefined;
+}
+
+function isConsumed(req: NodeRequest): boolean {
+  return req.readableEnded || (req.complete && !req.readable) || (req as { _body?: unknown })._body === true;
+}
+
+function serializeParsedBody(body: unknown): Uint8Array<ArrayBuffer> | undefined {
+  if (body === undefined) return undefined;
+  if (body instanceof Uint8Array) return new Uint8Array(body);
+  return new TextEncoder().encode(typeof body === "string" ? body : JSON.stringify(body));
+}
+
+function abortOnClose(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}

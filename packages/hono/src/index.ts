@@ -1,0 +1,11 @@
+export { isMcpServerSide, mcpServerSide } from "./middleware.js";
+export type { McpServerSideMiddleware } from "./middleware.js";
+export type { McpServerSideEnv, McpServerSideInput } from "./types.js";
+export type {
+  ContextError,
+  EffectiveServer,
+  Identity,
+  McpRequestContext,
+  McpServerSide,
+  McpServerSideOptions,
+} from "@mcp-server-side/core";

@@ -1,0 +1,187 @@
+import { randomUUID } from "node:crypto";
+import { createMcpServerSide } from "@mcp-server-side/core";
+import type { McpServerSide, McpServerSideOptions } from "@mcp-server-side/core";
+import { afterEach, describe, expect } from "vitest";
+
+/**
+ * One HTTP scenario suite, run against every adapter on a real server (as h3's `describeMatrix`).
+ * An adapter case starts an app on 127.0.0.1:0 with the middleware for an instance, plus two routes
+ * of its own: `POST /chat` answers `{ servers, errors }` from the request's MCP context, and
+ * `GET /hello` answers the text `hello` (to show that other routes pass through).
+ */
+export interface AdapterCase {
+  name: string;
+  /**
+   * True when the framework parses the JSON body before the middleware (`express.json()` first): the
+   * core then sees the body serialized again, so checks that need the raw bytes (duplicate keys, a body
+   * that is not JSON) are made by the framework's parser or not at all.
+   */
+  bodyParsedFirst: boolean;
+  start(mcp: McpServerSide): Promise<RunningApp>;
+}
+
+export interface RunningApp {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  text: string;
+  // biome-ignore lint/suspicious/noExplicitAny: test replies are inspected field by field
+  json: any;
+}
+
+export interface RequestOptions {
+  /** Sent as `X-API-Key`. */
+  key?: string;
+  /** Sent as `Authorization: Bearer …`. */
+  bearer?: string;
+  /** Serialized as JSON with `content-type: application/json` unless `contentType` says otherwise. */
+  body?: unknown;
+  /** Sent as is (a string, bytes or a stream: a stream goes out chunked, without Content-Length). */
+  raw?: string | Uint8Array | ReadableStream<Uint8Array>;
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+export interface TestClient {
+  url: string;
+  mcp: McpServerSide;
+  /** The management routes' base path of this app. */
+  base: string;
+  request(method: string, path: string, options?: RequestOptions): Promise<Reply>;
+  /** `GET base` as `key`, expecting 200; the servers sorted by name. */
+  // biome-ignore lint/suspicious/noExplicitAny: see Reply
+  list(key: string): Promise<any[]>;
+  register(key: string, body: unknown): Promise<Reply>;
+  /** `POST /chat` with `body`: the request's effective servers and errors. */
+  // biome-ignore lint/suspicious/noExplicitAny: see Reply
+  chat(body: unknown, key?: string): Promise<{ servers: any[]; errors: any[] }>;
+}
+
+export interface MatrixContext {
+  adapter: AdapterCase;
+  /** Creates an instance (with `testDefaults` under `options`) and an app on a real port; closed after the test. */
+  app(options?: McpServerSideOptions): Promise<TestClient>;
+}
+
+/** Every secret the suite sends holds this marker; no response may ever contain it. */
+export const SENTINEL = "SENTINEL";
+
+/** A fresh API key; it is a secret too, so it carries the marker. */
+export function newKey(label = "key"): string {
+  return `${SENTINEL}-${label}-${randomUUID()}`;
+}
+
+/** A DNS that answers from a table, and a public address for every other name: tests never use real DNS. */
+export function fakeLookup(table: Record<string, string[]> = {}): NonNullable<McpServerSideOptions["lookup"]> {
+  return async (hostname) =>
+    (table[hostname] ?? ["1.1.1.1"]).map((address) => ({ address, family: address.includes(":") ? 6 : 4 }) as const);
+}
+
+export const PUBLIC_URL = "https://1.1.1.1/mcp";
+
+export function describeMatrix(adapters: readonly AdapterCase[], define: (context: MatrixContext) => void): void {
+  for (const adapter of adapters) {
+    describe(adapter.name, () => {
+      const running: (() => Promise<void>)[] = [];
+      afterEach(async () => {
+        await Promise.all(running.splice(0).map((close) => close()));
+      });
+      define({
+        adapter,
+        async app(options = {}) {
+          const mcp = createMcpServerSide({ lookup: fakeLookup(), ...options });
+          const started = await adapter.start(mcp);
+          running.push(async () => {
+            await started.close();
+            await mcp.close();
+          });
+          return client(started.url, mcp);
+        },
+      });
+    });
+  }
+}
+
+function client(url: string, mcp: McpServerSide): TestClient {
+  const request = async (method: string, path: string, options: RequestOptions = {}): Promise<Reply> => {
+    const headers = new Headers(options.headers);
+    if (options.key !== undefined) headers.set("x-api-key", options.key);
+    if (options.bearer !== undefined) headers.set("authorization", `Bearer ${options.bearer}`);
+    let body: RequestInit["body"];
+    if (options.raw !== undefined) body = options.raw as RequestInit["body"];
+    else if (options.body !== undefined) body = JSON.stringify(options.body);
+    if (body !== undefined && !headers.has("content-type")) headers.set("content-type", options.contentType ?? "application/json");
+    const init: RequestInit & { duplex?: "half" } = { method, headers };
+    if (body !== undefined) init.body = body;
+    if (options.raw instanceof ReadableStream) init.duplex = "half";
+    const response = await fetch(url + path, init);
+    const text = await response.text();
+    expectNoSecret(text, [...response.headers].map(([name, value]) => `${name}: ${value}`).join("\n"));
+    let json: unknown;
+    try {
+      json = text === "" ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: response.status, headers: response.headers, text, json };
+  };
+  const base = mcp.basePath;
+  return {
+    url,
+    mcp,
+    base,
+    request,
+    async list(key) {
+      const reply = await request("GET", base, { key });
+      expect(reply.status, reply.text).toBe(200);
+      // biome-ignore lint/suspicious/noExplicitAny: see Reply
+      return [...reply.json.servers].sort((a: any, b: any) => String(a.name).localeCompare(String(b.name)));
+    },
+    register: (key, body) => request("POST", base, { key, body }),
+    async chat(body, key) {
+      const reply = await request("POST", "/chat", key === undefined ? { body } : { key, body });
+      expect(reply.status, reply.text).toBe(200);
+      return reply.json;
+    },
+  };
+}
+
+/** No response body or header ever holds a secret the suite sent. */
+export function expectNoSecret(...texts: string[]): void {
+  for (const text of texts) expect(text).not.toContain(SENTINEL);
+}
+
+/** An RFC 9457 problem document with the given status and code. */
+export function expectProblem(reply: Reply, status: number, code?: string): void {
+  expect(reply.status, reply.text).toBe(status);
+  expect(reply.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+  expect(reply.json).toMatchObject({
+    type: expect.any(String),
+    title: expect.any(String),
+    status,
+    detail: expect.any(String),
+    code: expect.any(String),
+  });
+  if (code !== undefined) expect(reply.json.code).toBe(code);
+}
+
+/** The pointers of a validation problem's `errors`. */
+export function pointers(reply: Reply): string[] {
+  expect(Array.isArray(reply.json?.errors), reply.text).toBe(true);
+  // biome-ignore lint/suspicious/noExplicitAny: see Reply
+  return reply.json.errors.map((entry: any) => {
+    expect(entry).toEqual({ pointer: expect.any(String), detail: expect.any(String) });
+    return entry.pointer;
+  });
+}
+
+/** The names of effective servers, sorted. */
+// biome-ignore lint/suspicious/noExplicitAny: see Reply
+export function names(servers: any[]): string[] {
+  return servers.map((server) => String(server.name)).sort();
+}
