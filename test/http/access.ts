@@ -135,7 +135,10 @@ export function accessScenarios({ app }: MatrixContext): void {
     const client = await app({ identify });
     const member = newKey("member");
     await client.register(ADMIN_KEY, { name: "everyone", url: PUBLIC_URL, description: "v1", scope: "global" });
-    const patch = await client.request("PATCH", `${client.base}/everyone`, { key: member, body: { description: "mine now" } });
+    const patch = await client.request("PATCH", `${client.base}/everyone`, {
+      key: member,
+      body: { description: "mine now" },
+    });
     expect([403, 404]).toContain(patch.status);
     expectProblem(patch, patch.status);
     const removal = await client.request("DELETE", `${client.base}/everyone`, { key: member });

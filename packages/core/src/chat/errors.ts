@@ -8,7 +8,7 @@ import {
   RetryError,
   UnsupportedFunctionalityError,
 } from "ai";
-import type { FieldError } from "../errors.js";
+import type { FieldError, McpServerSideError } from "../errors.js";
 
 /** The `type` values OpenAI uses in error bodies; clients branch on them. */
 export type OpenAIErrorType = "invalid_request_error" | "not_found_error" | "server_error";
@@ -60,6 +60,17 @@ export function validationError(errors: readonly FieldError[], fallback: string)
   const param = pointerToParam(first.pointer);
   const message = param === null ? first.detail : `Invalid value for '${param}': ${first.detail}`;
   return chatError(400, message, { param, code: "invalid_value" });
+}
+
+/**
+ * The project's error in OpenAI's shape. A body that is JSON but not acceptable (a duplicate or
+ * prototype key) is a 422 on the management routes; OpenAI clients expect a 400 for that.
+ */
+export function fromMcpError(error: McpServerSideError): ChatError {
+  const status = error.status === 422 ? 400 : error.status;
+  const pointer = error.errors?.[0]?.pointer;
+  const param = pointer === undefined ? null : pointerToParam(pointer);
+  return chatError(status, error.message, { param, code: error.code });
 }
 
 export function errorResponse(error: ChatError, headers: Record<string, string> = {}): Response {

@@ -92,7 +92,9 @@ function textOf(content: string | readonly { text: string }[]): string {
   return typeof content === "string" ? content : content.map((part) => part.text).join("");
 }
 
-function assistantText(content: string | readonly ({ type: "text"; text: string } | { type: "refusal"; refusal: string })[]): string {
+function assistantText(
+  content: string | readonly ({ type: "text"; text: string } | { type: "refusal"; refusal: string })[],
+): string {
   if (typeof content === "string") return content;
   return content.map((part) => (part.type === "text" ? part.text : part.refusal)).join("");
 }

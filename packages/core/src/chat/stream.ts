@@ -35,7 +35,10 @@ type Part = TextStreamPart<ToolSet>;
  * that fails at once (bad key, provider down) is a JSON error with a status, not a 200 that breaks.
  * Later failures are sent as a `data: {"error": …}` event, which the `openai` client raises.
  */
-export async function toChunkStream(parts: AsyncIterable<Part>, options: ChunkStreamOptions): Promise<ChunkStreamResult> {
+export async function toChunkStream(
+  parts: AsyncIterable<Part>,
+  options: ChunkStreamOptions,
+): Promise<ChunkStreamResult> {
   const iterator = parts[Symbol.asyncIterator]();
   const buffered: Part[] = [];
   let exhausted = false;
@@ -67,10 +70,14 @@ export async function toChunkStream(parts: AsyncIterable<Part>, options: ChunkSt
       if (exhausted) writer.end();
     },
     async pull() {
+      // A pull that enqueues nothing is not called again, so read on until a part produced output.
+      const sent = writer.sent();
       try {
-        const next = await iterator.next();
-        if (next.done === true) writer.end();
-        else writer.write(next.value);
+        while (writer.sent() === sent && !writer.closed()) {
+          const next = await iterator.next();
+          if (next.done === true) writer.end();
+          else writer.write(next.value);
+        }
       } catch (error) {
         writer.fail(error);
       }
@@ -89,6 +96,9 @@ interface ChunkWriter {
   /** The source ended without a `finish` part: finish as `stop`. */
   end(): void;
   fail(error: unknown): void;
+  /** How many events were enqueued so far. */
+  sent(): number;
+  closed(): boolean;
 }
 
 function createChunkWriter(options: ChunkStreamOptions): ChunkWriter {
@@ -96,6 +106,7 @@ function createChunkWriter(options: ChunkStreamOptions): ChunkWriter {
   const encoder = new TextEncoder();
   let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   let closed = false;
+  let sentCount = 0;
   let wroteText = false;
   let stepHasText = false;
   let toolCallCount = 0;
@@ -105,6 +116,7 @@ function createChunkWriter(options: ChunkStreamOptions): ChunkWriter {
     if (closed) return;
     try {
       controller?.enqueue(encoder.encode(data));
+      sentCount++;
     } catch {
       // The reader cancelled the stream; `cancel` already stopped the generation.
       closed = true;
@@ -138,7 +150,11 @@ function createChunkWriter(options: ChunkStreamOptions): ChunkWriter {
   const finish = (usage: LanguageModelUsage | undefined): void => {
     if (closed) return;
     const errors = options.errors();
-    sendChunk({}, toFinishReason(lastFinishReason, toolCallCount), errors.length > 0 ? { mcp_errors: [...errors] } : {});
+    sendChunk(
+      {},
+      toFinishReason(lastFinishReason, toolCallCount),
+      errors.length > 0 ? { mcp_errors: [...errors] } : {},
+    );
     if (includeUsage) {
       const chunk: ChatCompletionChunk = {
         id: meta.id,
@@ -211,5 +227,7 @@ function createChunkWriter(options: ChunkStreamOptions): ChunkWriter {
       finish(undefined);
     },
     fail,
+    sent: () => sentCount,
+    closed: () => closed,
   };
 }

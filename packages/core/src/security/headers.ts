@@ -81,7 +81,10 @@ export function validateHeaders(
     }
     const lower = name.toLowerCase();
     if (REFUSED_HEADER_NAMES.has(lower)) {
-      errors.push({ pointer, detail: `header '${name}' is managed by the HTTP client or the MCP transport and cannot be set` });
+      errors.push({
+        pointer,
+        detail: `header '${name}' is managed by the HTTP client or the MCP transport and cannot be set`,
+      });
       continue;
     }
     if (seen.has(lower)) {

@@ -115,14 +115,18 @@ function classifyIPv6(address: ipaddr.IPv6): AddressClass {
   }
   if (address.match(NAT64_LOCAL_USE)) {
     // RFC 6052 lets a local-use NAT64 prefix be /48, /56, /64 or /96 long, each placing the IPv4
-    // address elsewhere; any non-public reading wins. A translator in the operator's own network is
-    // private even when it leads to a public address.
-    const kind = classifyEmbedded([
-      ipv4FromBytes([bytes[6] ?? 0, bytes[7] ?? 0, bytes[9] ?? 0, bytes[10] ?? 0]),
-      ipv4FromBytes([bytes[7] ?? 0, bytes[9] ?? 0, bytes[10] ?? 0, bytes[11] ?? 0]),
-      ipv4FromBytes(bytes.slice(9, 13)),
-      last32,
-    ]);
+    // address elsewhere; every layout the address fits (its other bits zero) is read, and any
+    // non-public reading wins. A translator in the operator's own network is private even when it
+    // leads to a public address.
+    const zero = (from: number, to: number): boolean => bytes.slice(from, to).every((byte) => byte === 0);
+    const candidates: ipaddr.IPv4[] = [];
+    if (zero(8, 9) && zero(11, 16))
+      candidates.push(ipv4FromBytes([bytes[6] ?? 0, bytes[7] ?? 0, bytes[9] ?? 0, bytes[10] ?? 0]));
+    if (zero(8, 9) && zero(12, 16))
+      candidates.push(ipv4FromBytes([bytes[7] ?? 0, bytes[9] ?? 0, bytes[10] ?? 0, bytes[11] ?? 0]));
+    if (zero(8, 9) && zero(13, 16)) candidates.push(ipv4FromBytes(bytes.slice(9, 13)));
+    if (zero(6, 12)) candidates.push(last32);
+    const kind = classifyEmbedded(candidates);
     return kind === "public" ? "private" : kind;
   }
   const kind = lookupTable(address, IPV6_TABLE);
@@ -158,7 +162,10 @@ export function normalizeHost(host: string): string {
   if (bare.startsWith("[") && bare.endsWith("]")) bare = bare.slice(1, -1);
   const address = parseIpAddress(bare);
   if (address !== undefined) {
-    const unwrapped = address.kind() === "ipv6" && (address as ipaddr.IPv6).isIPv4MappedAddress() ? (address as ipaddr.IPv6).toIPv4Address() : address;
+    const unwrapped =
+      address.kind() === "ipv6" && (address as ipaddr.IPv6).isIPv4MappedAddress()
+        ? (address as ipaddr.IPv6).toIPv4Address()
+        : address;
     return unwrapped.toString();
   }
   return bare.replace(/\.+$/, "");
@@ -179,7 +186,11 @@ export function isHostOpened(host: string, policy: Pick<NetworkPolicy, "allowedH
  * itself); when it is in `allowedHosts` every address is allowed. Without a hostname the address
  * itself is looked up in `allowedHosts`, so an IP literal listed there only opens URLs that use it.
  */
-export function isAddressAllowed(ip: string, policy: Pick<NetworkPolicy, "allowedHosts" | "allowPrivateNetworks">, hostname?: string): boolean {
+export function isAddressAllowed(
+  ip: string,
+  policy: Pick<NetworkPolicy, "allowedHosts" | "allowPrivateNetworks">,
+  hostname?: string,
+): boolean {
   if (isHostOpened(hostname ?? ip, policy)) return true;
   const kind = classifyAddress(ip);
   if (kind === "public") return true;
@@ -313,7 +324,8 @@ export function parseRemoteUrl(raw: unknown): Result<URL> {
     return fail("invalid_url", "the URL is not a valid absolute URL");
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") return fail("invalid_url", "the URL must use https");
-  if (url.username !== "" || url.password !== "") return fail("invalid_url", "the URL must not contain credentials (userinfo)");
+  if (url.username !== "" || url.password !== "")
+    return fail("invalid_url", "the URL must not contain credentials (userinfo)");
   if (url.hostname === "") return fail("invalid_url", "the URL has no host");
   return ok(url);
 }

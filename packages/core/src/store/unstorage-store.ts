@@ -3,7 +3,15 @@ import { z } from "zod";
 import { isValidServerName, type ServerDefinition } from "../config/schema.js";
 import { McpServerSideError } from "../errors.js";
 import { assertServerName, storeKeys } from "./keys.js";
-import type { CreateResult, DeleteResult, McpStore, StoreChangeEvent, StoredServer, StoreScope, UpdateResult } from "./types.js";
+import type {
+  CreateResult,
+  DeleteResult,
+  McpStore,
+  StoreChangeEvent,
+  StoredServer,
+  StoreScope,
+  UpdateResult,
+} from "./types.js";
 
 export interface UnstorageStoreOptions {
   /**
@@ -55,13 +63,14 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
   const drivers = storage.getMounts("").map((mount) => mount.driver);
   const memoryOnly = drivers.every((driver) => driver.name === "memory");
   const persistent = options.persistent ?? !memoryOnly;
-  // Memory drivers report every write through this Storage object; native watchers (fs, redis) report
-  // writes of other processes too. Anything else misses other processes' writes.
-  const eventsComplete = drivers.every((driver) => driver.name === "memory" || typeof driver.watch === "function");
+  // Only a memory storage sees every write (they all go through this Storage object). Native watchers
+  // (fs: chokidar) are forwarded but can miss a file written into a directory they have not attached to yet,
+  // so with them callers still keep caches short.
+  const eventsComplete = memoryOnly;
   const withLock = lockFor(storage);
 
   const listeners = new Set<Listener>();
-  let storageWatch: Promise<(() => Promise<void>) | undefined> | undefined;
+  let storageWatch: Promise<(() => void | Promise<void>) | undefined> | undefined;
   let watchFailed = false;
   // Keys this instance is writing right now: their synchronous echo from unstorage is our own event.
   const ownWrites = new Map<string, number>();
@@ -88,7 +97,8 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
     const segment = match[2];
     if (match[1] !== undefined) emit({ type: "reset", scope: { kind: "global" } });
     // A segment starting with "_" is a digest of the scope id and cannot be turned back into it.
-    else if (segment !== undefined && !segment.startsWith("_")) emit({ type: "reset", scope: { kind: "scope", id: segment } });
+    else if (segment !== undefined && !segment.startsWith("_"))
+      emit({ type: "reset", scope: { kind: "scope", id: segment } });
     else emit({ type: "reset" });
   }
 
@@ -96,7 +106,8 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
     const raw = await backend(() => storage.getItem(key));
     if (raw === null || raw === undefined) return [];
     const parsed = storedServersSchema.safeParse(raw);
-    if (!parsed.success) throw new McpServerSideError("storage_unavailable", "The stored servers of a scope are unreadable");
+    if (!parsed.success)
+      throw new McpServerSideError("storage_unavailable", "The stored servers of a scope are unreadable");
     return parsed.data.map((server) => ({ ...server, definition: server.definition as ServerDefinition }));
   }
 
@@ -175,8 +186,12 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
         const index = servers.findIndex((stored) => stored.name === server.name);
         const current = servers[index];
         if (current === undefined) return { ok: false, reason: "not_found" };
-        if (expectedRevision !== undefined && current.revision !== expectedRevision) return { ok: false, reason: "revision_mismatch" };
-        await writeServers(key, servers.map((stored, position) => (position === index ? server : stored)));
+        if (expectedRevision !== undefined && current.revision !== expectedRevision)
+          return { ok: false, reason: "revision_mismatch" };
+        await writeServers(
+          key,
+          servers.map((stored, position) => (position === index ? server : stored)),
+        );
         return { ok: true };
       });
       if (result.ok) emit({ type: "updated", scope, name: server.name });
@@ -189,7 +204,8 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
         const servers = await readServers(key);
         const current = servers.find((stored) => stored.name === name);
         if (current === undefined) return { ok: false, reason: "not_found" };
-        if (expectedRevision !== undefined && current.revision !== expectedRevision) return { ok: false, reason: "revision_mismatch" };
+        if (expectedRevision !== undefined && current.revision !== expectedRevision)
+          return { ok: false, reason: "revision_mismatch" };
         await writeServers(
           key,
           servers.filter((stored) => stored !== current),
@@ -215,8 +231,7 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
         if (listeners.size > 0 || storageWatch === undefined) return;
         const pending = storageWatch;
         storageWatch = undefined;
-        const unwatch = await pending;
-        await unwatch?.().catch(() => undefined);
+        await stopWatching(pending);
       };
     },
 
@@ -258,10 +273,18 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
       listeners.clear();
       const pending = storageWatch;
       storageWatch = undefined;
-      const unwatch = await pending;
-      await unwatch?.().catch(() => undefined);
+      await stopWatching(pending);
     },
   };
+}
+
+async function stopWatching(watching: Promise<(() => void | Promise<void>) | undefined> | undefined): Promise<void> {
+  const unwatch = await watching;
+  try {
+    await unwatch?.();
+  } catch {
+    // The watcher is being dropped either way.
+  }
 }
 
 function lockFor(storage: Storage): KeyedLock {

@@ -1,0 +1,156 @@
+import { SseError } from "@modelcontextprotocol/sdk/client/sse.js";
+import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
+import { ErrorCode as JsonRpcErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { McpServerSideError } from "../errors.js";
+
+/**
+ * Why a connection failed, as a stable code and a fixed message. Upstream text (bodies, resolved
+ * addresses, socket errors) never reaches the message: it can carry secrets or reveal the network
+ * (SPEC §4, §9); only our own `McpServerSideError`s, whose messages are written to be safe, pass.
+ */
+export type ConnectFailureCode =
+  | "connection_failed"
+  | "timeout"
+  | "auth_failed"
+  | "not_mcp_server"
+  | "blocked_address"
+  | "invalid_url";
+
+export interface ConnectFailure {
+  code: ConnectFailureCode;
+  message: string;
+  /** Worth one retry after `connectRetryDelayMs` (a timeout or a network error, not a refusal). */
+  retryable: boolean;
+}
+
+/** Raised by our own connect deadline. */
+export class ConnectTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`the MCP server did not complete the connection within ${timeoutMs} ms`);
+    this.name = "ConnectTimeoutError";
+  }
+}
+
+/** The HTTP status of a transport error, when the server answered at all. */
+export function httpStatusOf(error: unknown): number | undefined {
+  if (error instanceof StreamableHTTPError || error instanceof SseError)
+    return typeof error.code === "number" ? error.code : undefined;
+  return undefined;
+}
+
+/** Statuses with which a Streamable HTTP endpoint says "not here": worth trying the older SSE transport. */
+export function suggestsSseFallback(error: unknown): boolean {
+  const status = httpStatusOf(error);
+  return status === 400 || status === 404 || status === 405 || status === 406 || status === 415;
+}
+
+function findOwnError(error: unknown): McpServerSideError | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null; depth++) {
+    if (McpServerSideError.isInstance(current)) return current;
+    if (current instanceof AggregateError) {
+      const inner = current.errors.find((candidate: unknown) => McpServerSideError.isInstance(candidate));
+      if (inner !== undefined) return inner as McpServerSideError;
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function systemCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+export function classifyConnectError(error: unknown): ConnectFailure {
+  const own = findOwnError(error);
+  if (own !== undefined) {
+    const code: ConnectFailureCode =
+      own.code === "blocked_address" ||
+      own.code === "invalid_url" ||
+      own.code === "timeout" ||
+      own.code === "auth_failed" ||
+      own.code === "not_mcp_server"
+        ? own.code
+        : "connection_failed";
+    return { code, message: own.message, retryable: code === "connection_failed" || code === "timeout" };
+  }
+  if (error instanceof ConnectTimeoutError) return { code: "timeout", message: error.message, retryable: true };
+  if (error instanceof McpError && error.code === JsonRpcErrorCode.RequestTimeout) {
+    return {
+      code: "timeout",
+      message: "the MCP server did not answer the initialize request in time",
+      retryable: true,
+    };
+  }
+  if (error instanceof UnauthorizedError)
+    return {
+      code: "auth_failed",
+      message: "the MCP server requires authorization that was not given",
+      retryable: false,
+    };
+  const status = httpStatusOf(error);
+  if (status === 401 || status === 403) {
+    return {
+      code: "auth_failed",
+      message: `the MCP server refused the credentials (HTTP ${status})`,
+      retryable: false,
+    };
+  }
+  if (status !== undefined && status >= 500)
+    return { code: "connection_failed", message: `the MCP server answered HTTP ${status}`, retryable: true };
+  if (status !== undefined && status >= 300) {
+    return { code: "not_mcp_server", message: `the endpoint answered HTTP ${status}, not MCP`, retryable: false };
+  }
+  if (
+    error instanceof StreamableHTTPError ||
+    (error instanceof SseError && /content type/i.test(String(error.message)))
+  ) {
+    return { code: "not_mcp_server", message: "the endpoint does not answer with MCP messages", retryable: false };
+  }
+  if (error instanceof SyntaxError || (error instanceof Error && error.name === "ZodError")) {
+    return {
+      code: "not_mcp_server",
+      message: "the endpoint answered with something that is not MCP",
+      retryable: false,
+    };
+  }
+  if (error instanceof McpError && error.code !== JsonRpcErrorCode.ConnectionClosed) {
+    return { code: "connection_failed", message: "the MCP server refused the initialize request", retryable: false };
+  }
+  if (error instanceof Error && /protocol version is not supported/i.test(error.message)) {
+    return {
+      code: "connection_failed",
+      message: "the MCP server speaks a protocol version this client does not support",
+      retryable: false,
+    };
+  }
+  const system = systemCode(error);
+  if (system === "ENOENT" || system === "EACCES" || system === "ENOTDIR") {
+    return { code: "connection_failed", message: "the server's command could not be started", retryable: false };
+  }
+  if (system === "ENOTFOUND" || system === "EAI_AGAIN")
+    return { code: "connection_failed", message: "the server's host name does not resolve", retryable: true };
+  return { code: "connection_failed", message: "the MCP server could not be reached", retryable: true };
+}
+
+/**
+ * The request never reached a live session, so sending it again on a fresh connection is safe even
+ * for a tool call: the server answered 404 for the session id (it restarted or forgot the session), or
+ * the transport had already closed before the request was sent.
+ */
+export function isRetrySafe(error: unknown): boolean {
+  if (httpStatusOf(error) === 404) return true;
+  return error instanceof Error && !(error instanceof McpError) && error.message === "Not connected";
+}
+
+/** The connection cannot serve more requests: re-initialize it on its next use. */
+export function isConnectionBroken(error: unknown): boolean {
+  return isRetrySafe(error) || (error instanceof McpError && error.code === JsonRpcErrorCode.ConnectionClosed);
+}

@@ -1,0 +1,323 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
+import { SSEClientTransport, SseError } from "@modelcontextprotocol/sdk/client/sse.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { FetchLike, Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
+import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
+import { isStdio, type ServerDefinition } from "../config/schema.js";
+import { McpServerSideError } from "../errors.js";
+import type { Logger } from "../options.js";
+import { REFUSED_HEADER_NAMES } from "../security/headers.js";
+import type { ResolvedServer } from "../types.js";
+import { ConnectTimeoutError, httpStatusOf, suggestsSseFallback } from "./classify.js";
+
+/**
+ * One live MCP session: an SDK `Client` on a stdio, Streamable HTTP or SSE transport. The pool's
+ * slot owns it and replaces it when it breaks; this module only opens, uses and closes it.
+ */
+
+export type TransportKind = "stdio" | "streamable-http" | "sse";
+
+export interface ConnectionEvents {
+  /** The server sent `notifications/tools/list_changed`. */
+  onToolsChanged(): void;
+  /** The transport closed, or the server forgot the session, without us closing it. */
+  onLost(): void;
+}
+
+export interface OpenOptions {
+  server: ResolvedServer;
+  /** The fetch for HTTP transports (the SSRF-guarded one for tenant tiers). */
+  fetch: FetchLike;
+  /** Deadline for the whole open, transport fallback included. */
+  timeoutMs: number;
+  /** Aborts the open (engine shutdown). */
+  signal?: AbortSignal;
+  /** Largest JSON-RPC line accepted from a stdio server. */
+  maxStdioMessageBytes: number;
+  authProvider?: OAuthClientProvider;
+  logger?: Logger;
+  events: ConnectionEvents;
+}
+
+export interface Connection {
+  readonly kind: TransportKind;
+  /** The `instructions` of the server's initialize result. */
+  readonly instructions: string | undefined;
+  /** False once the connection broke or was retired; a new one must be opened. */
+  readonly alive: boolean;
+  /** Whether the server declared the tools capability. */
+  readonly hasTools: boolean;
+  /** Every page of `tools/list`, up to `maxTools` entries, each as the server sent it. */
+  listTools(options: { timeoutMs: number; maxTools: number }): Promise<unknown[]>;
+  callTool(
+    name: string,
+    args: Record<string, unknown>,
+    options: { signal?: AbortSignal; timeoutMs: number },
+  ): Promise<unknown>;
+  /** Marks the connection unusable and closes it once its in-flight requests finished. */
+  retire(): void;
+  /** Terminates the session on the server (HTTP DELETE) and closes the transport (ends a stdio child). */
+  close(): Promise<void>;
+}
+
+const CLIENT_INFO = { name: "mcp-server-side", version: "0.1.0" };
+const MAX_LIST_PAGES = 100;
+/** Bound on the DELETE that ends an HTTP session at close; the close never waits longer. */
+const TERMINATE_TIMEOUT_MS = 2_000;
+
+/**
+ * Output-schema validation is skipped: the SDK compiles an Ajv validator per output-schema tool on
+ * every `listTools` (and an Ajv instance per client), and the model reads the content anyway. The
+ * server owns both the schema and the content, so validating one against the other protects nothing.
+ */
+const skipOutputValidation: jsonSchemaValidator = {
+  getValidator: () => (input: unknown) => ({ valid: true, data: input as never, errorMessage: undefined }),
+};
+
+/**
+ * `tools/list` read leniently: the SDK's own schema rejects the whole list when one tool is malformed
+ * (a non-object root schema, a non-string description …), which would let one bad tool hide all the
+ * others. Each entry is checked on its own later (tools/convert, tools/schema).
+ */
+const LenientListToolsResultSchema = z.looseObject({ tools: z.array(z.unknown()), nextCursor: z.unknown().optional() });
+
+/** Header names the transport itself sets; a definition's value for them is dropped. */
+const TRANSPORT_HEADERS: ReadonlySet<string> = new Set([...REFUSED_HEADER_NAMES, "content-type", "accept"]);
+
+/** The definition's headers and auth as request headers: `headers`, then `auth.headers`, then a bearer token. */
+export function remoteHeaders(definition: ServerDefinition): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const add = (name: string, value: string): void => {
+    if (TRANSPORT_HEADERS.has(name.toLowerCase())) return;
+    for (const existing of Object.keys(headers)) {
+      if (existing.toLowerCase() === name.toLowerCase()) delete headers[existing];
+    }
+    headers[name] = value;
+  };
+  for (const [name, value] of Object.entries(definition.headers ?? {})) add(name, value);
+  const auth = definition.auth;
+  if (auth?.type === "headers") for (const [name, value] of Object.entries(auth.headers)) add(name, value);
+  if (auth?.type === "bearer") add("Authorization", `Bearer ${auth.token}`);
+  return headers;
+}
+
+function parseUrl(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new McpServerSideError("invalid_url", "the server URL is not a valid URL");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    throw new McpServerSideError("invalid_url", "the server URL must use http or https");
+  return url;
+}
+
+function createTransport(kind: TransportKind, options: OpenOptions): Transport {
+  const definition = options.server.definition;
+  if (kind === "stdio") {
+    const transport = new StdioClientTransport({
+      command: definition.command ?? "",
+      ...(definition.args ? { args: definition.args } : {}),
+      // The SDK adds a safe default environment (PATH, HOME …) under these.
+      ...(definition.env ? { env: definition.env } : {}),
+      ...(definition.cwd ? { cwd: definition.cwd } : {}),
+      stderr: "pipe",
+      maxBufferSize: options.maxStdioMessageBytes,
+    });
+    // A pipe nobody reads fills up and blocks the child: always drain it.
+    const stderr = transport.stderr;
+    const name = options.server.name;
+    stderr?.on("data", (chunk: Buffer) =>
+      options.logger?.debug(`mcp-server-side: ${name} (stdio) stderr: ${chunk.toString("utf8", 0, 500).trimEnd()}`),
+    );
+    return transport;
+  }
+  const url = parseUrl(definition.url ?? "");
+  const requestInit: RequestInit = { headers: remoteHeaders(definition) };
+  const common = {
+    fetch: options.fetch,
+    requestInit,
+    ...(options.authProvider ? { authProvider: options.authProvider } : {}),
+  };
+  return kind === "sse" ? new SSEClientTransport(url, common) : new StreamableHTTPClientTransport(url, common);
+}
+
+async function openWith(kind: TransportKind, options: OpenOptions, deadline: number): Promise<Connection> {
+  const remaining = (): number => Math.max(1, deadline - performance.now());
+  const transport = createTransport(kind, options);
+  const client = new Client(CLIENT_INFO, { capabilities: {}, jsonSchemaValidator: skipOutputValidation });
+  let alive = false;
+  let closing = false;
+  let active = 0;
+  let retired = false;
+  let closed: Promise<void> | undefined;
+  /** The server answered 404 for the session: there is nothing left to terminate. */
+  let sessionGone = false;
+
+  const lose = (): void => {
+    if (!alive) return;
+    alive = false;
+    if (!closing) options.events.onLost();
+  };
+  client.onclose = lose;
+  client.onerror = (error: Error) => {
+    if (httpStatusOf(error) === 404) sessionGone = true;
+    if (!alive) return;
+    // 404 on the session id (the server restarted), a GET stream that could not be re-opened, or an
+    // SSE stream that dropped (reconnecting it would start a session nobody initialized).
+    if (sessionGone || /Maximum reconnection attempts/.test(error.message) || error instanceof SseError) {
+      options.logger?.debug(
+        `mcp-server-side: ${options.server.name}: the session was lost; it will be re-initialized on next use`,
+      );
+      lose();
+    }
+  };
+  client.setNotificationHandler(ToolListChangedNotificationSchema, () => options.events.onToolsChanged());
+
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      closing = true;
+      alive = false;
+      if (transport instanceof StreamableHTTPClientTransport && transport.sessionId !== undefined && !sessionGone) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          transport.terminateSession().catch(() => undefined),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, TERMINATE_TIMEOUT_MS);
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+      await client.close().catch(() => undefined);
+    })();
+    return closed;
+  };
+
+  // The SDK's own timeout covers initialize only, not the transport's start (an SSE endpoint that
+  // never sends its `endpoint` event would hang it): one deadline covers both, and the abort signal
+  // of the engine cuts it short.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => reject(new ConnectTimeoutError(Math.round(options.timeoutMs))), remaining());
+      if (options.signal) {
+        onAbort = () =>
+          reject(new McpServerSideError("connection_failed", "the connection was cancelled (shutting down)"));
+        if (options.signal.aborted) onAbort();
+        else options.signal.addEventListener("abort", onAbort, { once: true });
+      }
+      client.connect(transport, { timeout: remaining() }).then(resolve, reject);
+    });
+  } catch (error) {
+    closing = true;
+    await client.close().catch(() => undefined);
+    // A failed SSE start leaves its EventSource reconnecting; closing the transport stops it.
+    await transport.close().catch(() => undefined);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) options.signal?.removeEventListener("abort", onAbort);
+  }
+  alive = true;
+
+  const settle = (): void => {
+    active--;
+    if (retired && active === 0) void close();
+  };
+
+  return {
+    kind,
+    instructions: client.getInstructions(),
+    get alive() {
+      return alive;
+    },
+    hasTools: client.getServerCapabilities()?.tools !== undefined,
+    async listTools({ timeoutMs, maxTools }) {
+      active++;
+      try {
+        const tools: unknown[] = [];
+        let cursor: string | undefined;
+        for (let page = 0; page < MAX_LIST_PAGES && tools.length < maxTools; page++) {
+          const result = await client.request(
+            { method: "tools/list", ...(cursor === undefined ? {} : { params: { cursor } }) },
+            LenientListToolsResultSchema,
+            { timeout: timeoutMs },
+          );
+          for (const tool of result.tools) if (tools.length < maxTools) tools.push(tool);
+          cursor = typeof result.nextCursor === "string" ? result.nextCursor : undefined;
+          if (cursor === undefined) break;
+        }
+        return tools;
+      } finally {
+        settle();
+      }
+    },
+    async callTool(name, args, { signal, timeoutMs }) {
+      active++;
+      // The SDK never removes its listener from a caller's signal; give it a signal of its own.
+      let controller: AbortController | undefined;
+      let forward: (() => void) | undefined;
+      if (signal) {
+        controller = new AbortController();
+        const own = controller;
+        forward = () => own.abort(signal.reason);
+        if (signal.aborted) forward();
+        else signal.addEventListener("abort", forward, { once: true });
+      }
+      try {
+        return await client.callTool(
+          { name, arguments: args },
+          undefined,
+          controller ? { signal: controller.signal, timeout: timeoutMs } : { timeout: timeoutMs },
+        );
+      } finally {
+        if (forward) signal?.removeEventListener("abort", forward);
+        settle();
+      }
+    },
+    retire() {
+      alive = false;
+      retired = true;
+      if (active === 0) void close();
+    },
+    close,
+  };
+}
+
+/**
+ * Opens a connection within `timeoutMs`. A remote server without an explicit `transport: "sse"` is
+ * tried with Streamable HTTP first and, when the endpoint answers as an older SSE-only server would
+ * (400/404/405), with SSE.
+ */
+export async function openConnection(options: OpenOptions): Promise<Connection> {
+  const deadline = performance.now() + options.timeoutMs;
+  const definition = options.server.definition;
+  if (isStdio(definition)) return openWith("stdio", options, deadline);
+  parseUrl(definition.url ?? "");
+  if (definition.transport === "sse") return openWith("sse", options, deadline);
+  try {
+    return await openWith("streamable-http", options, deadline);
+  } catch (error) {
+    if (!suggestsSseFallback(error) || performance.now() >= deadline) throw error;
+    try {
+      return await openWith("sse", options, deadline);
+    } catch (sseError) {
+      // Neither transport is spoken here: report what the Streamable HTTP attempt got (e.g. a 404).
+      throw pickFallbackError(error, sseError);
+    }
+  }
+}
+
+/** After a failed fallback, the SSE error tells more only when the SSE endpoint answered differently. */
+function pickFallbackError(streamableError: unknown, sseError: unknown): unknown {
+  const status = httpStatusOf(sseError);
+  if (status === 401 || status === 403) return sseError;
+  if (sseError instanceof ConnectTimeoutError || McpServerSideError.isInstance(sseError)) return sseError;
+  return streamableError;
+}

@@ -1,0 +1,312 @@
+import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
+import type { ToolSet } from "ai";
+import { McpServerSideError } from "../errors.js";
+import type { McpHookable } from "../hooks.js";
+import type { Limits, Logger } from "../options.js";
+import { DEFAULT_MAX_RESPONSE_BYTES } from "../security/guarded-fetch.js";
+import { MAX_TOOL_DESCRIPTION_LENGTH, type ServerToolView } from "../tools/convert.js";
+import { capInstructions, joinInstructions } from "../tools/instructions.js";
+import { createToolSetMerger } from "../tools/merge.js";
+import { createToolNamer } from "../tools/naming.js";
+import type { ContextError, ResolvedServer, Tier, ToolsOptions } from "../types.js";
+import { classifyConnectError, type ConnectFailureCode } from "./classify.js";
+import { type Connection, openConnection } from "./connection.js";
+import { createPool } from "./pool.js";
+import { fireHook, type Slot } from "./slot.js";
+
+/**
+ * The injection engine (SPEC §5): pooled connections to MCP servers and their tools as AI SDK tools.
+ * The request context resolves which servers a request gets; the engine connects to them, keeps the
+ * connections, and builds the request's `ToolSet`. A warm request does no I/O and no conversion: it
+ * copies the cached tools of each server into a new object.
+ */
+
+export interface EngineDeps {
+  limits: Limits;
+  /** `connection:*` and `tool:*` hooks are called from here; `tools:resolved` by the request context. */
+  hooks: McpHookable;
+  /** Already sanitizing. */
+  logger?: Logger;
+  /** Names the AI SDK tool of a server's tool; the result is still made provider-safe and unique. @default `${server}__${tool}` */
+  toolName?: (server: string, tool: string) => string;
+  /** The fetch for a server's HTTP transport: SSRF-guarded for tenant tiers, the global fetch for config. */
+  fetchFor: (server: ResolvedServer) => typeof fetch;
+  /** An OAuth client provider for `auth.type: "oauth2"` servers (per user), handed to the MCP SDK transport. */
+  authProviderFor?: (server: ResolvedServer) => OAuthClientProvider | undefined;
+  /** Largest JSON-RPC message accepted from a stdio server. @default 16 MiB, or 4 × maxToolResultBytes when larger */
+  maxStdioMessageBytes?: number;
+  /** Clock for idle eviction and cool-downs. @default Date.now */
+  now?: () => number;
+}
+
+export type TestResult =
+  | { ok: true; tools: { name: string; description?: string }[]; latencyMs: number }
+  | { ok: false; error: { code: ConnectFailureCode; message: string } };
+
+export interface ListedTool {
+  name: string;
+  toolName: string;
+  description?: string;
+  inputSchema: unknown;
+}
+
+export interface Engine {
+  /** Tools of all servers within options.timeoutMs (default limits.toolsTimeoutMs); failures pushed to errors (sanitized), never thrown. */
+  tools(servers: ResolvedServer[], errors: ContextError[], options?: ToolsOptions): Promise<ToolSet>;
+  /** The servers' initialize `instructions`, each capped and headed by the server's name. Never throws. */
+  instructions(servers: ResolvedServer[], errors: ContextError[]): Promise<string>;
+  /** For GET /:name/tools: the tools after allow/deny as the model sees them; throws McpServerSideError("upstream_error"). */
+  listTools(server: ResolvedServer): Promise<ListedTool[]>;
+  /** For POST /test: connect without pooling, list tools, close. Never throws. */
+  test(server: ResolvedServer): Promise<TestResult>;
+  /** Close pooled connections of a server whose definition changed or was removed (scope undefined = config/global). */
+  evict(match: { source: Tier; scope?: string; name: string }, reason: "changed" | "removed"): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A request-context error, once per (code, server, tool): tools() and instructions() may both report a server. */
+function pushError(errors: ContextError[], error: ContextError): void {
+  for (const existing of errors) {
+    if (existing.code === error.code && existing.server === error.server && existing.tool === error.tool) return;
+  }
+  errors.push(error);
+}
+
+function failureOf(error: unknown): { code: string; message: string } {
+  if (McpServerSideError.isInstance(error)) return { code: error.code, message: error.message };
+  return classifyConnectError(error);
+}
+
+/**
+ * Waits for `work` up to `timeoutMs` or until `signal` aborts; resolves either way (the work goes on
+ * in the background and fills the pool for later requests).
+ */
+function settleWithin(work: Promise<unknown>[], timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    if (signal?.aborted) return done();
+    signal?.addEventListener("abort", done, { once: true });
+    Promise.all(work).then(done, done);
+  });
+}
+
+export function createEngine(deps: EngineDeps): Engine {
+  const { limits, hooks, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const shutdown = new AbortController();
+  const merger = createToolSetMerger();
+  const maxStdioMessageBytes =
+    deps.maxStdioMessageBytes ?? Math.max(DEFAULT_MAX_RESPONSE_BYTES, 4 * limits.maxToolResultBytes);
+  const pool = createPool({
+    limits,
+    hooks,
+    ...(logger ? { logger } : {}),
+    namer: createToolNamer(deps.toolName),
+    fetchFor: deps.fetchFor,
+    ...(deps.authProviderFor ? { authProviderFor: deps.authProviderFor } : {}),
+    now,
+    shutdown: shutdown.signal,
+    maxStdioMessageBytes,
+  });
+
+  /** Records a server's failure for the request and tells the `connection:error` hook. */
+  const report = (errors: ContextError[], server: ResolvedServer, failure: { code: string; message: string }): void => {
+    pushError(errors, { code: failure.code, server: server.name, message: failure.message });
+    logger?.warn(`mcp-server-side: ${server.name}: ${failure.code}: ${failure.message}`);
+    fireHook(hooks, logger, "connection:error", {
+      server: {
+        name: server.name,
+        source: server.source,
+        ...(server.scope === undefined ? {} : { scope: server.scope }),
+      },
+      code: failure.code,
+      message: failure.message,
+    });
+  };
+
+  /**
+   * For each server, `ready(slot)` when it answers synchronously, else `load(slot)` within the
+   * budget. Servers that fail, cool down or do not answer in time are reported and left out.
+   */
+  const collect = async <T>(
+    servers: ResolvedServer[],
+    errors: ContextError[],
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    ready: (slot: Slot) => T | undefined,
+    load: (slot: Slot) => Promise<T>,
+  ): Promise<(T | undefined)[]> => {
+    const results = new Array<T | undefined>(servers.length);
+    const failures = new Array<unknown>(servers.length);
+    const pending: number[] = [];
+    const work: Promise<void>[] = [];
+    const at = now();
+    for (let index = 0; index < servers.length; index++) {
+      const server = servers[index]!;
+      let slot: Slot;
+      try {
+        slot = pool.slotFor(server);
+      } catch (error) {
+        report(errors, server, failureOf(error));
+        continue;
+      }
+      slot.lastUsed = at;
+      const value = ready(slot);
+      if (value !== undefined) {
+        results[index] = value;
+        continue;
+      }
+      const cooling = slot.coolingDown(at);
+      if (cooling !== undefined) {
+        report(errors, server, cooling);
+        continue;
+      }
+      pending.push(index);
+      work.push(
+        load(slot).then(
+          (loaded) => {
+            results[index] = loaded;
+          },
+          (error: unknown) => {
+            failures[index] = error;
+          },
+        ),
+      );
+    }
+    if (work.length === 0) return results;
+    await settleWithin(work, timeoutMs, signal);
+    const answered = [...results];
+    for (const index of pending) {
+      if (answered[index] !== undefined) continue;
+      const server = servers[index]!;
+      if (failures[index] !== undefined) report(errors, server, failureOf(failures[index]));
+      else if (signal?.aborted)
+        pushError(errors, {
+          code: "aborted",
+          server: server.name,
+          message: "collecting this server's tools was aborted",
+        });
+      else report(errors, server, { code: "timeout", message: `the MCP server did not answer within ${timeoutMs} ms` });
+    }
+    return answered;
+  };
+
+  return {
+    async tools(servers, errors, options = {}) {
+      const views = await collect<ServerToolView>(
+        servers,
+        errors,
+        options.timeoutMs ?? limits.toolsTimeoutMs,
+        options.signal,
+        (slot) => slot.readyView(),
+        (slot) => slot.view(),
+      );
+      const present: ServerToolView[] = [];
+      for (const view of views) if (view !== undefined) present.push(view);
+      return merger.merge(present, errors);
+    },
+
+    async instructions(servers, errors) {
+      const connections = await collect<Connection>(
+        servers,
+        errors,
+        limits.toolsTimeoutMs,
+        undefined,
+        () => undefined,
+        (slot) => slot.connection(),
+      );
+      const entries: { server: string; instructions: string }[] = [];
+      connections.forEach((connection, index) => {
+        const text = connection?.instructions;
+        if (typeof text === "string" && text.trim() !== "") {
+          entries.push({
+            server: servers[index]!.name,
+            instructions: capInstructions(text, limits.maxInstructionsBytes),
+          });
+        }
+      });
+      return joinInstructions(entries);
+    },
+
+    async listTools(server) {
+      const errors: ContextError[] = [];
+      const [view] = await collect<ServerToolView>(
+        [server],
+        errors,
+        limits.toolsTimeoutMs,
+        undefined,
+        (slot) => slot.readyView(),
+        (slot) => slot.view(),
+      );
+      if (view === undefined) {
+        const reason = errors.find((error) => error.server === server.name);
+        throw new McpServerSideError(
+          "upstream_error",
+          `the MCP server '${server.name}' is unavailable${reason ? `: ${reason.code}: ${reason.message}` : ""}`,
+        );
+      }
+      return view.entries.map((entry) => ({
+        name: entry.name,
+        toolName: entry.toolName,
+        ...(entry.description === undefined ? {} : { description: entry.description }),
+        inputSchema: entry.inputSchema,
+      }));
+    },
+
+    async test(server) {
+      const started = performance.now();
+      let connection: Connection | undefined;
+      try {
+        const authProvider = deps.authProviderFor?.(server);
+        connection = await openConnection({
+          server,
+          fetch: deps.fetchFor(server),
+          timeoutMs: limits.connectTimeoutMs,
+          signal: shutdown.signal,
+          maxStdioMessageBytes,
+          ...(authProvider ? { authProvider } : {}),
+          ...(logger ? { logger } : {}),
+          events: { onToolsChanged: () => undefined, onLost: () => undefined },
+        });
+      } catch (error) {
+        const failure = classifyConnectError(error);
+        return { ok: false, error: { code: failure.code, message: failure.message } };
+      }
+      try {
+        const listed = connection.hasTools ? await connection.listTools({ timeoutMs: limits.toolsTimeoutMs, maxTools: 10_000 }) : [];
+        const tools: { name: string; description?: string }[] = [];
+        for (const entry of listed) {
+          const tool = (typeof entry === "object" && entry !== null ? entry : {}) as { name?: unknown; description?: unknown };
+          if (typeof tool.name !== "string") continue;
+          tools.push({
+            name: tool.name,
+            ...(typeof tool.description === "string" ? { description: tool.description.slice(0, MAX_TOOL_DESCRIPTION_LENGTH) } : {}),
+          });
+        }
+        return { ok: true, tools, latencyMs: Math.round(performance.now() - started) };
+      } catch (error) {
+        const timedOut = classifyConnectError(error).code === "timeout";
+        return {
+          ok: false,
+          error: timedOut
+            ? { code: "timeout", message: "the MCP server did not list its tools in time" }
+            : { code: "connection_failed", message: "the MCP server connected but failed to list its tools" },
+        };
+      } finally {
+        await connection.close();
+      }
+    },
+
+    evict: (match, reason) => pool.evict(match, reason),
+
+    async close() {
+      shutdown.abort();
+      await pool.close();
+    },
+  };
+}

@@ -1,0 +1,314 @@
+import type { LookupAddress as DnsLookupAddress, LookupOptions } from "node:dns";
+import { isIP } from "node:net";
+import { Agent, buildConnector, fetch as undiciFetch } from "undici";
+import { McpServerSideError } from "../errors.js";
+import type { NetworkPolicy } from "../options.js";
+import { checkHost, isHostOpened, isPlainHttpAllowed, parseRemoteUrl } from "./ssrf.js";
+
+/** The default cap on one response body (or, for an event stream, on one event). */
+export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+/** SPEC §9: redirects are followed at most this many hops. */
+export const DEFAULT_MAX_REDIRECTS = 5;
+
+export interface GuardedFetchOptions {
+  /**
+   * The largest response body accepted, in bytes; a larger one errors while it is read. For
+   * `text/event-stream` responses the cap applies to each event instead of the whole stream, so a
+   * long-lived SSE stream keeps working while one oversized event still fails.
+   * @default 16 MiB
+   */
+  maxResponseBytes?: number;
+  /** Same-origin redirects followed per request, each re-checked. @default 5 */
+  maxRedirects?: number;
+  /** Time allowed for the TCP/TLS connect step. @default 10000 */
+  connectTimeoutMs?: number;
+}
+
+/** A WHATWG `fetch` whose every connection is SSRF-checked; `close()` ends its pooled sockets. */
+export type GuardedFetch = typeof fetch & {
+  /** Closes the underlying connection pool. */
+  close(): Promise<void>;
+};
+
+type LookupCallback = (
+  error: NodeJS.ErrnoException | null,
+  address: string | DnsLookupAddress[],
+  family?: number,
+) => void;
+
+const HTTPS_REQUIRED = "the URL must use https (http is allowed only for hosts the operator opened)";
+
+/**
+ * The address lookup handed to the socket: every answer of `policy.lookup` must pass the policy
+ * (SPEC §9), and the socket only ever gets answers that passed, so a rebinding DNS server cannot
+ * swap in another address after the check. `privateOnly` is the plain-http case, where only a host
+ * reached through an opened private address is acceptable.
+ */
+function createGuardedLookup(policy: NetworkPolicy, privateOnly: boolean) {
+  return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
+    checkHost(hostname, policy).then(
+      (result) => {
+        if (!result.ok) {
+          const code = result.code === "blocked_address" ? "blocked_address" : "connection_failed";
+          callback(new McpServerSideError(code, result.message), "");
+          return;
+        }
+        if (privateOnly && !isPlainHttpAllowed(result.value.reach, policy)) {
+          callback(new McpServerSideError("invalid_url", HTTPS_REQUIRED), "");
+          return;
+        }
+        const family =
+          options.family === 4 || options.family === "IPv4"
+            ? 4
+            : options.family === 6 || options.family === "IPv6"
+              ? 6
+              : 0;
+        const addresses = result.value.addresses.filter((answer) => family === 0 || answer.family === family);
+        const first = addresses[0];
+        if (first === undefined) {
+          callback(new McpServerSideError("connection_failed", "the host has no address of the requested family"), "");
+          return;
+        }
+        if (options.all === true) callback(null, addresses);
+        else callback(null, first.address, first.family);
+      },
+      (error: unknown) => callback(error instanceof Error ? error : new Error(String(error)), ""),
+    );
+  };
+}
+
+/**
+ * The connect step of the HTTP client. A lookup hook alone is not enough: sockets skip it for IP
+ * literals (`http://0:port`, `[::]`, `[::ffff:7f00:1]`), so those are checked here first.
+ */
+function createGuardedConnector(policy: NetworkPolicy, connectTimeoutMs: number): buildConnector.connector {
+  const build = (privateOnly: boolean): buildConnector.connector =>
+    buildConnector({
+      timeout: connectTimeoutMs,
+      autoSelectFamily: true,
+      lookup: createGuardedLookup(policy, privateOnly),
+    });
+  const anyAddress = build(false);
+  const privateOnly = build(true);
+
+  return (options, callback) => {
+    const hostname = options.hostname;
+    const plainHttp = options.protocol === "http:" && policy.requireHttps && !isHostOpened(hostname, policy);
+    if (isIP(hostname) === 0) {
+      if (plainHttp && !policy.allowPrivateNetworks) {
+        callback(new McpServerSideError("invalid_url", HTTPS_REQUIRED), null);
+        return;
+      }
+      (plainHttp ? privateOnly : anyAddress)(options, callback);
+      return;
+    }
+    checkHost(hostname, policy).then(
+      (result) => {
+        if (!result.ok) {
+          callback(
+            new McpServerSideError(
+              result.code === "blocked_address" ? "blocked_address" : "connection_failed",
+              result.message,
+            ),
+            null,
+          );
+        } else if (plainHttp && !isPlainHttpAllowed(result.value.reach, policy)) {
+          callback(new McpServerSideError("invalid_url", HTTPS_REQUIRED), null);
+        } else {
+          anyAddress(options, callback);
+        }
+      },
+      (error: unknown) => callback(error instanceof Error ? error : new Error(String(error)), null),
+    );
+  };
+}
+
+/** undici wraps connect errors in `TypeError("fetch failed")`; surface ours as they are. */
+function unwrapError(error: unknown): unknown {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null; depth++) {
+    if (McpServerSideError.isInstance(current)) return current;
+    if (current instanceof AggregateError) {
+      const ours = current.errors.find((inner: unknown) => McpServerSideError.isInstance(inner));
+      if (ours !== undefined) return ours;
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return error;
+}
+
+/**
+ * Counts body bytes against the cap: the whole body, or for an event stream the bytes of the current
+ * event (reset at each blank line, whichever of CRLF, LF or CR ends the lines).
+ */
+function createByteCounter(maxBytes: number, perEvent: boolean): (chunk: Uint8Array) => boolean {
+  let count = 0;
+  let atLineStart = false;
+  let afterCarriageReturn = false;
+  return (chunk) => {
+    if (!perEvent) {
+      count += chunk.byteLength;
+      return count <= maxBytes;
+    }
+    for (const byte of chunk) {
+      if (byte === 0x0a && afterCarriageReturn) {
+        afterCarriageReturn = false;
+        continue;
+      }
+      afterCarriageReturn = byte === 0x0d;
+      if (byte === 0x0a || byte === 0x0d) {
+        if (atLineStart) count = 0;
+        atLineStart = true;
+        continue;
+      }
+      atLineStart = false;
+      count++;
+      if (count > maxBytes) return false;
+    }
+    return true;
+  };
+}
+
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+function capResponse(response: Response, maxBytes: number): Response {
+  if (response.body === null || !Number.isFinite(maxBytes) || NULL_BODY_STATUSES.has(response.status)) return response;
+  const perEvent = (response.headers.get("content-type") ?? "").toLowerCase().startsWith("text/event-stream");
+  const withinCap = createByteCounter(maxBytes, perEvent);
+  const body = response.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        if (withinCap(chunk)) controller.enqueue(chunk);
+        else
+          controller.error(
+            new McpServerSideError(
+              "upstream_error",
+              `the server's response exceeds ${maxBytes} bytes${perEvent ? " in one event" : ""}`,
+            ),
+          );
+      },
+    }),
+  );
+  const capped = new Response(body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: [...response.headers],
+  });
+  Object.defineProperty(capped, "url", { value: response.url });
+  Object.defineProperty(capped, "redirected", { value: response.redirected });
+  return capped;
+}
+
+interface PreparedRequest {
+  url: URL;
+  init: RequestInit & { duplex?: "half" };
+}
+
+async function prepareRequest(input: string | URL | Request, init: RequestInit | undefined): Promise<PreparedRequest> {
+  if (typeof input === "string" || input instanceof URL) {
+    const headers = init?.headers === undefined ? undefined : [...new Headers(init.headers)];
+    return { url: new URL(String(input)), init: { ...init, ...(headers === undefined ? {} : { headers }) } };
+  }
+  // A Request from another fetch implementation: carry its parts over, the init winning.
+  const body = init?.body !== undefined ? init.body : input.body === null ? null : await input.arrayBuffer();
+  return {
+    url: new URL(input.url),
+    init: {
+      method: input.method,
+      signal: input.signal,
+      redirect: input.redirect,
+      ...init,
+      headers: [...new Headers(init?.headers ?? input.headers)],
+      body,
+    },
+  };
+}
+
+function isReplayable(body: unknown): boolean {
+  return (
+    body === undefined ||
+    body === null ||
+    typeof body === "string" ||
+    body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body) ||
+    body instanceof URLSearchParams ||
+    (typeof Blob !== "undefined" && body instanceof Blob)
+  );
+}
+
+/** The request of the next hop (fetch spec: 303, and 301/302 after POST, turn into a body-less GET). */
+function redirectInit(init: PreparedRequest["init"], status: number): PreparedRequest["init"] {
+  const method = (init.method ?? "GET").toUpperCase();
+  if (status === 303 ? method !== "HEAD" : (status === 301 || status === 302) && method === "POST") {
+    const headers = new Headers(init.headers);
+    for (const name of ["content-type", "content-length", "content-encoding", "content-language", "content-location"])
+      headers.delete(name);
+    const { body: _body, duplex: _duplex, ...rest } = init;
+    return { ...rest, method: "GET", headers: [...headers] };
+  }
+  if (!isReplayable(init.body))
+    throw new McpServerSideError(
+      "connection_failed",
+      "the server redirected a request whose streamed body cannot be sent again",
+    );
+  return init;
+}
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * A `fetch` for every request to a tenant's MCP server (SPEC §9), OAuth discovery and token calls
+ * included. Each connection is checked inside the HTTP client's own connect step: IP literals
+ * directly, names through `policy.lookup` with every answer checked, so DNS rebinding between
+ * registration and connect fails. Redirects are followed by hand, only within the same origin, at
+ * most `maxRedirects` hops, each through the same guarded connect. Response bodies are capped.
+ * A refused connection rejects with `McpServerSideError` (`blocked_address`, or `invalid_url` for
+ * plain http to a public host under `requireHttps`), whose message never names the address.
+ */
+export function createGuardedFetch(policy: NetworkPolicy, options: GuardedFetchOptions = {}): GuardedFetch {
+  const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
+  const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  const agent = new Agent({ connect: createGuardedConnector(policy, options.connectTimeoutMs ?? 10_000) });
+
+  const guardedFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    let { url, init: current } = await prepareRequest(input, init);
+    const redirectMode = current.redirect ?? "follow";
+    for (let hop = 0; ; hop++) {
+      const checked = parseRemoteUrl(url.href);
+      if (!checked.ok) throw new McpServerSideError(checked.code, checked.message);
+      let response: Response;
+      try {
+        // undici's own Response/RequestInit types differ from the DOM ones only nominally.
+        response = (await undiciFetch(url, { ...current, redirect: "manual", dispatcher: agent } as Parameters<
+          typeof undiciFetch
+        >[1])) as unknown as Response;
+      } catch (error) {
+        throw unwrapError(error);
+      }
+      const location = response.headers.get("location");
+      if (!REDIRECT_STATUSES.has(response.status) || location === null || redirectMode === "manual") {
+        return capResponse(response, maxResponseBytes);
+      }
+      await response.body?.cancel().catch(() => undefined);
+      if (redirectMode === "error")
+        throw new McpServerSideError("connection_failed", "the server answered with a redirect");
+      if (hop >= maxRedirects)
+        throw new McpServerSideError("connection_failed", `the server redirected more than ${maxRedirects} times`);
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        throw new McpServerSideError("connection_failed", "the server redirected to an invalid URL");
+      }
+      if (next.origin !== url.origin)
+        throw new McpServerSideError(
+          "blocked_address",
+          "the server redirected to another origin, which is not followed",
+        );
+      current = redirectInit(current, response.status);
+      url = next;
+    }
+  };
+
+  return Object.assign(guardedFetch as typeof fetch, { close: (): Promise<void> => agent.close() });
+}

@@ -1,0 +1,673 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { ServerDefinition } from "../config/schema.js";
+import { scopeSegment } from "../store/keys.js";
+import type { McpStore, StoreChangeEvent, StoredServer, StoreScope } from "../store/types.js";
+
+/** What a store can do beyond the required interface; a test needing a capability left out is skipped, visibly. */
+export interface StoreCapabilities {
+  /** `watch()` tells listeners of this instance about its own writes. @default false */
+  changeEvents?: boolean;
+  /**
+   * A listener on one instance hears about writes made through another instance of the same backend.
+   * Two calls of `makeStore` must then return instances sharing one backend. @default false
+   */
+  crossInstanceEvents?: boolean;
+  /** User secrets and pending states expire after their `ttlMs`. @default true */
+  expiry?: boolean;
+}
+
+export interface StoreConformanceOptions {
+  capabilities?: StoreCapabilities;
+  /** Runs after each test with the store it used, before the store is closed (e.g. to delete test keys). */
+  cleanup?: (store: McpStore) => Promise<void>;
+}
+
+type MakeStore = () => McpStore | Promise<McpStore>;
+
+const GLOBAL: StoreScope = { kind: "global" };
+
+/**
+ * The shared suite every store runs: atomic create-if-absent and `maxServers`, revision-checked update
+ * and delete under concurrency, scope isolation and key escaping, expiring user secrets and single-use
+ * pending states, change events. Call it at the top level of a vitest test file.
+ *
+ * Every test works in scopes and names unique to the run, so `makeStore` may return instances over one
+ * shared backend (which `crossInstanceEvents` requires).
+ */
+export function describeStoreConformance(
+  name: string,
+  makeStore: MakeStore,
+  options: StoreConformanceOptions = {},
+): void {
+  const capabilities = { changeEvents: false, crossInstanceEvents: false, expiry: true, ...options.capabilities };
+  const opened: McpStore[] = [];
+  let store: McpStore;
+
+  /** A further instance on the same backend, closed after the test. */
+  async function openStore(): Promise<McpStore> {
+    const instance = await makeStore();
+    opened.push(instance);
+    return instance;
+  }
+
+  function withCapability(capability: keyof StoreCapabilities, title: string, test: () => Promise<void>): void {
+    if (capabilities[capability]) it(title, test);
+    else it.skip(`${title} (skipped: ${name} does not declare the "${capability}" capability)`, test);
+  }
+
+  describe(`${name} store conformance`, () => {
+    beforeEach(async () => {
+      store = await openStore();
+    });
+
+    afterEach(async () => {
+      const instances = opened.splice(0);
+      for (const instance of instances) await options.cleanup?.(instance);
+      for (const instance of instances) await instance.close?.();
+    });
+
+    describe("servers", () => {
+      it("creates a server and reads it back by get and list, every field as given", async () => {
+        const scope = uniqueScope();
+        const server = sampleServer("docs", {
+          url: "https://docs.example.com/mcp",
+          description: "Dökümanlar — 文档 ✓",
+          headers: { "X-Trace": "a\"b'c" },
+          tools: { allow: ["search*"], deny: ["delete"] },
+          timeoutMs: 1234,
+        });
+        expect(await store.create(scope, server, { maxServers: 10 })).toEqual({ ok: true });
+        expect(await store.get(scope, "docs")).toEqual(server);
+        expect(await store.list(scope)).toEqual([server]);
+      });
+
+      it("answers null and an empty list for a scope that holds nothing", async () => {
+        const scope = uniqueScope();
+        expect(await store.get(scope, "docs")).toBeNull();
+        expect(await store.list(scope)).toEqual([]);
+      });
+
+      it("reports exists when the name is taken in the same scope and keeps the first server", async () => {
+        const scope = uniqueScope();
+        const first = sampleServer("docs");
+        expect(await store.create(scope, first, { maxServers: 10 })).toEqual({ ok: true });
+        expect(await store.create(scope, sampleServer("docs"), { maxServers: 10 })).toEqual({
+          ok: false,
+          reason: "exists",
+        });
+        expect(await store.get(scope, "docs")).toEqual(first);
+      });
+
+      it("treats names as case-sensitive", async () => {
+        const scope = uniqueScope();
+        expect(await store.create(scope, sampleServer("GitHub"), { maxServers: 10 })).toEqual({ ok: true });
+        expect(await store.create(scope, sampleServer("github"), { maxServers: 10 })).toEqual({ ok: true });
+        expect(names(await store.list(scope))).toEqual(["GitHub", "github"]);
+      });
+
+      it("lets exactly one of 50 concurrent creates of one name succeed", async () => {
+        const scope = uniqueScope();
+        const candidates = Array.from({ length: 50 }, () => sampleServer("docs"));
+        const results = await Promise.all(candidates.map((server) => store.create(scope, server, { maxServers: 100 })));
+        const winners = candidates.filter((_, index) => results[index]?.ok === true);
+        expect(winners).toHaveLength(1);
+        expect(results.filter((result) => !result.ok)).toEqual(
+          Array.from({ length: 49 }, () => ({ ok: false, reason: "exists" })),
+        );
+        expect(await store.list(scope)).toEqual(winners);
+      });
+
+      it("keeps every one of 100 distinct concurrent creates", async () => {
+        const scope = uniqueScope();
+        const servers = Array.from({ length: 100 }, (_, index) => sampleServer(`server-${index}`));
+        const results = await Promise.all(servers.map((server) => store.create(scope, server, { maxServers: 100 })));
+        expect(results.every((result) => result.ok)).toBe(true);
+        expect(names(await store.list(scope))).toEqual(names(servers));
+      });
+
+      it("enforces maxServers atomically when 20 creates race for 5 places", async () => {
+        const scope = uniqueScope();
+        const servers = Array.from({ length: 20 }, (_, index) => sampleServer(`server-${index}`));
+        const results = await Promise.all(servers.map((server) => store.create(scope, server, { maxServers: 5 })));
+        expect(results.filter((result) => result.ok)).toHaveLength(5);
+        expect(results.filter((result) => !result.ok && result.reason === "limit")).toHaveLength(15);
+        const winners = servers.filter((_, index) => results[index]?.ok === true);
+        expect(names(await store.list(scope))).toEqual(names(winners));
+      });
+
+      it("reports exists rather than limit for a taken name in a full scope", async () => {
+        const scope = uniqueScope();
+        await store.create(scope, sampleServer("docs"), { maxServers: 1 });
+        expect(await store.create(scope, sampleServer("docs"), { maxServers: 1 })).toEqual({
+          ok: false,
+          reason: "exists",
+        });
+        expect(await store.create(scope, sampleServer("other"), { maxServers: 1 })).toEqual({
+          ok: false,
+          reason: "limit",
+        });
+      });
+
+      it("counts the limit per scope", async () => {
+        const first = uniqueScope();
+        const second = uniqueScope();
+        expect(await store.create(first, sampleServer("docs"), { maxServers: 1 })).toEqual({ ok: true });
+        expect(await store.create(second, sampleServer("docs"), { maxServers: 1 })).toEqual({ ok: true });
+      });
+
+      it("refuses to create a server whose name is not a valid server name", async () => {
+        const scope = uniqueScope();
+        for (const invalid of ["a:b", "../x", "gh*", "__proto__", "-x", "", "a b"]) {
+          await expect(store.create(scope, sampleServer(invalid), { maxServers: 10 })).rejects.toThrow();
+        }
+        expect(await store.list(scope)).toEqual([]);
+      });
+
+      it("updates with the current revision and refuses a stale one", async () => {
+        const scope = uniqueScope();
+        const original = sampleServer("docs");
+        await store.create(scope, original, { maxServers: 10 });
+        const updated = revise(original, { description: "second" });
+        expect(await store.update(scope, updated, { expectedRevision: original.revision })).toEqual({ ok: true });
+        expect(await store.get(scope, "docs")).toEqual(updated);
+        const stale = revise(original, { description: "stale" });
+        expect(await store.update(scope, stale, { expectedRevision: original.revision })).toEqual({
+          ok: false,
+          reason: "revision_mismatch",
+        });
+        expect(await store.get(scope, "docs")).toEqual(updated);
+      });
+
+      it("updates without an expected revision whatever the current one is", async () => {
+        const scope = uniqueScope();
+        const original = sampleServer("docs");
+        await store.create(scope, original, { maxServers: 10 });
+        const updated = revise(original, { description: "blind" });
+        expect(await store.update(scope, updated, {})).toEqual({ ok: true });
+        expect(await store.get(scope, "docs")).toEqual(updated);
+      });
+
+      it("reports not_found when updating or deleting a server that does not exist", async () => {
+        const scope = uniqueScope();
+        expect(await store.update(scope, sampleServer("docs"), {})).toEqual({ ok: false, reason: "not_found" });
+        expect(await store.update(scope, sampleServer("docs"), { expectedRevision: "r1" })).toEqual({
+          ok: false,
+          reason: "not_found",
+        });
+        expect(await store.delete(scope, "docs", {})).toEqual({ ok: false, reason: "not_found" });
+        expect(await store.list(scope)).toEqual([]);
+      });
+
+      it("lets exactly one of 20 concurrent updates with the same expected revision win", async () => {
+        const scope = uniqueScope();
+        const original = sampleServer("docs");
+        await store.create(scope, original, { maxServers: 10 });
+        const candidates = Array.from({ length: 20 }, (_, index) =>
+          revise(original, { description: `candidate ${index}` }),
+        );
+        const results = await Promise.all(
+          candidates.map((server) => store.update(scope, server, { expectedRevision: original.revision })),
+        );
+        const winners = candidates.filter((_, index) => results[index]?.ok === true);
+        expect(winners).toHaveLength(1);
+        expect(results.filter((result) => !result.ok && result.reason === "revision_mismatch")).toHaveLength(19);
+        expect(await store.get(scope, "docs")).toEqual(winners[0]);
+      });
+
+      it("deletes with the current revision and refuses a stale one", async () => {
+        const scope = uniqueScope();
+        const original = sampleServer("docs");
+        await store.create(scope, original, { maxServers: 10 });
+        const updated = revise(original, { description: "second" });
+        await store.update(scope, updated, {});
+        expect(await store.delete(scope, "docs", { expectedRevision: original.revision })).toEqual({
+          ok: false,
+          reason: "revision_mismatch",
+        });
+        expect(await store.get(scope, "docs")).toEqual(updated);
+        expect(await store.delete(scope, "docs", { expectedRevision: updated.revision })).toEqual({ ok: true });
+        expect(await store.get(scope, "docs")).toBeNull();
+      });
+
+      it("lets exactly one of 20 concurrent deletes with the same expected revision succeed", async () => {
+        const scope = uniqueScope();
+        const original = sampleServer("docs");
+        await store.create(scope, original, { maxServers: 10 });
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () => store.delete(scope, "docs", { expectedRevision: original.revision })),
+        );
+        expect(results.filter((result) => result.ok)).toHaveLength(1);
+        expect(results.filter((result) => !result.ok && result.reason === "not_found")).toHaveLength(19);
+        expect(await store.list(scope)).toEqual([]);
+      });
+
+      it("leaves the other servers of a scope alone when one is updated or deleted", async () => {
+        const scope = uniqueScope();
+        const [first, second, third] = [sampleServer("first"), sampleServer("second"), sampleServer("third")];
+        for (const server of [first, second, third]) await store.create(scope, server, { maxServers: 10 });
+        const updated = revise(second, { description: "changed" });
+        await store.update(scope, updated, { expectedRevision: second.revision });
+        await store.delete(scope, "first", { expectedRevision: first.revision });
+        expect(sortByName(await store.list(scope))).toEqual([updated, third]);
+      });
+
+      it("frees a place under the limit when a server is deleted", async () => {
+        const scope = uniqueScope();
+        const first = sampleServer("first");
+        await store.create(scope, first, { maxServers: 1 });
+        await store.delete(scope, "first", {});
+        expect(await store.create(scope, sampleServer("second"), { maxServers: 1 })).toEqual({ ok: true });
+      });
+    });
+
+    describe("scope isolation", () => {
+      it("keeps the global tier apart from a tenant whose scope id is 'global'", async () => {
+        const tenant: StoreScope = { kind: "scope", id: "global" };
+        const globalServer = sampleServer(uniqueName(), { description: "global tier" });
+        const tenantServer = sampleServer(globalServer.name, { description: "tenant named global" });
+        try {
+          expect(await store.create(GLOBAL, globalServer, { maxServers: 1_000 })).toEqual({ ok: true });
+          expect(await store.create(tenant, tenantServer, { maxServers: 1_000 })).toEqual({ ok: true });
+          expect(await store.get(GLOBAL, globalServer.name)).toEqual(globalServer);
+          expect(await store.get(tenant, globalServer.name)).toEqual(tenantServer);
+          await store.delete(tenant, globalServer.name, {});
+          expect(await store.get(GLOBAL, globalServer.name)).toEqual(globalServer);
+        } finally {
+          await store.delete(GLOBAL, globalServer.name, {});
+          await store.delete(tenant, globalServer.name, {});
+        }
+      });
+
+      it("keeps the scopes 'a', 'a:b' and 'a/../b' apart", async () => {
+        const ids = ["a", "a:b", "a/../b", "b"];
+        const name = uniqueName();
+        try {
+          for (const id of ids)
+            await store.create({ kind: "scope", id }, sampleServer(name, { description: id }), { maxServers: 1_000 });
+          for (const id of ids) expect((await store.get({ kind: "scope", id }, name))?.definition.description).toBe(id);
+        } finally {
+          for (const id of ids) await store.delete({ kind: "scope", id }, name, {});
+        }
+      });
+
+      it("never lets a hostile scope id reach another scope's servers", async () => {
+        const base = uniqueToken();
+        const ids = hostileIds(base);
+        const scopes = ids.map((id): StoreScope => ({ kind: "scope", id }));
+        for (const [index, scope] of scopes.entries()) {
+          expect(
+            await store.create(scope, sampleServer("probe", { description: ids[index] }), { maxServers: 1 }),
+          ).toEqual({ ok: true });
+        }
+        for (const [index, scope] of scopes.entries()) {
+          const listed = await store.list(scope);
+          expect(listed.map((server) => server.definition.description)).toEqual([ids[index]]);
+        }
+        // A write through one hostile id leaves every other one untouched.
+        const [target, ...others] = scopes;
+        if (target === undefined) throw new Error("no hostile ids");
+        await store.delete(target, "probe", {});
+        for (const [index, scope] of others.entries()) {
+          expect((await store.get(scope, "probe"))?.definition.description).toBe(ids[index + 1]);
+        }
+      });
+
+      it("stores servers named like Object.prototype members as any other name", async () => {
+        const scope = uniqueScope();
+        const tricky = ["constructor", "toString", "hasOwnProperty", "valueOf", "prototype", "length", "0"];
+        for (const name of tricky)
+          expect(await store.create(scope, sampleServer(name), { maxServers: 10 })).toEqual({ ok: true });
+        expect(names(await store.list(scope))).toEqual([...tricky].sort());
+        for (const name of tricky) expect((await store.get(scope, name))?.name).toBe(name);
+        expect(await store.get(scope, "isPrototypeOf")).toBeNull();
+        expect(await store.delete(scope, "constructor", {})).toEqual({ ok: true });
+        expect(await store.get(scope, "constructor")).toBeNull();
+      });
+
+      it("answers null for a lookup by a name that could never be stored", async () => {
+        const scope = uniqueScope();
+        await store.create(scope, sampleServer("docs"), { maxServers: 10 });
+        for (const invalid of ["__proto__", "docs:x", "../docs", "*"]) {
+          const found = await store.get(scope, invalid).catch(() => null);
+          expect(found).toBeNull();
+        }
+      });
+    });
+
+    describe("user secrets", () => {
+      it("stores, replaces and deletes a user's secret", async () => {
+        const scope = uniqueScope();
+        expect(await store.getUserSecret(scope, "docs", "alice")).toBeNull();
+        await store.setUserSecret(scope, "docs", "alice", "sealed-1");
+        expect(await store.getUserSecret(scope, "docs", "alice")).toBe("sealed-1");
+        await store.setUserSecret(scope, "docs", "alice", "sealed-2");
+        expect(await store.getUserSecret(scope, "docs", "alice")).toBe("sealed-2");
+        await store.deleteUserSecret(scope, "docs", "alice");
+        expect(await store.getUserSecret(scope, "docs", "alice")).toBeNull();
+      });
+
+      it("treats deleting an absent secret as done", async () => {
+        await expect(store.deleteUserSecret(uniqueScope(), "docs", "nobody")).resolves.toBeUndefined();
+      });
+
+      it("keeps secrets apart by scope, server and user, whatever the ids contain", async () => {
+        const base = uniqueToken();
+        const users = hostileIds(base);
+        const scope = uniqueScope();
+        for (const user of users) await store.setUserSecret(scope, "docs", user, `secret of ${user}`);
+        for (const user of users) expect(await store.getUserSecret(scope, "docs", user)).toBe(`secret of ${user}`);
+        expect(await store.getUserSecret(scope, "other", base)).toBeNull();
+        expect(await store.getUserSecret(uniqueScope(), "docs", base)).toBeNull();
+        expect(await store.getUserSecret(GLOBAL, "docs", base)).toBeNull();
+        await store.deleteUserSecret(scope, "docs", base);
+        expect(await store.getUserSecret(scope, "docs", `${base}:b`)).toBe(`secret of ${base}:b`);
+      });
+
+      it("keeps secrets apart when scope, server and user would join into the same string", async () => {
+        const base = uniqueToken();
+        const outer: StoreScope = { kind: "scope", id: `${base}:docs` };
+        const inner: StoreScope = { kind: "scope", id: base };
+        await store.setUserSecret(outer, "docs", "alice", "outer");
+        await store.setUserSecret(inner, "docs", "docs:alice", "inner");
+        await store.setUserSecret(inner, "docs", "docs:user:alice", "inner-user");
+        expect(await store.getUserSecret(outer, "docs", "alice")).toBe("outer");
+        expect(await store.getUserSecret(inner, "docs", "docs:alice")).toBe("inner");
+        expect(await store.getUserSecret(inner, "docs", "docs:user:alice")).toBe("inner-user");
+        expect(await store.getUserSecret(inner, "docs", "alice")).toBeNull();
+      });
+
+      it("keeps a user's secret apart from the servers of its scope", async () => {
+        const scope = uniqueScope();
+        await store.create(scope, sampleServer("docs"), { maxServers: 10 });
+        await store.setUserSecret(scope, "docs", "alice", "sealed");
+        expect(names(await store.list(scope))).toEqual(["docs"]);
+        await store.delete(scope, "docs", {});
+        expect(await store.list(scope)).toEqual([]);
+      });
+
+      it("refuses a server name that could build another key", async () => {
+        const scope = uniqueScope();
+        for (const invalid of ["a:b", "../docs", "docs*", "__proto__"]) {
+          await expect(store.setUserSecret(scope, invalid, "alice", "x")).rejects.toThrow();
+          await expect(store.getUserSecret(scope, invalid, "alice")).rejects.toThrow();
+        }
+      });
+
+      it("keeps a secret stored without a ttl", async () => {
+        const scope = uniqueScope();
+        await store.setUserSecret(scope, "docs", "alice", "sealed");
+        await sleep(150);
+        expect(await store.getUserSecret(scope, "docs", "alice")).toBe("sealed");
+      });
+
+      withCapability("expiry", "forgets a user's secret once its ttl has passed", async () => {
+        const scope = uniqueScope();
+        await store.setUserSecret(scope, "docs", "alice", "short", 50);
+        await store.setUserSecret(scope, "docs", "bob", "long", 60_000);
+        await sleep(150);
+        expect(await store.getUserSecret(scope, "docs", "alice")).toBeNull();
+        expect(await store.getUserSecret(scope, "docs", "bob")).toBe("long");
+      });
+
+      withCapability("expiry", "drops the old ttl when a secret is replaced without one", async () => {
+        const scope = uniqueScope();
+        await store.setUserSecret(scope, "docs", "alice", "short", 50);
+        await store.setUserSecret(scope, "docs", "alice", "kept");
+        await sleep(150);
+        expect(await store.getUserSecret(scope, "docs", "alice")).toBe("kept");
+      });
+    });
+
+    describe("pending states", () => {
+      it("gives a pending state back once, then null", async () => {
+        const id = pendingId();
+        await store.putPending(id, "state", 60_000);
+        expect(await store.takePending(id)).toBe("state");
+        expect(await store.takePending(id)).toBeNull();
+      });
+
+      it("answers null for a pending state that was never put", async () => {
+        expect(await store.takePending(pendingId())).toBeNull();
+      });
+
+      it("gives a pending state to exactly one of 20 concurrent takers", async () => {
+        const id = pendingId();
+        await store.putPending(id, "state", 60_000);
+        const taken = await Promise.all(Array.from({ length: 20 }, () => store.takePending(id)));
+        expect(taken.filter((value) => value === "state")).toHaveLength(1);
+        expect(taken.filter((value) => value === null)).toHaveLength(19);
+      });
+
+      it("refuses a pending id that could build another key", async () => {
+        for (const invalid of [
+          "short",
+          "../../servers:global",
+          "a:b:c:d:e:f:g:h:i:j",
+          "x".repeat(129),
+          "id with spaces 1234",
+        ]) {
+          await expect(store.putPending(invalid, "state", 60_000)).rejects.toThrow();
+          await expect(store.takePending(invalid)).rejects.toThrow();
+        }
+      });
+
+      withCapability("expiry", "forgets a pending state once its ttl has passed", async () => {
+        const expiring = pendingId();
+        const lasting = pendingId();
+        await store.putPending(expiring, "short", 50);
+        await store.putPending(lasting, "long", 60_000);
+        await sleep(150);
+        expect(await store.takePending(expiring)).toBeNull();
+        expect(await store.takePending(lasting)).toBe("long");
+      });
+    });
+
+    describe("change events", () => {
+      withCapability(
+        "changeEvents",
+        "tells a watcher about created, updated and deleted servers with their scope and name",
+        async () => {
+          const watch = requireWatch(store);
+          const events: StoreChangeEvent[] = [];
+          const unwatch = await watch((event) => events.push(event));
+          try {
+            const scope = uniqueScope();
+            const server = sampleServer("docs");
+            await store.create(scope, server, { maxServers: 10 });
+            await store.update(scope, revise(server, { description: "second" }), {});
+            await store.delete(scope, "docs", {});
+            await vi.waitFor(() => {
+              expect(events.filter((event) => event.type !== "reset" && sameScope(event.scope, scope))).toEqual([
+                { type: "created", scope, name: "docs" },
+                { type: "updated", scope, name: "docs" },
+                { type: "deleted", scope, name: "docs" },
+              ]);
+            });
+          } finally {
+            await unwatch();
+          }
+        },
+      );
+
+      withCapability("changeEvents", "says nothing about writes that failed", async () => {
+        const watch = requireWatch(store);
+        const scope = uniqueScope();
+        const server = sampleServer("docs");
+        await store.create(scope, server, { maxServers: 10 });
+        const events: StoreChangeEvent[] = [];
+        const unwatch = await watch((event) => events.push(event));
+        try {
+          await store.create(scope, sampleServer("docs"), { maxServers: 10 });
+          await store.update(scope, revise(server, {}), { expectedRevision: "stale" });
+          await store.delete(scope, "absent", {});
+          await store.create(scope, sampleServer("marker"), { maxServers: 10 });
+          await vi.waitFor(() =>
+            expect(events.some((event) => event.type === "created" && event.name === "marker")).toBe(true),
+          );
+          expect(events.filter((event) => event.type !== "reset")).toEqual([
+            { type: "created", scope, name: "marker" },
+          ]);
+        } finally {
+          await unwatch();
+        }
+      });
+
+      withCapability("changeEvents", "stops telling a watcher once it unsubscribed", async () => {
+        const watch = requireWatch(store);
+        const events: StoreChangeEvent[] = [];
+        const unwatch = await watch((event) => events.push(event));
+        await unwatch();
+        const scope = uniqueScope();
+        await store.create(scope, sampleServer("docs"), { maxServers: 10 });
+        // A second watcher proves events are flowing, so the first one's silence means something.
+        const seen: StoreChangeEvent[] = [];
+        const unwatchSecond = await watch((event) => seen.push(event));
+        try {
+          await store.update(scope, sampleServer("docs"), {});
+          await vi.waitFor(() =>
+            expect(seen.some((event) => describesWrite(event, scope, "docs", "updated"))).toBe(true),
+          );
+          expect(events).toEqual([]);
+        } finally {
+          await unwatchSecond();
+        }
+      });
+
+      withCapability("crossInstanceEvents", "tells a watcher on another instance about a write", async () => {
+        const other = await openStore();
+        const watch = requireWatch(other);
+        const events: StoreChangeEvent[] = [];
+        const unwatch = await watch((event) => events.push(event));
+        try {
+          const scope = uniqueScope();
+          await store.create(scope, sampleServer("docs"), { maxServers: 10 });
+          await vi.waitFor(
+            () => expect(events.some((event) => describesWrite(event, scope, "docs", "created"))).toBe(true),
+            { timeout: 5_000 },
+          );
+          await store.delete(scope, "docs", {});
+          await vi.waitFor(
+            () => expect(events.some((event) => describesWrite(event, scope, "docs", "deleted"))).toBe(true),
+            { timeout: 5_000 },
+          );
+        } finally {
+          await unwatch();
+        }
+      });
+
+      withCapability("crossInstanceEvents", "reports that cross-instance events are flowing", async () => {
+        const other = await openStore();
+        const unwatch = await requireWatch(other)(() => undefined);
+        try {
+          expect(typeof other.watchHealthy, "a store with cross-instance events says whether they flow").toBe(
+            "function",
+          );
+          expect(other.watchHealthy?.()).toBe(true);
+        } finally {
+          await unwatch();
+        }
+      });
+    });
+  });
+}
+
+function requireWatch(store: McpStore): NonNullable<McpStore["watch"]> {
+  const watch = store.watch;
+  if (watch === undefined) throw new Error("the store declares change events but has no watch()");
+  return watch.bind(store);
+}
+
+/** A typed event for this write, or a reset that covers its scope. */
+function describesWrite(
+  event: StoreChangeEvent,
+  scope: StoreScope,
+  name: string,
+  type: "created" | "updated" | "deleted",
+): boolean {
+  if (event.type === "reset") return event.scope === undefined || sameScope(event.scope, scope);
+  return event.type === type && event.name === name && sameScope(event.scope, scope);
+}
+
+function sameScope(left: StoreScope, right: StoreScope): boolean {
+  return left.kind === right.kind && (left.kind === "global" || (right.kind === "scope" && left.id === right.id));
+}
+
+/**
+ * Scope and user ids that try to reach each other's keys: separators, traversal, wildcards, whitespace,
+ * control characters, Unicode look-alikes, over-long ids, and a raw id equal to another id's digest.
+ */
+function hostileIds(base: string): string[] {
+  return [
+    base,
+    `${base}:b`,
+    `${base}/../b`,
+    `${base}/b`,
+    `${base}\\b`,
+    `../${base}`,
+    `${base}*`,
+    `${base}?x`,
+    `${base} `,
+    ` ${base}`,
+    `${base}\n`,
+    `${base}\u0000`,
+    `${base}\u0301`,
+    `${base.toUpperCase()}`,
+    `${base}{x}`,
+    `${base}:docs:user:alice`,
+    `servers:scope:${base}`,
+    scopeSegment(`${base}:b`),
+    `_${base}`,
+    // 128 characters still stand in a key as they are; 129 are digested.
+    `${base}${"x".repeat(128 - base.length)}`,
+    `${base}${"x".repeat(129 - base.length)}`,
+    `${base}${"x".repeat(1_000)}`,
+  ];
+}
+
+function sampleServer(name: string, definition: Partial<ServerDefinition> = {}): StoredServer {
+  const at = new Date().toISOString();
+  return {
+    name,
+    definition: { url: "https://mcp.example.com/mcp", ...definition },
+    revision: uniqueToken(),
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
+function revise(server: StoredServer, definition: Partial<ServerDefinition>): StoredServer {
+  return {
+    ...server,
+    definition: { ...server.definition, ...definition },
+    revision: uniqueToken(),
+    updatedAt: new Date().toISOString(),
+  };
+}
+
+function names(servers: StoredServer[]): string[] {
+  return servers.map((server) => server.name).sort();
+}
+
+function sortByName(servers: StoredServer[]): StoredServer[] {
+  return [...servers].sort((left, right) => (left.name < right.name ? -1 : left.name > right.name ? 1 : 0));
+}
+
+function uniqueToken(): string {
+  return `t${globalThis.crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+}
+
+function uniqueScope(): StoreScope {
+  return { kind: "scope", id: uniqueToken() };
+}
+
+function uniqueName(): string {
+  return `n${uniqueToken()}`;
+}
+
+function pendingId(): string {
+  return globalThis.crypto.randomUUID().replaceAll("-", "");
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,161 @@
+import { dynamicTool, jsonSchema, type JSONSchema7, type Tool, type ToolSet } from "ai";
+import type { ServerDefinition } from "../config/schema.js";
+import type { HookServerRef, McpHookable } from "../hooks.js";
+import type { Limits, Logger } from "../options.js";
+import type { ContextError } from "../types.js";
+import { createExecute, type ToolCaller } from "./call.js";
+import { compileToolFilter } from "./filter.js";
+import { disambiguatedName, type ToolNamer } from "./naming.js";
+import { mcpToModelOutput } from "./result.js";
+import { checkInputSchema } from "./schema.js";
+
+/**
+ * One server's tool list as AI SDK tools, built once per connection and tool-list version and then
+ * shared by every request (SPEC §5): allow/deny applied, schemas quarantined, `maxToolsPerServer`
+ * enforced, names made provider-safe and unique within the server, descriptions capped.
+ */
+
+/** Longer descriptions are cut (a hostile server's 100 KB description never reaches the model whole). */
+export const MAX_TOOL_DESCRIPTION_LENGTH = 4096;
+
+export interface ToolEntry {
+  /** The name the model sees. */
+  toolName: string;
+  /** The MCP tool's own name. */
+  name: string;
+  description?: string;
+  inputSchema: JSONSchema7;
+  tool: Tool;
+  /** The same tool under another name (used when another server's tool holds this one's name). */
+  rename(toolName: string): Tool;
+}
+
+export interface ServerToolView {
+  /** Unique per build: identifies this exact tool set (connection and tool-list version). */
+  id: number;
+  server: string;
+  /** The entries as a `ToolSet`, ready to be copied into a request's set. */
+  tools: ToolSet;
+  entries: ToolEntry[];
+  /** Tools left out, reported to every request that uses this view. */
+  errors: ContextError[];
+}
+
+export interface ToolViewInput {
+  server: string;
+  ref: HookServerRef;
+  definition: ServerDefinition;
+  /** The `tools/list` entries as the server sent them. */
+  tools: readonly unknown[];
+  namer: ToolNamer;
+  limits: Limits;
+  hooks: McpHookable;
+  call: ToolCaller;
+  logger?: Logger;
+}
+
+let nextViewId = 1;
+
+/** MCP tool names longer than this are not real names. */
+const MAX_TOOL_NAME_LENGTH = 256;
+
+function capDescription(description: unknown): string | undefined {
+  if (typeof description !== "string") return undefined;
+  return description.length > MAX_TOOL_DESCRIPTION_LENGTH
+    ? `${description.slice(0, MAX_TOOL_DESCRIPTION_LENGTH - 1)}…`
+    : description;
+}
+
+export function buildToolView(input: ToolViewInput): ServerToolView {
+  const { server, limits } = input;
+  const filter = compileToolFilter(input.definition.tools);
+  const timeoutMs = input.definition.timeoutMs ?? limits.callTimeoutMs;
+  const errors: ContextError[] = [];
+  const entries: ToolEntry[] = [];
+  const tools: ToolSet = {};
+  const seen = new Set<string>();
+  let overLimit = 0;
+
+  for (const listed of input.tools) {
+    const mcpTool = (typeof listed === "object" && listed !== null ? listed : {}) as { name?: unknown; description?: unknown; inputSchema?: unknown };
+    const name = mcpTool.name;
+    if (typeof name !== "string" || name === "" || name.length > MAX_TOOL_NAME_LENGTH) {
+      errors.push({ code: "tool_schema_rejected", server, message: "a tool without a valid name was left out" });
+      continue;
+    }
+    if (seen.has(name)) {
+      errors.push({
+        code: "tool_name_conflict",
+        server,
+        tool: name,
+        message: "the server lists this tool twice; the first is used",
+      });
+      continue;
+    }
+    seen.add(name);
+    if (!filter.allows(name)) continue;
+    const schema = checkInputSchema(mcpTool.inputSchema);
+    if (!schema.ok) {
+      errors.push({ code: "tool_schema_rejected", server, tool: name, message: schema.message });
+      continue;
+    }
+    if (entries.length >= limits.maxToolsPerServer) {
+      overLimit++;
+      continue;
+    }
+
+    let toolName = input.namer(server, name);
+    if (Object.hasOwn(tools, toolName)) {
+      toolName = disambiguatedName(toolName, server, name);
+      if (Object.hasOwn(tools, toolName)) {
+        errors.push({
+          code: "tool_name_conflict",
+          server,
+          tool: name,
+          message: `another tool of this server already has the name '${toolName}'`,
+        });
+        continue;
+      }
+    }
+
+    const description = capDescription(mcpTool.description);
+    const needsApproval = filter.needsApproval(name);
+    const make = (as: string): Tool =>
+      dynamicTool({
+        ...(description === undefined ? {} : { description }),
+        inputSchema: jsonSchema(schema.value),
+        ...(needsApproval ? { needsApproval: true } : {}),
+        metadata: { mcpServer: server, mcpTool: name },
+        execute: createExecute({
+          ref: input.ref,
+          tool: name,
+          toolName: as,
+          timeoutMs,
+          maxResultBytes: limits.maxToolResultBytes,
+          hooks: input.hooks,
+          call: input.call,
+          ...(input.logger ? { logger: input.logger } : {}),
+        }),
+        toModelOutput: mcpToModelOutput,
+      });
+    const tool = make(toolName);
+    tools[toolName] = tool;
+    entries.push({
+      toolName,
+      name,
+      ...(description === undefined ? {} : { description }),
+      inputSchema: schema.value,
+      tool,
+      rename: make,
+    });
+  }
+
+  if (overLimit > 0) {
+    errors.push({
+      code: "tool_limit_exceeded",
+      server,
+      message: `the server offers ${entries.length + overLimit} tools; ${overLimit} over the limit of ${limits.maxToolsPerServer} were left out`,
+    });
+  }
+  return { id: nextViewId++, server, tools, entries, errors };
+}

@@ -1,0 +1,153 @@
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+
+/**
+ * What a tool's `execute` returns and what the model gets from it. The MCP result is returned as it
+ * is (so apps and UIs see MCP content), capped at `maxToolResultBytes`; `toModelOutput` turns it into
+ * the AI SDK's model output, an `isError` result into an error output — a result the model reads, not
+ * an exception that ends the stream (SPEC §5).
+ */
+
+type ContentPart = CallToolResult["content"][number];
+
+/** Appended where a result was cut. */
+export function truncationMarker(maxBytes: number): string {
+  return `\n[truncated by mcp-server-side: the result exceeded the limit of ${maxBytes} bytes]`;
+}
+
+/** UTF-8 length without allocating; `limit` stops counting early once exceeded. */
+export function utf8Length(text: string, limit = Number.POSITIVE_INFINITY): number {
+  let bytes = 0;
+  for (let index = 0; index < text.length && bytes <= limit; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && index + 1 < text.length) {
+      bytes += 4;
+      index++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/** The longest prefix of `text` within `maxBytes` of UTF-8, never splitting a surrogate pair. */
+function utf8Prefix(text: string, maxBytes: number): string {
+  let bytes = 0;
+  let index = 0;
+  while (index < text.length) {
+    const code = text.charCodeAt(index);
+    const pair = code >= 0xd800 && code <= 0xdbff && index + 1 < text.length;
+    const size = code < 0x80 ? 1 : code < 0x800 ? 2 : pair ? 4 : 3;
+    if (bytes + size > maxBytes) break;
+    bytes += size;
+    index += pair ? 2 : 1;
+  }
+  return text.slice(0, index);
+}
+
+/** Bytes a part takes: text as UTF-8, binary data as its base64 length, anything else as JSON. */
+function partBytes(part: ContentPart, limit: number): number {
+  switch (part.type) {
+    case "text":
+      return part.text.length > limit ? part.text.length : utf8Length(part.text, limit);
+    case "image":
+    case "audio":
+      return part.data.length;
+    case "resource":
+      return "text" in part.resource ? utf8Length(part.resource.text, limit) : part.resource.blob.length;
+    default:
+      return JSON.stringify(part).length;
+  }
+}
+
+/** Normalizes the SDK's result union (the pre-2024-11 `toolResult` form included) to `CallToolResult`. */
+export function normalizeResult(result: unknown): CallToolResult {
+  if (typeof result === "object" && result !== null && Array.isArray((result as CallToolResult).content))
+    return result as CallToolResult;
+  const legacy =
+    typeof result === "object" && result !== null && "toolResult" in result
+      ? (result as { toolResult: unknown }).toolResult
+      : result;
+  return { content: [{ type: "text", text: typeof legacy === "string" ? legacy : JSON.stringify(legacy ?? null) }] };
+}
+
+/**
+ * The result within `maxBytes` (content and structured content together). A result that fits is
+ * returned unchanged; otherwise parts are kept in order while they fit, the text part that crosses
+ * the limit is cut, later parts are dropped, and a marker says so.
+ */
+export function capToolResult(result: CallToolResult, maxBytes: number): CallToolResult {
+  let total = 0;
+  for (const part of result.content) total += partBytes(part, maxBytes);
+  const structuredBytes = result.structuredContent === undefined ? 0 : JSON.stringify(result.structuredContent).length;
+  total += structuredBytes;
+  if (total <= maxBytes) return result;
+
+  const marker = truncationMarker(maxBytes);
+  let budget = Math.max(0, maxBytes - utf8Length(marker));
+  const content: ContentPart[] = [];
+  let cut = false;
+  for (const part of result.content) {
+    const size = partBytes(part, budget);
+    if (size <= budget) {
+      content.push(part);
+      budget -= size;
+      continue;
+    }
+    if (part.type === "text" && budget > 0) content.push({ ...part, text: utf8Prefix(part.text, budget) + marker });
+    else content.push({ type: "text", text: marker.trimStart() });
+    cut = true;
+    budget = 0;
+    break;
+  }
+  if (!cut) content.push({ type: "text", text: marker.trimStart() });
+  const capped: CallToolResult = { ...result, content };
+  // Structured content cannot be cut without breaking its schema; it stays only when it fits.
+  if (result.structuredContent !== undefined && (cut || structuredBytes > budget)) delete capped.structuredContent;
+  return capped;
+}
+
+type ModelOutputPart =
+  | { type: "text"; text: string }
+  | { type: "file"; mediaType: string; data: { type: "data"; data: string } };
+
+export type ModelOutput =
+  | { type: "text"; value: string }
+  | { type: "json"; value: null }
+  | { type: "error-text"; value: string }
+  | { type: "content"; value: ModelOutputPart[] };
+
+function toModelPart(part: ContentPart): ModelOutputPart {
+  switch (part.type) {
+    case "text":
+      return { type: "text", text: part.text };
+    case "image":
+    case "audio":
+      return { type: "file", mediaType: part.mimeType, data: { type: "data", data: part.data } };
+    case "resource":
+      if ("text" in part.resource) return { type: "text", text: part.resource.text };
+      if (part.resource.mimeType)
+        return { type: "file", mediaType: part.resource.mimeType, data: { type: "data", data: part.resource.blob } };
+      return { type: "text", text: JSON.stringify(part) };
+    default:
+      return { type: "text", text: JSON.stringify(part) };
+  }
+}
+
+/** The AI SDK `toModelOutput` of every MCP tool. */
+export function mcpToModelOutput({ output }: { output: unknown }): ModelOutput {
+  if (typeof output === "string") return { type: "text", value: output };
+  if (typeof output !== "object" || output === null || !Array.isArray((output as CallToolResult).content)) {
+    return output === undefined || output === null
+      ? { type: "json", value: null }
+      : { type: "text", value: JSON.stringify(output) };
+  }
+  const result = output as CallToolResult;
+  if (result.isError === true) {
+    const text = result.content.map((part) => (part.type === "text" ? part.text : JSON.stringify(part))).join("\n");
+    return { type: "error-text", value: text === "" ? "The tool reported an error." : text };
+  }
+  if (result.content.length === 0 && result.structuredContent !== undefined) {
+    return { type: "text", value: JSON.stringify(result.structuredContent) };
+  }
+  return { type: "content", value: result.content.map(toModelPart) };
+}

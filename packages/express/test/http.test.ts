@@ -1,0 +1,4 @@
+import { describeMatrix, httpScenarios } from "../../../test/http/index.js";
+import { expressCases } from "./apps.js";
+
+describeMatrix(expressCases, httpScenarios);

@@ -1,0 +1,226 @@
+import { createServer } from "node:http";
+import express from "express";
+import express4 from "express4";
+import { afterEach, describe, expect, it } from "vitest";
+import type { RunningApp } from "../../../test/http/matrix.js";
+import { listen } from "../../../test/http/servers.js";
+import { requestUrl, sendWebResponse, toWebRequest } from "../src/node-http.js";
+
+const running: RunningApp[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((app) => app.close()));
+});
+
+async function serve(server: ReturnType<typeof createServer>): Promise<string> {
+  const app = await listen(server);
+  running.push(app);
+  return app.url;
+}
+
+/** Echoes what `toWebRequest` made of the request: URL, method, headers and body text. */
+async function describeWebRequest(request: Request): Promise<Record<string, unknown>> {
+  return {
+    url: request.url,
+    method: request.method,
+    headers: Object.fromEntries(request.headers),
+    body: request.body === null ? null : await request.text(),
+  };
+}
+
+describe("sendWebResponse", () => {
+  it("writes the status, every header and each Set-Cookie as its own header line", async () => {
+    const url = await serve(
+      createServer((_req, res) => {
+        const headers = new Headers({ "content-type": "application/problem+json", etag: '"v1"', "x-custom": "yes" });
+        headers.append("set-cookie", "a=1; Path=/; HttpOnly");
+        headers.append("set-cookie", "b=2; Path=/; Secure");
+        void sendWebResponse(res, new Response('{"ok":false}', { status: 409, headers }));
+      }),
+    );
+    const response = await fetch(url);
+    expect(response.status).toBe(409);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    expect(response.headers.get("etag")).toBe('"v1"');
+    expect(response.headers.get("x-custom")).toBe("yes");
+    expect(response.headers.getSetCookie()).toEqual(["a=1; Path=/; HttpOnly", "b=2; Path=/; Secure"]);
+    expect(await response.text()).toBe('{"ok":false}');
+  });
+
+  it("streams the body: the first chunk reaches the client before the rest exists", async () => {
+    let release: () => void = () => undefined;
+    const rest = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const url = await serve(
+      createServer((_req, res) => {
+        const body = new ReadableStream<Uint8Array>({
+          async start(controller) {
+            controller.enqueue(new TextEncoder().encode("data: first\n\n"));
+            await rest;
+            controller.enqueue(new TextEncoder().encode("data: second\n\n"));
+            controller.close();
+          },
+        });
+        void sendWebResponse(res, new Response(body, { headers: { "content-type": "text/event-stream" } }));
+      }),
+    );
+    const response = await fetch(url);
+    const reader = response.body!.getReader();
+    const first = await reader.read();
+    // Had the body been buffered, this read would never return: the rest waits for it.
+    expect(new TextDecoder().decode(first.value)).toBe("data: first\n\n");
+    release();
+    let tail = "";
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+      tail += new TextDecoder().decode(chunk.value);
+    expect(tail).toBe("data: second\n\n");
+  });
+
+  it("sends no body for 204 or HEAD", async () => {
+    const url = await serve(
+      createServer((req, res) => {
+        void sendWebResponse(
+          res,
+          req.method === "HEAD" ? new Response("ignored", { status: 200 }) : new Response(null, { status: 204 }),
+        );
+      }),
+    );
+    const removed = await fetch(url, { method: "DELETE" });
+    expect(removed.status).toBe(204);
+    expect(await removed.text()).toBe("");
+    const head = await fetch(url, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe("");
+  });
+});
+
+describe("toWebRequest", () => {
+  it("streams a body nobody read yet, byte for byte, with the method and headers", async () => {
+    const url = await serve(
+      createServer(async (req, res) => {
+        void sendWebResponse(res, Response.json(await describeWebRequest(toWebRequest(req))));
+      }),
+    );
+    const raw = '{"a":1,"a":2,  "__proto__": {}}';
+    const response = await fetch(`${url}/mcp-servers?x=1`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": "k" },
+      body: raw,
+    });
+    const seen = await response.json();
+    expect(seen).toMatchObject({
+      url: `${url}/mcp-servers?x=1`,
+      method: "POST",
+      body: raw,
+      headers: { "content-type": "application/json", "x-api-key": "k" },
+    });
+  });
+
+  it("keeps repeated request headers", async () => {
+    const url = await serve(
+      createServer(async (req, res) => {
+        void sendWebResponse(res, Response.json(await describeWebRequest(toWebRequest(req))));
+      }),
+    );
+    const headers = new Headers();
+    headers.append("x-multi", "a");
+    headers.append("x-multi", "b");
+    const seen = await (await fetch(url, { headers })).json();
+    expect(seen.headers["x-multi"]).toBe("a, b");
+    expect(seen.body).toBeNull();
+  });
+
+  it("keeps a path that starts with // as a path, and ignores a Host header that is not a host", async () => {
+    const url = await serve(
+      createServer((req, res) => {
+        res.end(requestUrl(req).href);
+      }),
+    );
+    const { request } = await import("node:http");
+    const port = new URL(url).port;
+    const href = await new Promise<string>((resolve, reject) => {
+      const outgoing = request(
+        { host: "127.0.0.1", port, path: "//evil.example/x", headers: { host: "a/b@evil" } },
+        (incoming) => {
+          let text = "";
+          incoming.on("data", (chunk: Buffer) => {
+            text += chunk.toString();
+          });
+          incoming.on("end", () => resolve(text));
+        },
+      );
+      outgoing.on("error", reject);
+      outgoing.end();
+    });
+    expect(new URL(href).host).toBe("localhost");
+    expect(new URL(href).pathname).toBe("//evil.example/x");
+  });
+
+  for (const [label, factory] of [
+    ["Express 5", express],
+    ["Express 4", express4],
+  ] as const) {
+    it(`${label}: uses the original URL, mount path included`, async () => {
+      const app = factory();
+      const router = factory.Router();
+      router.get("/inner", async (req, res) => {
+        res.json(await describeWebRequest(toWebRequest(req)));
+      });
+      app.use("/mounted", router);
+      const url = await serve(createServer(app));
+      const seen = await (await fetch(`${url}/mounted/inner?q=1`)).json();
+      expect(seen.url).toBe(`${url}/mounted/inner?q=1`);
+    });
+
+    it(`${label}: serializes a body that express.json() already consumed`, async () => {
+      const app = factory();
+      app.use(factory.json());
+      app.post("/echo", async (req, res) => {
+        const web = toWebRequest(req);
+        res.json({ ...(await describeWebRequest(web)), length: web.headers.get("content-length") });
+      });
+      const url = await serve(createServer(app));
+      const body = { name: "x", nested: { é: "ü" }, list: [1, 2] };
+      const seen = await (
+        await fetch(`${url}/echo`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        })
+      ).json();
+      expect(JSON.parse(seen.body)).toEqual(body);
+      expect(Number(seen.length)).toBe(Buffer.byteLength(seen.body));
+    });
+
+    it(`${label}: leaves out the body when asked for headers only`, async () => {
+      const app = factory();
+      app.post("/echo", async (req, res) => {
+        res.json(await describeWebRequest(toWebRequest(req, { headersOnly: true })));
+      });
+      const url = await serve(createServer(app));
+      const seen = await (await fetch(`${url}/echo`, { method: "POST", body: "text" })).json();
+      expect(seen.method).toBe("POST");
+      expect(seen.body).toBeNull();
+    });
+  }
+
+  it("aborts the Web request's signal when the client goes away", async () => {
+    let aborted: (reason: unknown) => void = () => undefined;
+    const abortedOnServer = new Promise((resolve) => {
+      aborted = resolve;
+    });
+    const url = await serve(
+      createServer((req, res) => {
+        const web = toWebRequest(req, { response: res });
+        web.signal.addEventListener("abort", () => aborted(true));
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        res.write("data: hi\n\n");
+      }),
+    );
+    const controller = new AbortController();
+    const response = await fetch(url, { signal: controller.signal });
+    await response.body!.getReader().read();
+    controller.abort();
+    expect(await abortedOnServer).toBe(true);
+  });
+});

@@ -1,0 +1,4 @@
+import { describeMatrix, httpScenarios } from "../../../test/http/index.js";
+import { honoCase } from "./apps.js";
+
+describeMatrix([honoCase], httpScenarios);

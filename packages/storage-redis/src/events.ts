@@ -1,0 +1,176 @@
+import { isValidServerName, type StoreChangeEvent, type StoreScope } from "@mcp-server-side/core";
+import type { Cluster, Redis } from "ioredis";
+
+type Listener = (event: StoreChangeEvent) => void;
+type WriteEvent = Extract<StoreChangeEvent, { name: string }>;
+
+export interface ChangeEventsOptions {
+  /** The store's client; the subscriber is a duplicate of it, since a subscribed connection can do nothing else. */
+  client: Redis | Cluster;
+  /** The pub/sub channel every instance sharing the prefix publishes on. */
+  channel: string;
+  /** This instance's id, so it does not hear its own writes twice (it tells its listeners at once). */
+  origin: string;
+  /** How long `watch()` waits for the first subscription before it returns anyway (then unhealthy). */
+  timeoutMs: number;
+}
+
+export interface ChangeEvents {
+  /** The message a write publishes (inside its Lua script, so only a write that happened is announced). */
+  encode(event: WriteEvent): string;
+  /** Tells this instance's listeners about its own write. */
+  emitLocal(event: WriteEvent): void;
+  watch(listener: Listener): Promise<() => Promise<void>>;
+  /** True while the subscription is up, so every instance's writes reach the listeners. */
+  healthy(): boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * Change events over Redis pub/sub. The subscriber connection starts with the first listener and ends
+ * with the last one. While it is down, `healthy()` is false; once it is subscribed again the listeners
+ * get a `reset`, because events published meanwhile are lost.
+ */
+export function createChangeEvents(options: ChangeEventsOptions): ChangeEvents {
+  const { client, channel, origin, timeoutMs } = options;
+  const listeners = new Set<Listener>();
+  let subscriber: Redis | Cluster | undefined;
+  let subscribed = false;
+  let missedEvents = false;
+
+  function emit(event: StoreChangeEvent): void {
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A listener's failure is its own; the others still hear of the change.
+      }
+    }
+  }
+
+  function onMessage(from: string, message: string): void {
+    if (from !== channel) return;
+    const event = decode(message, origin);
+    if (event !== null) emit(event);
+  }
+
+  function subscribe(connection: Redis | Cluster): Promise<void> {
+    return connection.subscribe(channel).then(
+      () => {
+        if (subscriber !== connection) return;
+        subscribed = true;
+        if (missedEvents) {
+          missedEvents = false;
+          emit({ type: "reset" });
+        }
+      },
+      () => {
+        // Not subscribed yet; the next "ready" tries again.
+      },
+    );
+  }
+
+  function start(): Promise<void> {
+    const connection = duplicateForSubscribing(client);
+    subscriber = connection;
+    // The subscriber is this module's own connection: its errors show up as state, not as crashes.
+    connection.on("error", () => undefined);
+    connection.on("message", onMessage);
+    connection.on("ready", () => void subscribe(connection));
+    const down = (): void => {
+      if (subscriber !== connection) return;
+      if (subscribed) missedEvents = true;
+      subscribed = false;
+    };
+    connection.on("close", down);
+    connection.on("end", down);
+    return subscribe(connection);
+  }
+
+  function stop(): void {
+    const connection = subscriber;
+    subscriber = undefined;
+    subscribed = false;
+    missedEvents = false;
+    connection?.disconnect();
+  }
+
+  return {
+    encode(event) {
+      return JSON.stringify({ type: event.type, scope: event.scope, name: event.name, origin });
+    },
+
+    emitLocal(event) {
+      emit(event);
+    },
+
+    async watch(listener) {
+      listeners.add(listener);
+      if (subscriber === undefined) {
+        // When Redis is down, watch() still returns: the subscription comes up by itself and healthy() says when.
+        await withDeadline(start(), timeoutMs);
+      }
+      return async () => {
+        listeners.delete(listener);
+        if (listeners.size === 0) stop();
+      };
+    },
+
+    healthy() {
+      return subscriber !== undefined && subscribed && subscriber.status === "ready";
+    },
+
+    async close() {
+      listeners.clear();
+      stop();
+    },
+  };
+}
+
+/**
+ * A connection for SUBSCRIBE. It keeps the offline queue (SUBSCRIBE waits for the connection instead of
+ * failing) and retries for ever, since it carries no request; ioredis re-subscribes after reconnecting.
+ */
+function duplicateForSubscribing(client: Redis | Cluster): Redis | Cluster {
+  const overrides = { enableOfflineQueue: true, lazyConnect: false, maxRetriesPerRequest: null, autoResubscribe: true };
+  if (client.isCluster) return (client as Cluster).duplicate([], overrides);
+  return (client as Redis).duplicate(overrides);
+}
+
+/** Parses and checks a published message; anything malformed (or our own) is ignored. */
+function decode(message: string, origin: string): StoreChangeEvent | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(message);
+  } catch {
+    return null;
+  }
+  if (typeof value !== "object" || value === null) return null;
+  const record = value as Record<string, unknown>;
+  if (record.origin === origin) return null;
+  if (record.type !== "created" && record.type !== "updated" && record.type !== "deleted") return null;
+  if (!isValidServerName(record.name)) return null;
+  const scope = decodeScope(record.scope);
+  if (scope === null) return null;
+  return { type: record.type, scope, name: record.name };
+}
+
+function decodeScope(value: unknown): StoreScope | null {
+  if (typeof value !== "object" || value === null) return null;
+  const scope = value as Record<string, unknown>;
+  if (scope.kind === "global") return { kind: "global" };
+  if (scope.kind === "scope" && typeof scope.id === "string") return { kind: "scope", id: scope.id };
+  return null;
+}
+
+async function withDeadline(work: Promise<void>, timeoutMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs);
+  });
+  try {
+    await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

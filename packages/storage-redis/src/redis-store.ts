@@ -1,0 +1,394 @@
+import { createHash, randomUUID } from "node:crypto";
+import {
+  isValidServerName,
+  type McpStore,
+  McpServerSideError,
+  type StoredServer,
+  type StoreScope,
+  storeKeys,
+} from "@mcp-server-side/core";
+import { type Cluster, Redis } from "ioredis";
+import { createChangeEvents } from "./events.js";
+
+export interface RedisStoreOptions {
+  /**
+   * An ioredis client (`Redis` or `Cluster`). The store uses it as it is and never closes it; change
+   * events use one duplicate of it. Give `client` or `url`, not both.
+   */
+  client?: Redis | Cluster;
+  /**
+   * A `redis://` or `rediss://` URL. The store then creates the client itself (connecting on first use,
+   * offline queue off, reconnecting for ever) and closes it in `close()`.
+   */
+  url?: string;
+  /** Prefix of every key and of the change-event channel (`${prefix}events`). @default "mcp:" */
+  prefix?: string;
+  /**
+   * The longest an operation waits for Redis before it fails with `storage_unavailable` (503), whatever
+   * the client's own offline queue would do. @default 2000
+   */
+  timeoutMs?: number;
+}
+
+/** A Lua script with its SHA-1, run by EVALSHA and loaded by EVAL only when Redis does not know it yet. */
+interface Script {
+  source: string;
+  sha: string;
+}
+
+function script(source: string): Script {
+  return { source, sha: createHash("sha1").update(source).digest("hex") };
+}
+
+// Each script touches one key (the scope's hash), so it runs on one Cluster node, and publishes the change
+// only when the write happened. ARGV carries the record, the check's inputs, the channel and the message.
+
+/** ARGV: name, record, maxServers (-1: no limit), channel, message. */
+const CREATE = script(`
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'exists' end
+local limit = tonumber(ARGV[3])
+if limit >= 0 and redis.call('HLEN', KEYS[1]) >= limit then return 'limit' end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 'ok'
+`);
+
+/** ARGV: name, record, check ('1' or '0'), expected revision, channel, message. */
+const UPDATE = script(`
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if not current then return 'not_found' end
+if ARGV[3] == '1' and cjson.decode(current)['revision'] ~= ARGV[4] then return 'revision_mismatch' end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PUBLISH', ARGV[5], ARGV[6])
+return 'ok'
+`);
+
+/** ARGV: name, check ('1' or '0'), expected revision, channel, message. */
+const DELETE = script(`
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if not current then return 'not_found' end
+if ARGV[2] == '1' and cjson.decode(current)['revision'] ~= ARGV[3] then return 'revision_mismatch' end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 'ok'
+`);
+
+/** GET and DEL in one step (GETDEL needs Redis 6.2). */
+const TAKE = script(`
+local value = redis.call('GET', KEYS[1])
+if value then redis.call('DEL', KEYS[1]) end
+return value
+`);
+
+const PREFIX_PATTERN = /^[A-Za-z0-9:_.-]{0,64}$/;
+
+/**
+ * The store on Redis, for many workers: all servers of a scope in one hash (one HGETALL lists them,
+ * whatever the number of tenants), create-if-absent with the `maxServers` limit and revision-checked
+ * update/delete atomic in Lua, change events over pub/sub. One key per operation, so it works on Cluster.
+ */
+export function redisStore(options: RedisStoreOptions): McpStore {
+  const { client: givenClient, url } = options;
+  if ((givenClient === undefined) === (url === undefined)) {
+    throw new TypeError(
+      "redisStore needs either `client` (an ioredis Redis or Cluster) or `url` (redis://…), not both",
+    );
+  }
+  const prefix = options.prefix ?? "mcp:";
+  if (!PREFIX_PATTERN.test(prefix))
+    throw new TypeError("redisStore `prefix` must be at most 64 characters of A-Z a-z 0-9 : _ . -");
+  const timeoutMs = options.timeoutMs ?? 2_000;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+    throw new TypeError("redisStore `timeoutMs` must be a positive number");
+
+  const ownsClient = givenClient === undefined;
+  const client: Redis | Cluster = givenClient ?? createClient(url ?? "");
+  const events = createChangeEvents({ client, channel: `${prefix}events`, origin: randomUUID(), timeoutMs });
+  const connection = createConnectionGate(client);
+
+  /** The scope's hash; the braces make the whole servers key the Cluster hash tag. */
+  const serversKey = (scope: StoreScope): string => `${prefix}{${storeKeys.servers(scope)}}`;
+
+  async function run<T>(operation: () => Promise<T>): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(unavailable("Redis did not answer in time")), timeoutMs);
+    });
+    const work = connection.usable().then(operation);
+    // The work may settle after the deadline; its late failure must not become an unhandled rejection.
+    work.catch(() => undefined);
+    try {
+      return await Promise.race([work, deadline]);
+    } catch (error) {
+      throw toStorageError(error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function evalScript(source: Script, key: string, args: string[]): Promise<unknown> {
+    try {
+      return await client.evalsha(source.sha, 1, key, ...args);
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      return client.eval(source.source, 1, key, ...args);
+    }
+  }
+
+  return {
+    persistent: true,
+
+    async list(scope) {
+      const fields = await run(() => client.hgetall(serversKey(scope)));
+      const servers = Object.entries(fields).map(([name, value]) => parseRecord(name, value));
+      // A hash has no order; creation order is what a caller listing its servers expects.
+      return servers.sort((left, right) => compare(left.createdAt, right.createdAt) || compare(left.name, right.name));
+    },
+
+    async get(scope, name) {
+      const value = await run(() => client.hget(serversKey(scope), name));
+      return value === null ? null : parseRecord(name, value);
+    },
+
+    async create(scope, server, { maxServers }) {
+      assertServer(server);
+      const limit = limitArgument(maxServers);
+      const message = events.encode({ type: "created", scope, name: server.name });
+      const reply = await run(() =>
+        evalScript(CREATE, serversKey(scope), [server.name, JSON.stringify(server), limit, `${prefix}events`, message]),
+      );
+      if (reply === "exists" || reply === "limit") return { ok: false, reason: reply };
+      expectOk(reply);
+      events.emitLocal({ type: "created", scope, name: server.name });
+      return { ok: true };
+    },
+
+    async update(scope, server, { expectedRevision }) {
+      assertServer(server);
+      const check = expectedRevision === undefined ? ["0", ""] : ["1", expectedRevision];
+      const message = events.encode({ type: "updated", scope, name: server.name });
+      const reply = await run(() =>
+        evalScript(UPDATE, serversKey(scope), [
+          server.name,
+          JSON.stringify(server),
+          ...check,
+          `${prefix}events`,
+          message,
+        ]),
+      );
+      if (reply === "not_found" || reply === "revision_mismatch") return { ok: false, reason: reply };
+      expectOk(reply);
+      events.emitLocal({ type: "updated", scope, name: server.name });
+      return { ok: true };
+    },
+
+    async delete(scope, name, { expectedRevision }) {
+      const check = expectedRevision === undefined ? ["0", ""] : ["1", expectedRevision];
+      if (!isValidServerName(name)) return { ok: false, reason: "not_found" };
+      const message = events.encode({ type: "deleted", scope, name });
+      const reply = await run(() =>
+        evalScript(DELETE, serversKey(scope), [name, ...check, `${prefix}events`, message]),
+      );
+      if (reply === "not_found" || reply === "revision_mismatch") return { ok: false, reason: reply };
+      expectOk(reply);
+      events.emitLocal({ type: "deleted", scope, name });
+      return { ok: true };
+    },
+
+    watch(listener) {
+      return events.watch(listener);
+    },
+
+    watchHealthy() {
+      return events.healthy();
+    },
+
+    async getUserSecret(scope, server, user) {
+      const key = prefix + storeKeys.userSecret(scope, server, user);
+      return run(() => client.get(key));
+    },
+
+    async setUserSecret(scope, server, user, value, ttlMs) {
+      const key = prefix + storeKeys.userSecret(scope, server, user);
+      assertString(value);
+      if (ttlMs === undefined) await run(() => client.set(key, value));
+      else await run(() => client.set(key, value, "PX", ttlArgument(ttlMs)));
+    },
+
+    async deleteUserSecret(scope, server, user) {
+      const key = prefix + storeKeys.userSecret(scope, server, user);
+      await run(() => client.del(key));
+    },
+
+    async putPending(id, value, ttlMs) {
+      const key = prefix + storeKeys.pending(id);
+      assertString(value);
+      await run(() => client.set(key, value, "PX", ttlArgument(ttlMs)));
+    },
+
+    async takePending(id) {
+      const key = prefix + storeKeys.pending(id);
+      const value = await run(() => evalScript(TAKE, key, []));
+      if (value === null || typeof value === "string") return value;
+      throw unavailable("Redis answered with an unexpected reply");
+    },
+
+    async ping() {
+      await run(() => client.ping());
+    },
+
+    async close() {
+      await events.close();
+      if (!ownsClient) return;
+      if (client.status === "ready") await client.quit().catch(() => client.disconnect());
+      else client.disconnect();
+    },
+  };
+}
+
+/**
+ * The client the store creates from a URL: it connects on first use, fails a command at once rather than
+ * queueing it while Redis is away (`enableOfflineQueue: false`), and keeps reconnecting in the background.
+ */
+function createClient(url: string): Redis {
+  const client = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  // Connection errors show up as the client's status; without a listener ioredis would print each retry.
+  client.on("error", () => undefined);
+  return client;
+}
+
+interface ConnectionGate {
+  /** Resolves when a command can be sent now; rejects at once when Redis is known to be away. */
+  usable(): Promise<void>;
+}
+
+/**
+ * Decides from the client's status whether to send, wait or fail: a first connection is waited for, a
+ * lost one fails at once (ioredis reconnects in the background, and the next request finds it ready).
+ */
+function createConnectionGate(client: Redis | Cluster): ConnectionGate {
+  let connecting: Promise<void> | undefined;
+
+  function waitForReady(): Promise<void> {
+    // One shared wait per connecting phase, so concurrent requests do not pile listeners on the client.
+    connecting ??= new Promise<void>((resolve, reject) => {
+      const settle = (): void => {
+        client.off("ready", onReady);
+        client.off("close", onDown);
+        client.off("end", onDown);
+        connecting = undefined;
+      };
+      const onReady = (): void => {
+        settle();
+        resolve();
+      };
+      const onDown = (): void => {
+        settle();
+        reject(unavailable("Redis is unreachable"));
+      };
+      client.on("ready", onReady);
+      client.on("close", onDown);
+      client.on("end", onDown);
+    });
+    return connecting;
+  }
+
+  return {
+    usable() {
+      switch (client.status) {
+        case "ready":
+          return Promise.resolve();
+        case "wait":
+          client.connect().catch(() => undefined);
+          return waitForReady();
+        case "connecting":
+        case "connect":
+          return waitForReady();
+        default:
+          return Promise.reject(unavailable("Redis is unreachable"));
+      }
+    },
+  };
+}
+
+function parseRecord(name: string, value: string): StoredServer {
+  let record: unknown;
+  try {
+    record = JSON.parse(value);
+  } catch {
+    throw unavailable("A stored server is unreadable");
+  }
+  if (!isStoredServer(record) || record.name !== name) throw unavailable("A stored server is unreadable");
+  return record;
+}
+
+function isStoredServer(value: unknown): value is StoredServer {
+  if (typeof value !== "object" || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return (
+    isValidServerName(record.name) &&
+    typeof record.revision === "string" &&
+    typeof record.createdAt === "string" &&
+    typeof record.updatedAt === "string" &&
+    typeof record.definition === "object" &&
+    record.definition !== null &&
+    !Array.isArray(record.definition)
+  );
+}
+
+function assertServer(server: StoredServer): void {
+  if (!isValidServerName(server.name)) throw new TypeError("invalid server name");
+  if (typeof server.revision !== "string") throw new TypeError("a stored server needs a string revision");
+  if (typeof server.definition !== "object" || server.definition === null)
+    throw new TypeError("a stored server needs a definition");
+}
+
+function assertString(value: string): void {
+  if (typeof value !== "string") throw new TypeError("the value must be a string");
+}
+
+function limitArgument(maxServers: number): string {
+  if (maxServers === Number.POSITIVE_INFINITY) return "-1";
+  if (!Number.isInteger(maxServers) || maxServers < 0)
+    throw new TypeError("maxServers must be a non-negative integer or Infinity");
+  return String(maxServers);
+}
+
+function ttlArgument(ttlMs: number): string {
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError("ttlMs must be a positive number of milliseconds");
+  return String(Math.max(1, Math.ceil(ttlMs)));
+}
+
+function expectOk(reply: unknown): void {
+  if (reply !== "ok") throw unavailable("Redis answered with an unexpected reply");
+}
+
+function compare(left: string, right: string): number {
+  return left < right ? -1 : left > right ? 1 : 0;
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith("NOSCRIPT");
+}
+
+function unavailable(message: string): McpServerSideError {
+  return new McpServerSideError("storage_unavailable", message);
+}
+
+/**
+ * Any failure becomes `storage_unavailable` with a fixed message: driver messages can carry a URL with
+ * its password, so only an error code (ECONNREFUSED, WRONGTYPE, …) is kept.
+ */
+function toStorageError(error: unknown): McpServerSideError {
+  if (McpServerSideError.isInstance(error)) return error;
+  const code = errorCode(error);
+  return unavailable(`The Redis store failed${code === undefined ? "" : ` (${code})`}`);
+}
+
+function errorCode(error: unknown): string | undefined {
+  if (typeof error !== "object" || error === null) return undefined;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string" && /^[A-Z][A-Z0-9_]{1,39}$/.test(code)) return code;
+  const first = error instanceof Error ? error.message.split(" ", 1)[0] : undefined;
+  return first !== undefined && /^[A-Z]{2,20}$/.test(first) ? first : undefined;
+}

@@ -1,0 +1,18 @@
+import { accessScenarios } from "./access.js";
+import type { MatrixContext } from "./matrix.js";
+import { mergeScenarios } from "./merge.js";
+import { routeScenarios } from "./routes.js";
+import { upstreamScenarios } from "./upstream.js";
+import { validationScenarios } from "./validation.js";
+
+export { describeMatrix, type AdapterCase, type MatrixContext, type RunningApp } from "./matrix.js";
+export { listen } from "./servers.js";
+
+/** Every HTTP scenario of the suite, grouped as the SPEC's sections are. */
+export function httpScenarios(context: MatrixContext): void {
+  routeScenarios(context);
+  accessScenarios(context);
+  validationScenarios(context);
+  mergeScenarios(context);
+  upstreamScenarios(context);
+}
