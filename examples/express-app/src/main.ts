@@ -41,7 +41,7 @@ if (serve) {
   print.line();
   print.title(`Serving on ${demo.appUrl}. Try (Ctrl+C to stop):`);
   const registerBody = JSON.stringify({ name: "weather", url: demo.exampleServer.url });
-  const chatBody = JSON.stringify({ messages: [{ role: "user", content: "What's the weather in Tokyo?" }] });
+  const chatBody = JSON.stringify({ messages: [{ role: "user", content: "What is the weather in Tokyo?" }] });
   print.note(
     [
       `curl -s -X POST ${demo.appUrl}/mcp-servers -H 'X-API-Key: my-key' -H 'Content-Type: application/json' -d '${registerBody}'`,

@@ -63,7 +63,7 @@ export function createPrinter(out: (line: string) => void = console.log, options
 }
 
 export interface FormatJsonOptions {
-  /** Lines kept; the rest is summarized. @default 14 */
+  /** Lines kept; the rest is summarized. @default 20 */
   maxLines?: number;
   /** Longer strings are cut with "…". @default 80 */
   maxString?: number;
@@ -73,7 +73,7 @@ export interface FormatJsonOptions {
 
 /** Pretty JSON, trimmed so a step fits on a screen: short objects on one line, long strings cut, long documents folded. */
 export function formatJson(value: unknown, options: FormatJsonOptions = {}): string {
-  const maxLines = options.maxLines ?? 14;
+  const maxLines = options.maxLines ?? 20;
   const maxString = options.maxString ?? 80;
   if (value === undefined) return "";
   const trimmed: unknown = JSON.parse(
@@ -86,8 +86,18 @@ export function formatJson(value: unknown, options: FormatJsonOptions = {}): str
   return [...lines.slice(0, maxLines - 1), `… (${lines.length - maxLines + 1} more lines)`].join("\n");
 }
 
+/** One-line JSON with a space after ':' and ',', as people write it by hand. */
+function inlineJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(inlineJson).join(", ")}]`;
+  if (typeof value === "object" && value !== null) {
+    const entries = Object.entries(value).map(([key, item]) => `${JSON.stringify(key)}: ${inlineJson(item)}`);
+    return entries.length === 0 ? "{}" : `{ ${entries.join(", ")} }`;
+  }
+  return JSON.stringify(value);
+}
+
 function compactJson(value: unknown, indent: string, width: number): string {
-  const flat = JSON.stringify(value);
+  const flat = inlineJson(value);
   if (typeof value !== "object" || value === null || indent.length + flat.length <= width) return flat;
   const inner = `${indent}  `;
   if (Array.isArray(value)) {
@@ -96,6 +106,8 @@ function compactJson(value: unknown, indent: string, width: number): string {
   }
   const entries = Object.entries(value);
   if (entries.length === 0) return "{}";
-  const lines = entries.map(([key, item]) => `${inner}${JSON.stringify(key)}: ${compactJson(item, inner, width - key.length - 4)}`);
+  const lines = entries.map(
+    ([key, item]) => `${inner}${JSON.stringify(key)}: ${compactJson(item, inner, width - key.length - 4)}`,
+  );
   return `{\n${lines.join(",\n")}\n${indent}}`;
 }

@@ -1,7 +1,6 @@
 import {
   type Experimental_DownloadFunction as DownloadFunction,
   type LanguageModel,
-  type ModelMessage,
   type ToolChoice,
   type ToolSet,
   generateText,
@@ -71,7 +70,9 @@ export function createChatCompletionsHandler(
     try {
       return await complete(request);
     } catch (error) {
-      logger?.error("chat completion failed", error);
+      // A caller who hung up aborted the run; nobody reads this answer and nothing went wrong here.
+      if (request.signal.aborted) logger?.debug("chat completion aborted by the caller");
+      else logger?.error("chat completion failed", error);
       return errorResponse(asChatError(error));
     }
   };
@@ -117,7 +118,7 @@ export function createChatCompletionsHandler(
 
     const params = {
       model,
-      messages: messages.value as ModelMessage[],
+      messages: messages.value,
       allowSystemInMessages: true,
       ...(instructions === "" ? {} : { instructions }),
       tools: merged.tools,

@@ -60,7 +60,8 @@ export function createRegistry(deps: RegistryDeps): Registry {
   let unwatch: (() => void) | undefined;
 
   const ttl = (): number => {
-    const healthy = (deps.store as { watchHealthy?: () => boolean }).watchHealthy?.() ?? true;
+    // A store that cannot say its events are complete gets the short lifetime.
+    const healthy = deps.store.watchHealthy?.() ?? false;
     return watching && healthy ? WATCHED_TTL_MS : UNWATCHED_TTL_MS;
   };
 

@@ -20,10 +20,14 @@ export const storeKeys = {
   servers(scope: StoreScope): string {
     return scope.kind === "global" ? "servers:global" : `servers:scope:${scopeSegment(scope.id)}`;
   },
-  /** The key of one user's secret record (OAuth tokens) for one server in a scope. */
+  /**
+   * The key of one user's secret record (OAuth tokens) for one server in a scope. It lives beside the
+   * servers key, never below it: on file-system drivers a key cannot be both a file and a folder.
+   */
   userSecret(scope: StoreScope, server: string, user: string): string {
     assertServerName(server);
-    return `${storeKeys.servers(scope)}:${server}:user:${scopeSegment(user)}`;
+    const owner = scope.kind === "global" ? "global" : `scope:${scopeSegment(scope.id)}`;
+    return `secrets:${owner}:${server}:user:${scopeSegment(user)}`;
   },
   /** A pending state (e.g. an OAuth authorization in progress), by its random id. */
   pending(id: string): string {

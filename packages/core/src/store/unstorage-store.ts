@@ -23,11 +23,6 @@ export interface UnstorageStoreOptions {
   now?: () => number;
 }
 
-/**
- * User secrets live under their own namespace because `storeKeys.userSecret` extends the scope's servers
- * key, and on hierarchical drivers (fs) one key cannot be both a file and a directory.
- */
-const SECRET_NAMESPACE = "secrets:";
 
 /** Matches a servers key as a driver's watcher reports it, possibly below a mount or prefix. */
 const SERVERS_KEY = /(?:^|:)servers:(?:(global)|scope:([^:]+))$/;
@@ -145,10 +140,6 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
     await backend(() => storage.setItem(key, { value, expiresAt: now() + ttlMs }, { ttl }));
   }
 
-  function secretKey(scope: StoreScope, server: string, user: string): string {
-    return SECRET_NAMESPACE + storeKeys.userSecret(scope, server, user);
-  }
-
   return {
     persistent,
 
@@ -240,17 +231,17 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
     },
 
     async getUserSecret(scope, server, user) {
-      const key = secretKey(scope, server, user);
+      const key = storeKeys.userSecret(scope, server, user);
       return withLock(key, () => readExpiring(key, false));
     },
 
     async setUserSecret(scope, server, user, value, ttlMs) {
-      const key = secretKey(scope, server, user);
+      const key = storeKeys.userSecret(scope, server, user);
       await withLock(key, () => writeExpiring(key, value, ttlMs));
     },
 
     async deleteUserSecret(scope, server, user) {
-      const key = secretKey(scope, server, user);
+      const key = storeKeys.userSecret(scope, server, user);
       await withLock(key, () => backend(() => storage.removeItem(key)));
     },
 
