@@ -30,7 +30,9 @@ function turn(options: LanguageModelV4CallOptions): LanguageModelV4GenerateResul
   const result = last?.role === "tool" ? last.content.find((part) => part.type === "tool-result") : undefined;
   if (result) {
     const output = result.output;
-    const text = output.type === "text" || output.type === "error-text" ? output.value : JSON.stringify(output);
+    let text = JSON.stringify(output);
+    if (output.type === "text" || output.type === "error-text") text = output.value;
+    if (output.type === "content") text = output.value.map((item) => (item.type === "text" ? item.text : "")).join("");
     return done([{ type: "text", text: `Here is what ${result.toolName} returned: ${text}` }], "stop");
   }
   const city = cityIn(options) ?? "Paris";

@@ -109,7 +109,7 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     forRequest,
     async handle(request) {
       if (chat && chatPath !== undefined && new URL(request.url).pathname.replace(/\/+$/, "") === chatPath) {
-        return request.method === "POST" ? chat(request) : undefined;
+        return chat(request);
       }
       return management(request);
     },
