@@ -112,7 +112,7 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
   print.line();
   print.title("Done.");
   print.note(
-    "Keep the app running and try it by hand:  npm run demo -- --serve\n" +
+    "Keep the app running and try it by hand:  npm run serve --workspace=examples/express-app\n" +
       "With OPENAI_API_KEY set, the same app answers with a real model.",
   );
 

@@ -52,7 +52,7 @@ export interface McpRequestContext {
   /** The AI SDK tool set of every effective server, within `toolsTimeoutMs`; never throws for a server's failure. */
   tools(options?: ToolsOptions): Promise<ToolSet>;
   /** `params` with the MCP tools merged into `params.tools`; the app's own tools win a name clash. */
-  inject<P extends { tools?: ToolSet }>(params: P, options?: ToolsOptions): Promise<NoInfer<P> & { tools: ToolSet }>;
+  inject<P extends object>(params: P & { tools?: ToolSet }, options?: ToolsOptions): Promise<P & { tools: ToolSet }>;
   /** The effective servers, as `mcp.resolve` returns them. */
   servers(): Promise<EffectiveServer[]>;
   /** The `instructions` the effective servers sent at initialize, each headed by the server's name. */

@@ -52,7 +52,7 @@ export function createManagementHandler(deps: HandlerDeps): (request: Request) =
         throw new McpServerSideError("invalid_request", `${request.method} is not allowed here`, { status: 405 });
       }
       const identity = await deps.identify(request);
-      if (!identity) throw new McpServerSideError("unauthorized", "an API key is required (X-API-Key or Authorization: Bearer)");
+      if (!identity) throw new McpServerSideError("unauthorized", "an API key is required: send it as X-API-Key, or as a bearer token");
       return await handler({ request, identity, route, deps });
     } catch (error) {
       if (!McpServerSideError.isInstance(error) || error.status >= 500) {

@@ -142,15 +142,24 @@ export function classifyConnectError(error: unknown): ConnectFailure {
 
 /**
  * The request never reached a live session, so sending it again on a fresh connection is safe even
- * for a tool call: the server answered 404 for the session id (it restarted or forgot the session), or
- * the transport had already closed before the request was sent.
+ * for a tool call: the server answered 404 for the session id (it restarted or forgot the session),
+ * refused the TCP connection, or the transport had already closed before the request was sent.
  */
 export function isRetrySafe(error: unknown): boolean {
-  if (httpStatusOf(error) === 404) return true;
+  if (httpStatusOf(error) === 404 || systemCode(error) === "ECONNREFUSED") return true;
   return error instanceof Error && !(error instanceof McpError) && error.message === "Not connected";
+}
+
+/** Socket-level failures: the server went away (or restarted) under an open connection. */
+const NETWORK_CODES: ReadonlySet<string> = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED", "ETIMEDOUT"]);
+
+export function isNetworkError(error: unknown): boolean {
+  if (findOwnError(error) !== undefined) return false;
+  const code = systemCode(error);
+  return (code !== undefined && NETWORK_CODES.has(code)) || (error instanceof TypeError && error.message === "fetch failed");
 }
 
 /** The connection cannot serve more requests: re-initialize it on its next use. */
 export function isConnectionBroken(error: unknown): boolean {
-  return isRetrySafe(error) || (error instanceof McpError && error.code === JsonRpcErrorCode.ConnectionClosed);
+  return isRetrySafe(error) || isNetworkError(error) || (error instanceof McpError && error.code === JsonRpcErrorCode.ConnectionClosed);
 }

@@ -247,14 +247,17 @@ export function createSlot(key: string, server: ResolvedServer, deps: SlotDeps):
     return pending;
   };
 
-  /** Runs `use` on a live connection; when the session turns out lost before the request ran, once more on a new one. */
+  /**
+   * Runs an idempotent request on a live connection; when the connection turns out broken (a session
+   * the server forgot, a socket it closed), once more on a new one.
+   */
   const withConnection = async <T>(use: (connection: Connection) => Promise<T>): Promise<T> => {
     const first = await connection();
     try {
       return await use(first);
     } catch (error) {
-      if (isConnectionBroken(error)) markLost(first);
-      if (!isRetrySafe(error) || closedReason !== undefined) throw error;
+      if (!isConnectionBroken(error) || closedReason !== undefined) throw error;
+      markLost(first);
       return use(await connection());
     }
   };
