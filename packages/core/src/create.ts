@@ -29,7 +29,10 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     const checked = validateDefinitionShape(definition, "config", { limits });
     if (!checked.ok) {
       const where = checked.errors?.[0]?.pointer ?? "";
-      throw new McpServerSideError("invalid_config", `Invalid MCP config: server '${name}': ${where ? `field '${where}': ` : ""}${checked.errors?.[0]?.detail ?? checked.message}`);
+      throw new McpServerSideError(
+        "invalid_config",
+        `Invalid MCP config: server '${name}': ${where ? `field '${where}': ` : ""}${checked.errors?.[0]?.detail ?? checked.message}`,
+      );
     }
   }
 
@@ -74,7 +77,9 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     onChange: async (event) => {
       if (event.type === "reset") return;
       await engine.evict(
-        event.scope.kind === "global" ? { source: "global", name: event.name } : { source: "scope", scope: event.scope.id, name: event.name },
+        event.scope.kind === "global"
+          ? { source: "global", name: event.name }
+          : { source: "scope", scope: event.scope.id, name: event.name },
         event.type === "deleted" ? "removed" : "changed",
       );
     },
@@ -83,16 +88,30 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
   const identifyOption = options.identify ?? identifyByApiKey;
   const identify = async (request: Request): Promise<Identity | null> => checkIdentity(await identifyOption(request));
   const contextDeps = { identify, config, registry, engine, hooks, validation };
-  const forRequest: McpServerSide["forRequest"] = (request, overrides) => createRequestContext(contextDeps, request, overrides);
+  const forRequest: McpServerSide["forRequest"] = (request, overrides) =>
+    createRequestContext(contextDeps, request, overrides);
 
-  const management = createManagementHandler({ basePath, limits, identify, registry, config, validation, engine, ...(logger ? { logger } : {}) });
-  const chatPath = options.chatCompletions ? (options.chatCompletions.path ?? "/v1/chat/completions").replace(/\/+$/, "") : undefined;
+  const management = createManagementHandler({
+    basePath,
+    limits,
+    identify,
+    registry,
+    config,
+    validation,
+    engine,
+    ...(logger ? { logger } : {}),
+  });
+  const chatPath = options.chatCompletions
+    ? (options.chatCompletions.path ?? "/v1/chat/completions").replace(/\/+$/, "")
+    : undefined;
   const chat = options.chatCompletions
     ? createChatCompletionsHandler(options.chatCompletions, { forRequest, ...(logger ? { logger } : {}) })
     : undefined;
 
   const owns = (pathname: string): boolean =>
-    pathname === basePath || pathname.startsWith(`${basePath}/`) || (chatPath !== undefined && pathname.replace(/\/+$/, "") === chatPath);
+    pathname === basePath ||
+    pathname.startsWith(`${basePath}/`) ||
+    (chatPath !== undefined && pathname.replace(/\/+$/, "") === chatPath);
 
   const started = (async () => {
     await store.ping?.();

@@ -103,6 +103,10 @@ export function ok<T>(value: T): { ok: true; value: T } {
   return { ok: true, value };
 }
 
-export function fail(code: ErrorCode, message: string, errors?: FieldError[]): { ok: false; code: ErrorCode; message: string; errors?: FieldError[] } {
+export function fail(
+  code: ErrorCode,
+  message: string,
+  errors?: FieldError[],
+): { ok: false; code: ErrorCode; message: string; errors?: FieldError[] } {
   return errors === undefined ? { ok: false, code, message } : { ok: false, code, message, errors };
 }

@@ -15,24 +15,40 @@ export interface McpHooks {
   /** The config tier was loaded (at creation). */
   "config:loaded": (payload: { servers: string[] }) => void | Promise<void>;
   /** A server was registered through the management routes. */
-  "server:registered": (payload: { server: HookServerRef; definition: Record<string, unknown> }) => void | Promise<void>;
+  "server:registered": (payload: {
+    server: HookServerRef;
+    definition: Record<string, unknown>;
+  }) => void | Promise<void>;
   /** A stored server was changed through `PATCH`. */
   "server:updated": (payload: { server: HookServerRef; definition: Record<string, unknown> }) => void | Promise<void>;
   /** A stored server was removed through `DELETE`. */
   "server:removed": (payload: { server: HookServerRef }) => void | Promise<void>;
   /** A pooled connection to a server was opened. */
-  "connection:open": (payload: { server: HookServerRef; transport: "stdio" | "streamable-http" | "sse"; latencyMs: number }) => void | Promise<void>;
+  "connection:open": (payload: {
+    server: HookServerRef;
+    transport: "stdio" | "streamable-http" | "sse";
+    latencyMs: number;
+  }) => void | Promise<void>;
   /** A server could not be reached, timed out, or failed while connected. */
   "connection:error": (payload: { server: HookServerRef; code: string; message: string }) => void | Promise<void>;
   /** A pooled connection was closed (idle, changed definition, removed server, shutdown). */
-  "connection:close": (payload: { server: HookServerRef; reason: "idle" | "changed" | "removed" | "evicted" | "shutdown" | "error" }) => void | Promise<void>;
+  "connection:close": (payload: {
+    server: HookServerRef;
+    reason: "idle" | "changed" | "removed" | "evicted" | "shutdown" | "error";
+  }) => void | Promise<void>;
   /** The tool set of a request is ready; hooks may delete entries from `tools` to filter it. */
-  "tools:resolved": (payload: { tools: ToolSet; servers: EffectiveServer[]; errors: ContextError[] }) => void | Promise<void>;
+  "tools:resolved": (payload: {
+    tools: ToolSet;
+    servers: EffectiveServer[];
+    errors: ContextError[];
+  }) => void | Promise<void>;
   /**
    * Before a tool runs: set `payload.veto` to a reason to refuse the call (the model gets an error
    * result), or replace `payload.arguments` to change what is sent.
    */
-  "tool:before-call": (payload: ToolCallPayload & { arguments: Record<string, unknown>; veto?: string }) => void | Promise<void>;
+  "tool:before-call": (
+    payload: ToolCallPayload & { arguments: Record<string, unknown>; veto?: string },
+  ) => void | Promise<void>;
   /** After a tool answered (also for `isError` results). */
   "tool:after-call": (payload: ToolCallPayload & { durationMs: number; isError: boolean }) => void | Promise<void>;
   /** A tool call failed (timeout, transport error, veto). */

@@ -8,7 +8,9 @@ import type { Identity } from "./types.js";
  */
 export function identifyByApiKey(request: Request): Identity | null {
   const key = apiKeyOf(request.headers);
-  return key === undefined ? null : { scope: `key-${createHash("sha256").update(key, "utf8").digest("hex").slice(0, 40)}` };
+  return key === undefined
+    ? null
+    : { scope: `key-${createHash("sha256").update(key, "utf8").digest("hex").slice(0, 40)}` };
 }
 
 function apiKeyOf(headers: Headers): string | undefined {
@@ -25,6 +27,7 @@ export function checkIdentity(value: unknown): Identity | null {
     throw new TypeError("identify() must return { scope: string, user?: string, admin?: boolean } or null");
   }
   const { scope, user, admin } = value as Identity;
-  if (user !== undefined && (typeof user !== "string" || user === "")) throw new TypeError("identify(): 'user' must be a non-empty string");
+  if (user !== undefined && (typeof user !== "string" || user === ""))
+    throw new TypeError("identify(): 'user' must be a non-empty string");
   return { scope, ...(user === undefined ? {} : { user }), ...(admin === true ? { admin: true } : {}) };
 }

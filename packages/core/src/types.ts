@@ -38,7 +38,10 @@ export interface RequestOverrides {
 }
 
 /** Overrides may be given lazily, so an adapter can read a body that is parsed after it ran. */
-export type OverridesSource = RequestOverrides | undefined | (() => RequestOverrides | undefined | Promise<RequestOverrides | undefined>);
+export type OverridesSource =
+  | RequestOverrides
+  | undefined
+  | (() => RequestOverrides | undefined | Promise<RequestOverrides | undefined>);
 
 export interface ToolsOptions {
   /** Overall budget for collecting tools; defaults to the `toolsTimeoutMs` option. */

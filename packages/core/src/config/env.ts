@@ -27,7 +27,8 @@ export function expandPlaceholders(input: string, env: Readonly<Record<string, s
   if (unsafe !== undefined) return { ok: false, message: `environment variable '${unsafe}' holds a CR, LF or NUL` };
   // What is left of "${" after the known forms were replaced is malformed: nested, unterminated or empty.
   const rest = input.replace(PLACEHOLDER, "");
-  if (rest.includes("${")) return { ok: false, message: "malformed placeholder (use ${VAR} or ${VAR:-default}, not nested)" };
+  if (rest.includes("${"))
+    return { ok: false, message: "malformed placeholder (use ${VAR} or ${VAR:-default}, not nested)" };
   return { ok: true, value };
 }
 
@@ -38,13 +39,20 @@ export function expandPlaceholders(input: string, env: Readonly<Record<string, s
 export function findPlaceholders(value: unknown, path: PropertyKey[] = []): FieldError[] {
   if (typeof value === "string") {
     return value.includes("${")
-      ? [{ pointer: toPointer(path), detail: "placeholders such as ${VAR} are only resolved in the operator's config file" }]
+      ? [
+          {
+            pointer: toPointer(path),
+            detail: "placeholders such as ${VAR} are only resolved in the operator's config file",
+          },
+        ]
       : [];
   }
   if (Array.isArray(value)) return value.flatMap((item, index) => findPlaceholders(item, [...path, index]));
   if (typeof value === "object" && value !== null) {
     return Object.entries(value).flatMap(([key, item]) => [
-      ...(key.includes("${") ? [{ pointer: toPointer([...path, key]), detail: "placeholders are not allowed in names" }] : []),
+      ...(key.includes("${")
+        ? [{ pointer: toPointer([...path, key]), detail: "placeholders are not allowed in names" }]
+        : []),
       ...findPlaceholders(item, [...path, key]),
     ]);
   }

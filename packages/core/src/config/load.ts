@@ -23,12 +23,18 @@ export function loadConfigTier(
   const expanded: Record<string, unknown> = {};
   if (typeof servers === "object" && servers !== null && !Array.isArray(servers)) {
     for (const [name, definition] of Object.entries(servers)) {
-      expanded[name] = expandDeep(definition, (message, path) =>
-        configError(`server '${name}': ${path.length > 0 ? `field '${path.join(".")}': ` : ""}${message}`),
-      env);
+      expanded[name] = expandDeep(
+        definition,
+        (message, path) =>
+          configError(`server '${name}': ${path.length > 0 ? `field '${path.join(".")}': ` : ""}${message}`),
+        env,
+      );
     }
   }
-  const parsed = configFileSchema.safeParse({ ...(raw as object), mcpServers: servers === undefined ? undefined : expanded });
+  const parsed = configFileSchema.safeParse({
+    ...(raw as object),
+    mcpServers: servers === undefined ? undefined : expanded,
+  });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue?.path ?? [];
@@ -36,12 +42,16 @@ export function loadConfigTier(
       path[0] === "mcpServers" && path.length > 1
         ? `server '${String(path[1])}'${path.length > 2 ? `: field '${path.slice(2).join(".")}'` : ""}`
         : `field '${path.join(".") || "(root)"}'`;
-    const detail = issue?.code === "unrecognized_keys" ? `unknown field(s) ${issue.keys.map((key) => `'${key}'`).join(", ")}` : issue?.message;
+    const detail =
+      issue?.code === "unrecognized_keys"
+        ? `unknown field(s) ${issue.keys.map((key) => `'${key}'`).join(", ")}`
+        : issue?.message;
     throw configError(`${where}: ${detail ?? "invalid"}`);
   }
   const result = new Map<string, ServerDefinition>();
   for (const [name, definition] of Object.entries(parsed.data.mcpServers)) {
-    if (isRemote(definition) && !URL.canParse(definition.url)) throw configError(`server '${name}': field 'url': not a valid URL`);
+    if (isRemote(definition) && !URL.canParse(definition.url))
+      throw configError(`server '${name}': field 'url': not a valid URL`);
     result.set(name, definition);
   }
   return result;
@@ -76,7 +86,12 @@ function expandDeep(
   if (typeof value === "object" && value !== null) {
     const copy: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) {
-      Object.defineProperty(copy, key, { value: expandDeep(item, fail, env, [...path, key]), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(copy, key, {
+        value: expandDeep(item, fail, env, [...path, key]),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return copy;
   }

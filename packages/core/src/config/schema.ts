@@ -92,7 +92,9 @@ export const serverDefinitionSchema = z
         context.addIssue({
           code: "custom",
           path: [field],
-          message: hasCommand ? `'${field}' belongs to remote servers (with 'url')` : `'${field}' belongs to stdio servers (with 'command')`,
+          message: hasCommand
+            ? `'${field}' belongs to remote servers (with 'url')`
+            : `'${field}' belongs to stdio servers (with 'command')`,
         });
       }
     }
@@ -134,7 +136,10 @@ export const configFileSchema = z.strictObject({
 });
 
 /** Turns zod issues into `{ pointer, detail }` entries, `pointer` a JSON Pointer (RFC 6901). */
-export function issuesToFieldErrors(issues: readonly z.core.$ZodIssue[], prefix = ""): { pointer: string; detail: string }[] {
+export function issuesToFieldErrors(
+  issues: readonly z.core.$ZodIssue[],
+  prefix = "",
+): { pointer: string; detail: string }[] {
   return issues.map((issue) => {
     if (issue.code === "unrecognized_keys") {
       const keys = issue.keys;
@@ -148,8 +153,5 @@ export function issuesToFieldErrors(issues: readonly z.core.$ZodIssue[], prefix 
 }
 
 export function toPointer(path: readonly PropertyKey[], prefix = ""): string {
-  return (
-    prefix +
-    path.map((segment) => `/${String(segment).replaceAll("~", "~0").replaceAll("/", "~1")}`).join("")
-  );
+  return prefix + path.map((segment) => `/${String(segment).replaceAll("~", "~0").replaceAll("/", "~1")}`).join("");
 }

@@ -48,7 +48,9 @@ export function validateDefinitionShape(
   pointerPrefix = "",
 ): Result<ServerDefinition> {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    return fail("invalid_request", "a server definition must be a JSON object", [{ pointer: pointerPrefix || "/", detail: "must be an object" }]);
+    return fail("invalid_request", "a server definition must be a JSON object", [
+      { pointer: pointerPrefix || "/", detail: "must be an object" },
+    ]);
   }
   const forbidden = findForbiddenKeys(raw, pointerPrefix);
   if (forbidden.length > 0) return fail("invalid_request", "the body holds a forbidden key", forbidden);
@@ -71,19 +73,31 @@ export function validateDefinitionShape(
     }
   }
   const parsed = serverDefinitionSchema.safeParse(raw);
-  if (!parsed.success) return fail("invalid_request", "the server definition is invalid", issuesToFieldErrors(parsed.error.issues, pointerPrefix));
+  if (!parsed.success)
+    return fail(
+      "invalid_request",
+      "the server definition is invalid",
+      issuesToFieldErrors(parsed.error.issues, pointerPrefix),
+    );
   const headerErrors = definitionHeaderErrors(parsed.data, deps.limits, pointerPrefix);
   if (headerErrors.length > 0) return fail("invalid_request", "the server's headers are invalid", headerErrors);
   return ok(parsed.data);
 }
 
 /** Plain headers and auth headers together: names unique across both, Authorization reserved for bearer auth. */
-function definitionHeaderErrors(definition: ServerDefinition, limits: ValidationDeps["limits"], pointerPrefix: string): FieldError[] {
+function definitionHeaderErrors(
+  definition: ServerDefinition,
+  limits: ValidationDeps["limits"],
+  pointerPrefix: string,
+): FieldError[] {
   const auth = definition.auth;
   const authHeaders = auth?.type === "headers" ? auth.headers : {};
   const reserved = auth?.type === "bearer" ? ["Authorization"] : [];
   return [
-    ...validateHeaders(definition.headers ?? {}, `${pointerPrefix}/headers`, limits, [...reserved, ...Object.keys(authHeaders)]),
+    ...validateHeaders(definition.headers ?? {}, `${pointerPrefix}/headers`, limits, [
+      ...reserved,
+      ...Object.keys(authHeaders),
+    ]),
     ...validateHeaders(authHeaders, `${pointerPrefix}/auth/headers`, limits, reserved),
   ];
 }

@@ -38,7 +38,11 @@ interface Resolution {
  * merge run on the first call that needs them, so a route that never asks for tools pays nothing.
  * Nothing here throws for a server's problem: it lands in `errors`.
  */
-export function createRequestContext(deps: ContextDeps, request: Request, overrides?: OverridesSource): McpRequestContext {
+export function createRequestContext(
+  deps: ContextDeps,
+  request: Request,
+  overrides?: OverridesSource,
+): McpRequestContext {
   const errors: ContextError[] = [];
   let identityPromise: Promise<Identity | null> | undefined;
   let resolution: Promise<Resolution> | undefined;
@@ -51,7 +55,10 @@ export function createRequestContext(deps: ContextDeps, request: Request, overri
 
   const resolve = (): Promise<Resolution> => {
     resolution ??= (async () => {
-      const [caller, given] = await Promise.all([identity(), typeof overrides === "function" ? overrides() : overrides]);
+      const [caller, given] = await Promise.all([
+        identity(),
+        typeof overrides === "function" ? overrides() : overrides,
+      ]);
       const [tiers, request] = await Promise.all([
         loadCallerTiers(caller, deps.config, deps.registry),
         requestTier(given, deps.validation, errors),
@@ -97,7 +104,12 @@ export function createRequestContext(deps: ContextDeps, request: Request, overri
       const own = params.tools ?? {};
       const merged: ToolSet = { ...mcpTools };
       for (const [name, tool] of Object.entries(own)) {
-        if (name in mcpTools) errors.push({ code: "tool_name_conflict", tool: name, message: `the app's own tool '${name}' hides an MCP tool of that name` });
+        if (name in mcpTools)
+          errors.push({
+            code: "tool_name_conflict",
+            tool: name,
+            message: `the app's own tool '${name}' hides an MCP tool of that name`,
+          });
         merged[name] = tool;
       }
       return { ...params, tools: merged };

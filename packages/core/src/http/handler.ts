@@ -1,6 +1,11 @@
 import { createHash } from "node:crypto";
 import { isValidServerName, type ServerDefinition } from "../config/schema.js";
-import { validateDefinitionNetwork, validateDefinitionShape, validateUntrustedDefinition, type ValidationDeps } from "../config/validate.js";
+import {
+  validateDefinitionNetwork,
+  validateDefinitionShape,
+  validateUntrustedDefinition,
+  type ValidationDeps,
+} from "../config/validate.js";
 import { McpServerSideError, type Result } from "../errors.js";
 import type { Limits, Logger } from "../options.js";
 import type { Engine } from "../pool/engine.js";
@@ -52,15 +57,21 @@ export function createManagementHandler(deps: HandlerDeps): (request: Request) =
         throw new McpServerSideError("invalid_request", `${request.method} is not allowed here`, { status: 405 });
       }
       const identity = await deps.identify(request);
-      if (!identity) throw new McpServerSideError("unauthorized", "an API key is required: send it as X-API-Key, or as a bearer token");
+      if (!identity)
+        throw new McpServerSideError(
+          "unauthorized",
+          "an API key is required: send it as X-API-Key, or as a bearer token",
+        );
       return await handler({ request, identity, route, deps });
     } catch (error) {
       if (!McpServerSideError.isInstance(error) || error.status >= 500) {
         deps.logger?.error("mcp-server-side: management route failed", error);
       }
       const headers: HeadersInit = {};
-      if (McpServerSideError.isInstance(error) && error.status === 405) headers["allow"] = Object.keys(routes[route.kind]).join(", ");
-      if (McpServerSideError.isInstance(error) && error.status === 401) headers["www-authenticate"] = 'Bearer realm="mcp-servers"';
+      if (McpServerSideError.isInstance(error) && error.status === 405)
+        headers["allow"] = Object.keys(routes[route.kind]).join(", ");
+      if (McpServerSideError.isInstance(error) && error.status === 401)
+        headers["www-authenticate"] = 'Bearer realm="mcp-servers"';
       return problemResponse(error, headers);
     }
   };
@@ -75,7 +86,10 @@ interface RouteContext {
 
 function matchRoute(pathname: string, basePath: string): Route | undefined {
   if (pathname !== basePath && !pathname.startsWith(`${basePath}/`)) return undefined;
-  const segments = pathname.slice(basePath.length).split("/").filter((segment) => segment !== "");
+  const segments = pathname
+    .slice(basePath.length)
+    .split("/")
+    .filter((segment) => segment !== "");
   if (segments.length === 0) return { kind: "list" };
   let name: string;
   try {
@@ -109,12 +123,19 @@ async function registerServer({ deps, identity, request }: RouteContext): Promis
   const nameErrors = [
     ...(isValidServerName(name)
       ? []
-      : [{ pointer: "/name", detail: "must be 1-64 characters of A-Z a-z 0-9 _ -, start with a letter or digit, and not contain '__'" }]),
-    ...(scope === undefined || scope === "global" ? [] : [{ pointer: "/scope", detail: "must be \"global\" or absent" }]),
+      : [
+          {
+            pointer: "/name",
+            detail: "must be 1-64 characters of A-Z a-z 0-9 _ -, start with a letter or digit, and not contain '__'",
+          },
+        ]),
+    ...(scope === undefined || scope === "global" ? [] : [{ pointer: "/scope", detail: 'must be "global" or absent' }]),
   ];
-  if (nameErrors.length > 0) throw new McpServerSideError("invalid_request", "the registration is invalid", { status: 422, errors: nameErrors });
+  if (nameErrors.length > 0)
+    throw new McpServerSideError("invalid_request", "the registration is invalid", { status: 422, errors: nameErrors });
   const target: StoreScope = scope === "global" ? { kind: "global" } : scopeOf(identity);
-  if (target.kind === "global" && !identity.admin) throw new McpServerSideError("forbidden", "only admins can register global servers");
+  if (target.kind === "global" && !identity.admin)
+    throw new McpServerSideError("forbidden", "only admins can register global servers");
   const definition = unwrap(await validateUntrustedDefinition(candidate, deps.validation));
   const entry = await deps.registry.create(target, name as string, definition);
   return storedResponse(entry, target, 201);
@@ -123,11 +144,20 @@ async function registerServer({ deps, identity, request }: RouteContext): Promis
 async function updateServer({ deps, identity, request, route }: RouteContext): Promise<Response> {
   const name = nameOf(route);
   const { scope, entry } = await findStored(deps, identity, name);
-  const { name: patchedName, scope: patchedScope, ...changes } = asObject(await readJsonBody(request, deps.limits.maxBodyBytes));
+  const {
+    name: patchedName,
+    scope: patchedScope,
+    ...changes
+  } = asObject(await readJsonBody(request, deps.limits.maxBodyBytes));
   if ((patchedName !== undefined && patchedName !== name) || patchedScope !== undefined) {
     throw new McpServerSideError("invalid_request", "a server's name and scope cannot be changed", {
       status: 422,
-      errors: [{ pointer: patchedName !== undefined && patchedName !== name ? "/name" : "/scope", detail: "cannot be changed; register a new server instead" }],
+      errors: [
+        {
+          pointer: patchedName !== undefined && patchedName !== name ? "/name" : "/scope",
+          detail: "cannot be changed; register a new server instead",
+        },
+      ],
     });
   }
   const merged = mergePatch(entry.definition, changes);
@@ -147,12 +177,20 @@ async function testServer({ deps, identity, request }: RouteContext): Promise<Re
   const body = await readJsonBody(request, deps.limits.maxBodyBytes);
   const { name, scope: _scope, ...candidate } = asObject(body);
   if (name !== undefined && !isValidServerName(name)) {
-    throw new McpServerSideError("invalid_request", "the server name is invalid", { status: 422, errors: [{ pointer: "/name", detail: "invalid server name" }] });
+    throw new McpServerSideError("invalid_request", "the server name is invalid", {
+      status: 422,
+      errors: [{ pointer: "/name", detail: "invalid server name" }],
+    });
   }
   const definition = unwrap(validateDefinitionShape(candidate, "scope", deps.validation));
   const network = await validateDefinitionNetwork(definition, deps.validation);
   if (!network.ok) return jsonResponse({ ok: false, error: { code: network.code, message: network.message } });
-  const server: ResolvedServer = { name: typeof name === "string" ? name : "candidate", source: "scope", definition, scope: identity.scope };
+  const server: ResolvedServer = {
+    name: typeof name === "string" ? name : "candidate",
+    source: "scope",
+    definition,
+    scope: identity.scope,
+  };
   return jsonResponse(await deps.engine.test(server));
 }
 
@@ -174,14 +212,20 @@ async function findEffective(deps: HandlerDeps, identity: Identity, name: string
  * The stored server a caller may change: its own scope's, else (for admins) the global one. A config
  * server is read-only; a global server is visible to members but not theirs to change.
  */
-async function findStored(deps: HandlerDeps, identity: Identity, name: string): Promise<{ scope: StoreScope; entry: StoredEntry }> {
+async function findStored(
+  deps: HandlerDeps,
+  identity: Identity,
+  name: string,
+): Promise<{ scope: StoreScope; entry: StoredEntry }> {
   const own = scopeOf(identity);
   const mine = (await deps.registry.servers(own)).entries.get(name);
   if (mine) return { scope: own, entry: mine };
   const global = (await deps.registry.servers({ kind: "global" })).entries.get(name);
   if (global && identity.admin) return { scope: { kind: "global" }, entry: global };
-  if (global && global.definition.enabled !== false) throw new McpServerSideError("forbidden", "only admins can change global servers");
-  if (deps.config.has(name)) throw new McpServerSideError("read_only", `'${name}' comes from the config file and is read-only`);
+  if (global && global.definition.enabled !== false)
+    throw new McpServerSideError("forbidden", "only admins can change global servers");
+  if (deps.config.has(name))
+    throw new McpServerSideError("read_only", `'${name}' comes from the config file and is read-only`);
   throw new McpServerSideError("not_found", `no server named '${name}'`);
 }
 
@@ -212,7 +256,8 @@ function ifMatch(request: Request, entry: StoredEntry): string | undefined {
   const tags = header.split(",").map((tag) => tag.trim());
   if (tags.includes("*")) return entry.record.revision;
   const current = `"${entry.record.revision}"`;
-  if (!tags.includes(current)) throw new McpServerSideError("precondition_failed", "the server changed since the ETag given in If-Match");
+  if (!tags.includes(current))
+    throw new McpServerSideError("precondition_failed", "the server changed since the ETag given in If-Match");
   return entry.record.revision;
 }
 
@@ -220,17 +265,28 @@ function ifMatch(request: Request, entry: StoredEntry): string | undefined {
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (typeof patch !== "object" || patch === null || Array.isArray(patch)) return patch;
   const base: Record<string, unknown> =
-    typeof target === "object" && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+    typeof target === "object" && target !== null && !Array.isArray(target)
+      ? { ...(target as Record<string, unknown>) }
+      : {};
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete base[key];
-    else Object.defineProperty(base, key, { value: mergePatch(base[key], value), enumerable: true, writable: true, configurable: true });
+    else
+      Object.defineProperty(base, key, {
+        value: mergePatch(base[key], value),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
   }
   return base;
 }
 
 function asObject(body: unknown): Record<string, unknown> {
   if (typeof body === "object" && body !== null && !Array.isArray(body)) return body as Record<string, unknown>;
-  throw new McpServerSideError("invalid_request", "the body must be a JSON object", { status: 422, errors: [{ pointer: "", detail: "must be an object" }] });
+  throw new McpServerSideError("invalid_request", "the body must be a JSON object", {
+    status: 422,
+    errors: [{ pointer: "", detail: "must be an object" }],
+  });
 }
 
 function nameOf(route: Route): string {
@@ -239,5 +295,8 @@ function nameOf(route: Route): string {
 
 function unwrap<T>(result: Result<T>): T {
   if (result.ok) return result.value;
-  throw new McpServerSideError(result.code, result.message, { status: 422, ...(result.errors ? { errors: result.errors } : {}) });
+  throw new McpServerSideError(result.code, result.message, {
+    status: 422,
+    ...(result.errors ? { errors: result.errors } : {}),
+  });
 }

@@ -212,7 +212,9 @@ async function openWith(kind: TransportKind, options: OpenOptions, deadline: num
         if (options.signal.aborted) onAbort();
         else options.signal.addEventListener("abort", onAbort, { once: true });
       }
-      client.connect(transport, { timeout: remaining() }).then(resolve, reject);
+      // Our deadline fires first and closes the transport; the SDK's own timeout would also send a
+      // cancellation notification on a new request to a server that does not answer.
+      client.connect(transport, { timeout: remaining() + 60_000 }).then(resolve, reject);
     });
   } catch (error) {
     closing = true;

@@ -37,7 +37,12 @@ export interface Registry {
   /** The servers of one stored tier, opened, from a cache that store events keep fresh. */
   servers(scope: StoreScope): Promise<TierSnapshot>;
   create(scope: StoreScope, name: string, definition: ServerDefinition): Promise<StoredEntry>;
-  update(scope: StoreScope, name: string, definition: ServerDefinition, expectedRevision?: string): Promise<StoredEntry>;
+  update(
+    scope: StoreScope,
+    name: string,
+    definition: ServerDefinition,
+    expectedRevision?: string,
+  ): Promise<StoredEntry>;
   remove(scope: StoreScope, name: string, expectedRevision?: string): Promise<void>;
   /** Starts listening to the store's change events. */
   start(): Promise<void>;
@@ -127,10 +132,16 @@ export function createRegistry(deps: RegistryDeps): Registry {
       if (!result.ok) {
         throw result.reason === "exists"
           ? new McpServerSideError("name_taken", `a server named '${name}' already exists here`)
-          : new McpServerSideError("limit_exceeded", `at most ${deps.maxServersPerScope} servers can be registered here`);
+          : new McpServerSideError(
+              "limit_exceeded",
+              `at most ${deps.maxServersPerScope} servers can be registered here`,
+            );
       }
       await changed({ type: "created", scope, name });
-      await deps.hooks.callHook("server:registered", { server: hookRef(scope, name), definition: redactDefinition(definition, { connection: true }) });
+      await deps.hooks.callHook("server:registered", {
+        server: hookRef(scope, name),
+        definition: redactDefinition(definition, { connection: true }),
+      });
       return { record, definition };
     },
 
@@ -139,10 +150,15 @@ export function createRegistry(deps: RegistryDeps): Registry {
       const current = (await servers(scope)).entries.get(name);
       if (!current) throw new McpServerSideError("not_found", `no server named '${name}'`);
       const record = write(scope, name, definition, current.record.createdAt);
-      const result = await deps.store.update(scope, record, { expectedRevision: expectedRevision ?? current.record.revision });
+      const result = await deps.store.update(scope, record, {
+        expectedRevision: expectedRevision ?? current.record.revision,
+      });
       if (!result.ok) throw updateFailure(result.reason, name, expectedRevision);
       await changed({ type: "updated", scope, name });
-      await deps.hooks.callHook("server:updated", { server: hookRef(scope, name), definition: redactDefinition(definition, { connection: true }) });
+      await deps.hooks.callHook("server:updated", {
+        server: hookRef(scope, name),
+        definition: redactDefinition(definition, { connection: true }),
+      });
       return { record, definition };
     },
 
@@ -156,7 +172,9 @@ export function createRegistry(deps: RegistryDeps): Registry {
     async start() {
       if (!deps.store.watch) return;
       unwatch = await deps.store.watch((event) => {
-        changed(event).catch((error: unknown) => deps.logger?.warn("mcp-server-side: handling a store change failed", error));
+        changed(event).catch((error: unknown) =>
+          deps.logger?.warn("mcp-server-side: handling a store change failed", error),
+        );
       });
       watching = true;
     },
@@ -169,7 +187,11 @@ export function createRegistry(deps: RegistryDeps): Registry {
   };
 }
 
-function updateFailure(reason: "not_found" | "revision_mismatch", name: string, expectedRevision: string | undefined): McpServerSideError {
+function updateFailure(
+  reason: "not_found" | "revision_mismatch",
+  name: string,
+  expectedRevision: string | undefined,
+): McpServerSideError {
   if (reason === "not_found") return new McpServerSideError("not_found", `no server named '${name}'`);
   return expectedRevision === undefined
     ? new McpServerSideError("conflict", `'${name}' changed while it was being updated; retry`)

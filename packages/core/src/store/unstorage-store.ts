@@ -23,7 +23,6 @@ export interface UnstorageStoreOptions {
   now?: () => number;
 }
 
-
 /** Matches a servers key as a driver's watcher reports it, possibly below a mount or prefix. */
 const SERVERS_KEY = /(?:^|:)servers:(?:(global)|scope:([^:]+))$/;
 

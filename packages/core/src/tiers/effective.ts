@@ -22,7 +22,9 @@ export async function loadCallerTiers(
     identity ? registry.servers(scopeOf(identity)) : undefined,
   ]);
   const globalDefinitions = identity?.admin ? global.definitions : enabledOnly(global.definitions);
-  return scope ? { config, global: globalDefinitions, scope: scope.definitions } : { config, global: globalDefinitions };
+  return scope
+    ? { config, global: globalDefinitions, scope: scope.definitions }
+    : { config, global: globalDefinitions };
 }
 
 export function scopeOf(identity: Identity): StoreScope {

@@ -76,7 +76,11 @@ export function mergeTiers(inputs: TierInputs): MergeResult {
       }
       const current = byName.get(name);
       if (current && isLocked(current.definition)) {
-        errors.push({ code: "name_locked", server: name, message: `'${name}' is locked and cannot be dropped by a request` });
+        errors.push({
+          code: "name_locked",
+          server: name,
+          message: `'${name}' is locked and cannot be dropped by a request`,
+        });
       } else {
         byName.delete(name);
       }
@@ -87,7 +91,8 @@ export function mergeTiers(inputs: TierInputs): MergeResult {
   const select = inputs.select === null || inputs.select === undefined ? undefined : new Set(inputs.select);
   if (select) {
     for (const name of select) {
-      if (!byName.has(name)) errors.push({ code: "not_found", server: name, message: `no server named '${name}' is available` });
+      if (!byName.has(name))
+        errors.push({ code: "not_found", server: name, message: `no server named '${name}' is available` });
     }
   }
 
@@ -98,7 +103,8 @@ export function mergeTiers(inputs: TierInputs): MergeResult {
       : availability === "force_on" || (select ? select.has(server.name) : availability === "default_on");
     if (!wanted) return false;
     if (!isEnabled(server.definition)) {
-      if (select?.has(server.name)) errors.push({ code: "server_disabled", server: server.name, message: `'${server.name}' is disabled` });
+      if (select?.has(server.name))
+        errors.push({ code: "server_disabled", server: server.name, message: `'${server.name}' is disabled` });
       return false;
     }
     if (server.definition.auth?.type === "oauth2" && !(inputs.isConnected?.(server.name, server.definition) ?? false)) {

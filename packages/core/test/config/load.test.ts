@@ -6,7 +6,8 @@ import { expandPlaceholders, findPlaceholders } from "../../src/config/env.js";
 import { loadConfigTier } from "../../src/config/load.js";
 import { McpServerSideError } from "../../src/errors.js";
 
-const load = (mcpServers: Record<string, unknown>, env: Record<string, string> = {}) => loadConfigTier({ mcpServers }, env);
+const load = (mcpServers: Record<string, unknown>, env: Record<string, string> = {}) =>
+  loadConfigTier({ mcpServers }, env);
 const errorOf = (run: () => unknown): McpServerSideError => {
   try {
     run();
@@ -31,26 +32,39 @@ describe("the config tier", () => {
       }),
     );
     const servers = loadConfigTier(path, { DOCS_TOKEN: "t0k" });
-    expect(servers.get("everything")).toEqual({ command: "npx", args: ["-y", "@modelcontextprotocol/server-everything"] });
+    expect(servers.get("everything")).toEqual({
+      command: "npx",
+      args: ["-y", "@modelcontextprotocol/server-everything"],
+    });
     expect(servers.get("docs")?.headers).toEqual({ Authorization: "Bearer t0k" });
   });
 
   it("resolves ${VAR:-default} to the default when the variable is unset", () => {
-    expect(load({ s: { url: "https://x.example/mcp", headers: { "X-Region": "${REGION:-eu}" } } }).get("s")?.headers).toEqual({ "X-Region": "eu" });
+    expect(
+      load({ s: { url: "https://x.example/mcp", headers: { "X-Region": "${REGION:-eu}" } } }).get("s")?.headers,
+    ).toEqual({ "X-Region": "eu" });
   });
 
   it("resolves in a single pass: a value holding ${B} is sent literally", () => {
-    const servers = load({ s: { url: "https://x.example/mcp", headers: { "X-A": "${A}" } } }, { A: "${B}", B: "secret" });
+    const servers = load(
+      { s: { url: "https://x.example/mcp", headers: { "X-A": "${A}" } } },
+      { A: "${B}", B: "secret" },
+    );
     expect(servers.get("s")?.headers).toEqual({ "X-A": "${B}" });
   });
 
   it("keeps an expanded value as one argv element, never re-parsed", () => {
-    const servers = load({ s: { command: "node", args: ["server.js", "--root", "${ROOT}"] } }, { ROOT: "/data; rm -rf /" });
+    const servers = load(
+      { s: { command: "node", args: ["server.js", "--root", "${ROOT}"] } },
+      { ROOT: "/data; rm -rf /" },
+    );
     expect(servers.get("s")?.args).toEqual(["server.js", "--root", "/data; rm -rf /"]);
   });
 
   it("stops the start naming the variable and the server when a variable is missing", () => {
-    const error = errorOf(() => load({ github: { url: "https://x.example/mcp", headers: { Authorization: "Bearer ${GITHUB_TOKEN}" } } }));
+    const error = errorOf(() =>
+      load({ github: { url: "https://x.example/mcp", headers: { Authorization: "Bearer ${GITHUB_TOKEN}" } } }),
+    );
     expect(error.code).toBe("invalid_config");
     expect(error.message).toContain("GITHUB_TOKEN");
     expect(error.message).toContain("'github'");
@@ -66,7 +80,9 @@ describe("the config tier", () => {
   });
 
   it("rejects a variable whose value holds CR or LF", () => {
-    const error = errorOf(() => load({ s: { url: "https://x.example/mcp", headers: { "X-A": "${V}" } } }, { V: "a\r\nX-Evil: 1" }));
+    const error = errorOf(() =>
+      load({ s: { url: "https://x.example/mcp", headers: { "X-A": "${V}" } } }, { V: "a\r\nX-Evil: 1" }),
+    );
     expect(error.message).toContain("'V'");
     expect(error.message).not.toContain("X-Evil");
   });
@@ -82,7 +98,7 @@ describe("the config tier", () => {
   });
 
   it("rejects invalid server names", () => {
-    expect(() => load({ "bad__name": { url: "https://x.example/mcp" } })).toThrow(/bad__name/);
+    expect(() => load({ bad__name: { url: "https://x.example/mcp" } })).toThrow(/bad__name/);
   });
 
   it("rejects a server with both command and url", () => {
@@ -104,10 +120,12 @@ describe("placeholders", () => {
   });
 
   it("finds every ${ in untrusted input, in values and in keys", () => {
-    expect(findPlaceholders({ headers: { "X-T": "${DATABASE_URL" }, auth: { type: "bearer", token: "${GITHUB_TOKEN}" }, list: ["${A}"] }).map((error) => error.pointer)).toEqual([
-      "/headers/X-T",
-      "/auth/token",
-      "/list/0",
-    ]);
+    expect(
+      findPlaceholders({
+        headers: { "X-T": "${DATABASE_URL" },
+        auth: { type: "bearer", token: "${GITHUB_TOKEN}" },
+        list: ["${A}"],
+      }).map((error) => error.pointer),
+    ).toEqual(["/headers/X-T", "/auth/token", "/list/0"]);
   });
 });

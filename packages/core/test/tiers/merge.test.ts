@@ -19,7 +19,9 @@ describe("mergeTiers", () => {
       global: { x: remote({ description: "global" }) },
       scope: { x: remote({ description: "scope" }) },
     });
-    expect(result.servers).toEqual([{ name: "x", source: "scope", shadows: "global", definition: remote({ description: "scope" }) }]);
+    expect(result.servers).toEqual([
+      { name: "x", source: "scope", shadows: "global", definition: remote({ description: "scope" }) },
+    ]);
   });
 
   it("keeps shadows pointing at a stored tier when the request tier replaces a server", () => {
@@ -28,7 +30,10 @@ describe("mergeTiers", () => {
   });
 
   it("never lets a higher tier shadow a locked server and reports name_locked", () => {
-    const result = mergeTiers({ config: { x: remote({ locked: true }) }, scope: { x: remote({ description: "evil" }) } });
+    const result = mergeTiers({
+      config: { x: remote({ locked: true }) },
+      scope: { x: remote({ description: "evil" }) },
+    });
     expect(result.servers[0]).toMatchObject({ source: "config" });
     expect(result.servers[0]?.shadows).toBeUndefined();
     expect(result.errors).toEqual([expect.objectContaining({ code: "name_locked", server: "x" })]);
@@ -56,7 +61,10 @@ describe("mergeTiers", () => {
   });
 
   it("drops a server for one request with { name: false }, but never a locked one", () => {
-    const result = mergeTiers({ config: { a: remote(), l: remote({ locked: true }) }, request: { a: false, l: false } });
+    const result = mergeTiers({
+      config: { a: remote(), l: remote({ locked: true }) },
+      request: { a: false, l: false },
+    });
     expect(names(result.servers)).toEqual(["l"]);
     expect(result.errors).toEqual([expect.objectContaining({ code: "name_locked", server: "l" })]);
   });
@@ -127,9 +135,12 @@ const definitionArb: fc.Arbitrary<ServerDefinition> = fc.record(
   { requiredKeys: ["url"] },
 ) as fc.Arbitrary<ServerDefinition>;
 const tierArb = fc.dictionary(nameArb, definitionArb, { maxKeys: 5 });
-const requestArb = fc.option(fc.dictionary(nameArb, fc.oneof(definitionArb, fc.constant(false as const)), { maxKeys: 5 }), {
-  nil: null,
-});
+const requestArb = fc.option(
+  fc.dictionary(nameArb, fc.oneof(definitionArb, fc.constant(false as const)), { maxKeys: 5 }),
+  {
+    nil: null,
+  },
+);
 const inputsArb = fc.record({
   config: tierArb,
   global: tierArb,
