@@ -131,6 +131,24 @@ export function accessScenarios({ app }: MatrixContext): void {
     expect(Object.keys(asMember).length).toBeLessThan(Object.keys(asAdmin).length);
   });
 
+  it("shows an admin a config server's auth as flags, never its header values or URL secrets", async () => {
+    const client = await app({
+      identify,
+      config: {
+        mcpServers: {
+          internal: {
+            url: `https://svc:${SENTINEL}-userinfo@mcp.internal.example/mcp?api_key=${SENTINEL}-query`,
+            headers: { "X-Internal": `${SENTINEL}-config-header` },
+          },
+        },
+      },
+    });
+    const reply = await client.request("GET", `${client.base}/internal`, { key: ADMIN_KEY });
+    expect(reply.status, reply.text).toBe(200);
+    expect(reply.json).toMatchObject({ name: "internal", source: "config", auth: { hasHeaders: true } });
+    expect(reply.json.url).toContain("mcp.internal.example");
+  });
+
   it("refuses a member's PATCH or DELETE of a global server and leaves it unchanged", async () => {
     const client = await app({ identify });
     const member = newKey("member");

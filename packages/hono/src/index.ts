@@ -1,4 +1,5 @@
-export { isMcpServerSide, mcpServerSide } from "./middleware.js";
+export { mcpServerSide } from "./middleware.js";
+export { isMcpServerSide } from "@mcp-server-side/core";
 export type { McpServerSideMiddleware } from "./middleware.js";
 export type { McpServerSideEnv, McpServerSideInput } from "./types.js";
 export type {

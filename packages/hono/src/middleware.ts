@@ -1,4 +1,4 @@
-import { createMcpServerSide } from "@mcp-server-side/core";
+import { overridesFromBody, toMcpServerSide } from "@mcp-server-side/core";
 import type { McpServerSide, RequestOverrides } from "@mcp-server-side/core";
 import type { Context, MiddlewareHandler } from "hono";
 import type { McpServerSideEnv, McpServerSideInput } from "./types.js";
@@ -13,7 +13,7 @@ export type McpServerSideMiddleware = MiddlewareHandler<McpServerSideEnv> & { re
  * @example app.use(mcpServerSide({ config: "./mcp.config.json" }));
  */
 export function mcpServerSide(input: McpServerSideInput): McpServerSideMiddleware {
-  const mcp = isMcpServerSide(input) ? input : createMcpServerSide(input);
+  const mcp = toMcpServerSide(input);
   const middleware: MiddlewareHandler<McpServerSideEnv> = async (c, next) => {
     if (mcp.owns(c.req.path)) {
       const response = await mcp.handle(await rawRequest(c));
@@ -31,17 +31,6 @@ export function mcpServerSide(input: McpServerSideInput): McpServerSideMiddlewar
   return Object.assign(middleware, { mcp });
 }
 
-/** True for an object that behaves as an `McpServerSide` instance (duck-typed, so copies of core work too). */
-export function isMcpServerSide(value: unknown): value is McpServerSide {
-  const candidate = value as Partial<McpServerSide> | null;
-  return (
-    typeof candidate === "object" &&
-    candidate !== null &&
-    typeof candidate.handle === "function" &&
-    typeof candidate.forRequest === "function"
-  );
-}
-
 // An earlier middleware may have read the body through Hono's cache; the core then gets the cached bytes.
 async function rawRequest(c: Context): Promise<Request> {
   const raw = c.req.raw;
@@ -57,10 +46,5 @@ async function rawRequest(c: Context): Promise<Request> {
 /** `mcp_servers` and `mcp_select` of a JSON body; a body that is not a JSON object is no override. */
 async function bodyOverrides(c: Context): Promise<RequestOverrides | undefined> {
   if (!/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(c.req.header("content-type") ?? "")) return undefined;
-  const body: unknown = await c.req.json().catch(() => undefined);
-  if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
-  return {
-    servers: Object.hasOwn(body, "mcp_servers") ? (body as Record<string, unknown>)["mcp_servers"] : undefined,
-    select: Object.hasOwn(body, "mcp_select") ? (body as Record<string, unknown>)["mcp_select"] : undefined,
-  };
+  return overridesFromBody(await c.req.json().catch(() => undefined));
 }

@@ -2,6 +2,7 @@ import type { ToolSet } from "ai";
 import type { ServerDefinition } from "../config/schema.js";
 import { validateUntrustedDefinition, type ValidationDeps } from "../config/validate.js";
 import { isValidServerName } from "../config/schema.js";
+import { McpServerSideError } from "../errors.js";
 import type { McpHookable } from "../hooks.js";
 import type { Engine } from "../pool/engine.js";
 import type { Registry } from "../registry/registry.js";
@@ -60,7 +61,11 @@ export function createRequestContext(
         typeof overrides === "function" ? overrides() : overrides,
       ]);
       const [tiers, request] = await Promise.all([
-        loadCallerTiers(caller, deps.config, deps.registry),
+        loadCallerTiers(caller, deps.config, deps.registry).catch((error: unknown) => {
+          // The store is down: the config tier still works, and the request says what is missing.
+          errors.push({ code: "storage_unavailable", message: sanitizeText(errorMessage(error)) });
+          return { config: deps.config, global: new Map<string, ServerDefinition>() };
+        }),
         requestTier(given, deps.validation, errors),
       ]);
       const result = mergeTiers({ ...tiers, request, select: selection(given, errors) });
@@ -159,6 +164,10 @@ async function requestTier(
   );
   // An object whose every entry was invalid must not turn into `{}`, which would opt out of everything.
   return Object.keys(servers).length > 0 && Object.keys(tier).length === 0 ? null : tier;
+}
+
+function errorMessage(error: unknown): string {
+  return McpServerSideError.isInstance(error) ? error.message : "the server store is unavailable";
 }
 
 function selection(overrides: RequestOverrides | undefined, errors: ContextError[]): string[] | null {

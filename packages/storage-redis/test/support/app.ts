@@ -1,0 +1,88 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createAdaptorServer } from "@hono/node-server";
+import { createMcpServerSide, type McpServerSide, type McpServerSideOptions } from "@mcp-server-side/core";
+import { mcpServerSide as expressMiddleware } from "@mcp-server-side/express";
+import { mcpServerSide as honoMiddleware } from "@mcp-server-side/hono";
+import { redisStore } from "@mcp-server-side/storage-redis";
+import express from "express";
+import { Hono } from "hono";
+
+/** What one worker of the app is made of; plain JSON, so a parent process can hand it to a child. */
+export interface RedisAppOptions {
+  adapter: "express" | "hono";
+  /** The Redis the worker's store connects to (the store creates and owns its client). */
+  redisUrl: string;
+  prefix: string;
+  encryptionKey: string;
+  /** The store's `timeoutMs`. */
+  storeTimeoutMs?: number;
+  maxServersPerScope?: number;
+  /** The config tier's `mcpServers`. */
+  mcpServers?: Record<string, unknown>;
+}
+
+export interface RunningRedisApp {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  mcp: McpServerSide;
+  close(): Promise<void>;
+}
+
+/**
+ * One worker of an app: an instance on the Redis store behind the Express or Hono adapter, on
+ * 127.0.0.1 and a random port. Besides the management routes it has `POST /tools`, which answers the
+ * names of the tools that `tools()` offers the caller and the request's `errors`.
+ */
+export async function startRedisApp(options: RedisAppOptions): Promise<RunningRedisApp> {
+  const instanceOptions: McpServerSideOptions = {
+    storage: (() => { const s = redisStore({ url: options.redisUrl, prefix: options.prefix }); return { ...s, watch: async (l: any) => { const u = await s.watch!(() => undefined); return u; }, watchHealthy: s.watchHealthy }; })(),
+    encryptionKey: options.encryptionKey,
+    // The MCP servers of these tests listen on loopback; opening it by name also allows plain http.
+    allowedHosts: ["127.0.0.1"],
+    maxServersPerScope: options.maxServersPerScope ?? 10,
+    toolsTimeoutMs: 5_000,
+  };
+  if (options.mcpServers !== undefined) instanceOptions.config = { mcpServers: options.mcpServers };
+  const mcp = createMcpServerSide(instanceOptions);
+  await mcp.ready();
+  const server = options.adapter === "express" ? expressServer(mcp) : honoServer(mcp);
+  const url = await new Promise<string>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
+  });
+  return {
+    url,
+    mcp,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await mcp.close();
+    },
+  };
+}
+
+function expressServer(mcp: McpServerSide): Server {
+  const app = express();
+  app.use(express.json());
+  app.use(expressMiddleware(mcp));
+  app.post("/tools", async (req, res, next) => {
+    try {
+      const tools = await req.mcp.tools();
+      res.json({ tools: Object.keys(tools).sort(), errors: req.mcp.errors });
+    } catch (error) {
+      next(error);
+    }
+  });
+  return createServer(app);
+}
+
+function honoServer(mcp: McpServerSide): Server {
+  const app = new Hono();
+  app.use(honoMiddleware(mcp));
+  app.post("/tools", async (c) => {
+    const tools = await c.var.mcp.tools();
+    return c.json({ tools: Object.keys(tools).sort(), errors: c.var.mcp.errors });
+  });
+  return createAdaptorServer({ fetch: app.fetch }) as Server;
+}
