@@ -114,8 +114,9 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     (chatPath !== undefined && pathname.replace(/\/+$/, "") === chatPath);
 
   const started = (async () => {
-    await store.ping?.();
-    await registry.start();
+    // Subscribe even when the store is down at start, so change events flow once it comes back.
+    const [pinged] = await Promise.allSettled([store.ping?.(), registry.start()]);
+    if (pinged.status === "rejected") throw pinged.reason;
     await hooks.callHook("config:loaded", { servers: [...config.keys()] });
   })();
   // ready() reports a failed start; an instance nobody awaits must not crash the process with it.

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 import type { StoreChangeEvent, StoredServer, StoreScope } from "@mcp-server-side/core";
 import { describeStoreConformance } from "@mcp-server-side/core/testing";
 import { redisStore } from "@mcp-server-side/storage-redis";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it, vi } from "vitest";
+import { closedPort, startProxy } from "./support/redis.js";
 
 const REDIS_URL = "redis://127.0.0.1:6379";
 /** Every key of this run starts with it; afterAll deletes exactly those. */
@@ -305,12 +305,7 @@ describe("redisStore", () => {
     });
   });
 
-  describe("multi-process (needs the HTTP layer)", () => {
-    it.skip("keeps serving after Redis is stopped and restarted behind a running app (skipped: needs the management routes to drive it)", () =>
-      undefined);
-    it.skip("lets two worker processes register the same name and only one wins, each seeing the other's servers at once (skipped: needs the management routes and a worker launcher)", () =>
-      undefined);
-  });
+  // Behind a running app: outage.test.ts (Redis cut and restarted) and workers.test.ts (two worker processes).
 });
 
 async function keysUnder(keyPrefix: string): Promise<string[]> {
@@ -322,66 +317,4 @@ async function keysUnder(keyPrefix: string): Promise<string[]> {
     found.push(...keys);
   } while (cursor !== "0");
   return found.sort();
-}
-
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-interface Proxy {
-  port: number;
-  /** Stops listening and cuts every open connection, as a Redis that went away. */
-  stop(): Promise<void>;
-  /** Listens again on the same port. */
-  start(): Promise<void>;
-  close(): Promise<void>;
-}
-
-/** A TCP proxy to the real Redis that can be taken down and brought back on the same port. */
-async function startProxy(): Promise<Proxy> {
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  let port = 0;
-
-  function listen(): Promise<void> {
-    const current = createServer((socket) => {
-      const upstream = tcpConnect(6379, "127.0.0.1");
-      for (const end of [socket, upstream]) {
-        sockets.add(end);
-        end.on("close", () => sockets.delete(end));
-        end.on("error", () => {
-          socket.destroy();
-          upstream.destroy();
-        });
-      }
-      socket.pipe(upstream).pipe(socket);
-    });
-    server = current;
-    return new Promise((resolve, reject) => {
-      current.once("error", reject);
-      current.listen(port, "127.0.0.1", () => {
-        const address = current.address();
-        port = typeof address === "object" && address !== null ? address.port : 0;
-        resolve();
-      });
-    });
-  }
-
-  async function stop(): Promise<void> {
-    const current = server;
-    server = undefined;
-    for (const socket of sockets) socket.destroy();
-    if (current !== undefined) await new Promise<void>((resolve) => current.close(() => resolve()));
-  }
-
-  await listen();
-  return { port, stop, start: listen, close: stop };
 }

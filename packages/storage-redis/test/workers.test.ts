@@ -116,7 +116,8 @@ describe("concurrent writes through both workers", () => {
       ),
     );
     expect(statuses(replies)).toEqual({ 201: 1, 409: 49 });
-    for (const reply of replies.filter((candidate) => candidate.status === 409)) expectProblem(reply, 409, "name_taken");
+    for (const reply of replies.filter((candidate) => candidate.status === 409))
+      expectProblem(reply, 409, "name_taken");
 
     // What is stored is what the one 201 acknowledged.
     const winner = replies.find((reply) => reply.status === 201)!;
@@ -129,7 +130,9 @@ describe("concurrent writes through both workers", () => {
   it("keeps all 100 of 100 concurrent registrations of distinct names", async () => {
     const key = newKey();
     const names = Array.from({ length: 100 }, (_, index) => `server-${String(index).padStart(3, "0")}`);
-    const replies = await Promise.all(names.map((name, index) => through(index).register(key, { name, url: upstream.url })));
+    const replies = await Promise.all(
+      names.map((name, index) => through(index).register(key, { name, url: upstream.url })),
+    );
     expect(statuses(replies)).toEqual({ 201: 100 });
     expect(await A.names(key)).toEqual(names);
     expect(await B.names(key)).toEqual(names);
@@ -141,11 +144,15 @@ describe("concurrent writes through both workers", () => {
     const filler = Array.from({ length: 990 }, (_, index) => `fill-${index}`);
     for (let start = 0; start < filler.length; start += 100) {
       const batch = filler.slice(start, start + 100);
-      const replies = await Promise.all(batch.map((name, index) => through(index).register(key, { name, url: upstream.url })));
+      const replies = await Promise.all(
+        batch.map((name, index) => through(index).register(key, { name, url: upstream.url })),
+      );
       expect(statuses(replies)).toEqual({ 201: batch.length });
     }
     const replies = await Promise.all(
-      Array.from({ length: 30 }, (_, index) => through(index).register(key, { name: `race-${index}`, url: upstream.url })),
+      Array.from({ length: 30 }, (_, index) =>
+        through(index).register(key, { name: `race-${index}`, url: upstream.url }),
+      ),
     );
     expect(statuses(replies)).toEqual({ 201: 10, 409: 20 });
     for (const reply of replies.filter((candidate) => candidate.status === 409))

@@ -52,6 +52,8 @@ export interface Registry {
 /** How long a cached tier is trusted without a change event to back it. */
 const WATCHED_TTL_MS = 60_000;
 const UNWATCHED_TTL_MS = 1_000;
+/** Scopes kept in the cache; the least recently used one goes first, so memory stays bounded with many tenants. */
+const MAX_CACHED_SCOPES = 10_000;
 
 /**
  * The stored tiers (global and each scope): validated definitions in, sealed records in the store,
@@ -85,9 +87,16 @@ export function createRegistry(deps: RegistryDeps): Registry {
   const servers = (scope: StoreScope): Promise<TierSnapshot> => {
     const label = scopeLabel(scope);
     const cached = cache.get(label);
-    if (cached && now() - cached.at < ttl()) return cached.servers;
+    if (cached && now() - cached.at < ttl()) {
+      // Map order is the LRU order: a hit moves the scope to the young end.
+      cache.delete(label);
+      cache.set(label, cached);
+      return cached.servers;
+    }
     const loading = load(scope);
+    cache.delete(label);
     cache.set(label, { at: now(), servers: loading });
+    if (cache.size > MAX_CACHED_SCOPES) cache.delete(cache.keys().next().value as string);
     loading.catch(() => {
       if (cache.get(label)?.servers === loading) cache.delete(label);
     });
@@ -130,6 +139,7 @@ export function createRegistry(deps: RegistryDeps): Registry {
       const record = write(scope, name, definition);
       const result = await deps.store.create(scope, record, { maxServers: deps.maxServersPerScope });
       if (!result.ok) {
+        cache.delete(scopeLabel(scope));
         throw result.reason === "exists"
           ? new McpServerSideError("name_taken", `a server named '${name}' already exists here`)
           : new McpServerSideError(
@@ -153,7 +163,10 @@ export function createRegistry(deps: RegistryDeps): Registry {
       const result = await deps.store.update(scope, record, {
         expectedRevision: expectedRevision ?? current.record.revision,
       });
-      if (!result.ok) throw updateFailure(result.reason, name, expectedRevision);
+      if (!result.ok) {
+        cache.delete(scopeLabel(scope)); // a retry must see the revision that won
+        throw updateFailure(result.reason, name, expectedRevision);
+      }
       await changed({ type: "updated", scope, name });
       await deps.hooks.callHook("server:updated", {
         server: hookRef(scope, name),
@@ -164,7 +177,10 @@ export function createRegistry(deps: RegistryDeps): Registry {
 
     async remove(scope, name, expectedRevision) {
       const result = await deps.store.delete(scope, name, expectedRevision === undefined ? {} : { expectedRevision });
-      if (!result.ok) throw updateFailure(result.reason, name, expectedRevision);
+      if (!result.ok) {
+        cache.delete(scopeLabel(scope));
+        throw updateFailure(result.reason, name, expectedRevision);
+      }
       await changed({ type: "deleted", scope, name });
       await deps.hooks.callHook("server:removed", { server: hookRef(scope, name) });
     },

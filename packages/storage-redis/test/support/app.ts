@@ -20,6 +20,11 @@ export interface RedisAppOptions {
   maxServersPerScope?: number;
   /** The config tier's `mcpServers`. */
   mcpServers?: Record<string, unknown>;
+  /**
+   * Whether to wait for `mcp.ready()` before listening (a failed start-up then rejects). With false the
+   * app listens at once, as an app that does not await `ready()` does. @default true
+   */
+  awaitReady?: boolean;
 }
 
 export interface RunningRedisApp {
@@ -36,7 +41,11 @@ export interface RunningRedisApp {
  */
 export async function startRedisApp(options: RedisAppOptions): Promise<RunningRedisApp> {
   const instanceOptions: McpServerSideOptions = {
-    storage: (() => { const s = redisStore({ url: options.redisUrl, prefix: options.prefix }); return { ...s, watch: async (l: any) => { const u = await s.watch!(() => undefined); return u; }, watchHealthy: s.watchHealthy }; })(),
+    storage: redisStore({
+      url: options.redisUrl,
+      prefix: options.prefix,
+      ...(options.storeTimeoutMs === undefined ? {} : { timeoutMs: options.storeTimeoutMs }),
+    }),
     encryptionKey: options.encryptionKey,
     // The MCP servers of these tests listen on loopback; opening it by name also allows plain http.
     allowedHosts: ["127.0.0.1"],
@@ -45,7 +54,7 @@ export async function startRedisApp(options: RedisAppOptions): Promise<RunningRe
   };
   if (options.mcpServers !== undefined) instanceOptions.config = { mcpServers: options.mcpServers };
   const mcp = createMcpServerSide(instanceOptions);
-  await mcp.ready();
+  if (options.awaitReady !== false) await mcp.ready();
   const server = options.adapter === "express" ? expressServer(mcp) : honoServer(mcp);
   const url = await new Promise<string>((resolve, reject) => {
     server.once("error", reject);

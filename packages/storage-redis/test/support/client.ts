@@ -67,7 +67,11 @@ export function appClient(url: string): AppClient {
     },
     register: (key, body) => request("POST", BASE, { key, body }),
     patch: (key, name, body, ifMatch) =>
-      request("PATCH", `${BASE}/${name}`, { key, body, ...(ifMatch === undefined ? {} : { headers: { "if-match": ifMatch } }) }),
+      request("PATCH", `${BASE}/${name}`, {
+        key,
+        body,
+        ...(ifMatch === undefined ? {} : { headers: { "if-match": ifMatch } }),
+      }),
     remove: (key, name) => request("DELETE", `${BASE}/${name}`, { key }),
     async tools(key) {
       const reply = await request("POST", "/tools", { key, body: {} });

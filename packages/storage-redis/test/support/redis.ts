@@ -53,6 +53,12 @@ export interface RedisProxy {
   stop(): Promise<void>;
   /** Listens again on the same port, as a Redis that came back. */
   start(): Promise<void>;
+  /**
+   * Keeps every connection open but passes nothing on, as a Redis (or a network) that stopped
+   * answering without closing anything; bytes sent meanwhile wait and are passed on by `resume()`.
+   */
+  pause(): void;
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -63,21 +69,34 @@ export interface RedisProxy {
  */
 export async function startProxy(target = { host: REDIS_HOST, port: REDIS_PORT }): Promise<RedisProxy> {
   const sockets = new Set<Socket>();
+  /** Bytes held back while paused, each with the socket it is for, in arrival order. */
+  const held: [Socket, Buffer][] = [];
+  let paused = false;
   let server: Server | undefined;
   let port = 0;
+
+  const forward = (to: Socket) => (chunk: Buffer) => {
+    if (paused) held.push([to, chunk]);
+    else to.write(chunk);
+  };
 
   function listen(): Promise<void> {
     const current = createServer((socket) => {
       const upstream = tcpConnect(target.port, target.host);
       for (const end of [socket, upstream]) {
         sockets.add(end);
-        end.on("close", () => sockets.delete(end));
+        end.on("close", () => {
+          sockets.delete(end);
+          socket.destroy();
+          upstream.destroy();
+        });
         end.on("error", () => {
           socket.destroy();
           upstream.destroy();
         });
       }
-      socket.pipe(upstream).pipe(socket);
+      socket.on("data", forward(upstream));
+      upstream.on("data", forward(socket));
     });
     server = current;
     return new Promise((resolve, reject) => {
@@ -93,10 +112,25 @@ export async function startProxy(target = { host: REDIS_HOST, port: REDIS_PORT }
   async function stop(): Promise<void> {
     const current = server;
     server = undefined;
+    held.length = 0;
+    paused = false;
     for (const socket of sockets) socket.destroy();
     if (current !== undefined) await new Promise<void>((resolve) => current.close(() => resolve()));
   }
 
   await listen();
-  return { port, url: `redis://127.0.0.1:${port}`, stop, start: listen, close: stop };
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    stop,
+    start: listen,
+    pause() {
+      paused = true;
+    },
+    resume() {
+      paused = false;
+      for (const [to, chunk] of held.splice(0)) if (!to.destroyed) to.write(chunk);
+    },
+    close: stop,
+  };
 }
