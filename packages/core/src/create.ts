@@ -10,8 +10,9 @@ import { sanitizingLogger } from "./logging.js";
 import { normalizeBasePath, resolveLimits, type McpServerSideOptions, type NetworkPolicy } from "./options.js";
 import { createEngine } from "./pool/engine.js";
 import { createRegistry } from "./registry/registry.js";
+import { rotateSecrets } from "./registry/rotate.js";
 import { parseEncryptionKeys, randomKeyRing } from "./security/crypto.js";
-import { createGuardedFetch } from "./security/guarded-fetch.js";
+import { createCappedFetch, createGuardedFetch } from "./security/guarded-fetch.js";
 import { defaultLookup } from "./security/ssrf.js";
 import { isMcpStore, type McpStore } from "./store/types.js";
 import { unstorageStore } from "./store/unstorage-store.js";
@@ -57,6 +58,7 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
   };
   const validation: ValidationDeps = { policy, limits };
   const guardedFetch = createGuardedFetch(policy, { connectTimeoutMs: limits.connectTimeoutMs });
+  const configFetch = createCappedFetch();
   const engine = createEngine({
     limits,
     hooks,
@@ -64,7 +66,7 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     ...(options.toolName ? { toolName: options.toolName } : {}),
     ...(options.now ? { now: options.now } : {}),
     // The config tier is the operator's and is not SSRF-checked; everything else goes through the guard.
-    fetchFor: (server) => (server.source === "config" ? fetch : guardedFetch),
+    fetchFor: (server) => (server.source === "config" ? configFetch : guardedFetch),
   });
   const registry = createRegistry({
     store,
@@ -87,7 +89,15 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
 
   const identifyOption = options.identify ?? identifyByApiKey;
   const identify = async (request: Request): Promise<Identity | null> => checkIdentity(await identifyOption(request));
-  const contextDeps = { identify, config, registry, engine, hooks, validation };
+  const contextDeps = {
+    identify,
+    config,
+    registry,
+    engine,
+    hooks,
+    validation,
+    maxRequestServers: limits.maxServersPerScope,
+  };
   const forRequest: McpServerSide["forRequest"] = (request, overrides) =>
     createRequestContext(contextDeps, request, overrides);
 
@@ -134,6 +144,7 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
       return management(request);
     },
     resolve: (request, overrides) => forRequest(request, overrides).servers(),
+    rotateSecrets: () => rotateSecrets({ store, ring }),
     ready: () => started,
     async close() {
       await Promise.allSettled([started]);

@@ -80,6 +80,11 @@ export interface McpServerSide {
   forRequest(request: Request, overrides?: OverridesSource): McpRequestContext;
   /** The effective servers for a request (SPEC §2), redacted. */
   resolve(request: Request, overrides?: OverridesSource): Promise<EffectiveServer[]>;
+  /**
+   * Re-encrypts every stored secret under the first of `encryptionKeys`; run it before dropping an
+   * old key. Returns how many scopes and servers it saw and how many it rewrote.
+   */
+  rotateSecrets(): Promise<{ scopes: number; servers: number; rotated: number }>;
   /** Resolves when asynchronous start-up (store checks) finished; rejects with its error. */
   ready(): Promise<void>;
   /** Closes every pooled connection, ends every stdio child, and unsubscribes from the store. */

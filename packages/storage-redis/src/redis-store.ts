@@ -108,6 +108,8 @@ export function redisStore(options: RedisStoreOptions): McpStore {
 
   /** The scope's hash; the braces make the whole servers key the Cluster hash tag. */
   const serversKey = (scope: StoreScope): string => `${prefix}{${storeKeys.servers(scope)}}`;
+  /** The set of every scope that holds servers, tenant ids as given (a servers key may hold only their digest). */
+  const scopesKey = `${prefix}{${storeKeys.scopeIndex()}}`;
 
   async function run<T>(operation: () => Promise<T>): Promise<T> {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -154,6 +156,10 @@ export function redisStore(options: RedisStoreOptions): McpStore {
       assertServer(server);
       const limit = limitArgument(maxServers);
       const message = events.encode({ type: "created", scope, name: server.name });
+      // The scope joins the index before its first server exists, in a command of its own: a script
+      // touching both keys would fail on Cluster (two hash slots). SADD is idempotent, and a create that
+      // then fails leaves at most an empty scope listed, never a scope with servers unlisted.
+      await run(() => client.sadd(scopesKey, encodeScope(scope)));
       const reply = await run(() =>
         evalScript(CREATE, serversKey(scope), [server.name, JSON.stringify(server), limit, `${prefix}events`, message]),
       );
@@ -193,6 +199,23 @@ export function redisStore(options: RedisStoreOptions): McpStore {
       expectOk(reply);
       events.emitLocal({ type: "deleted", scope, name });
       return { ok: true };
+    },
+
+    async listScopes() {
+      // SSCAN over the one set (never the keyspace), in pages, so a large index does not block Redis.
+      const members = new Set<string>();
+      let cursor = "0";
+      do {
+        const [next, page] = await run(() => client.sscan(scopesKey, cursor, "COUNT", 1000));
+        cursor = next;
+        for (const member of page) members.add(member);
+      } while (cursor !== "0");
+      const scopes: StoreScope[] = [];
+      for (const member of members) {
+        const scope = decodeScope(member);
+        if (scope !== undefined) scopes.push(scope);
+      }
+      return scopes;
     },
 
     watch(listener) {
@@ -309,6 +332,20 @@ function createConnectionGate(client: Redis | Cluster): ConnectionGate {
       }
     },
   };
+}
+
+/**
+ * A scope as a member of the scope set. The set keeps a scope after its last server is deleted: removing
+ * it safely would need the scope's hash and the set in one script, which Cluster forbids.
+ */
+function encodeScope(scope: StoreScope): string {
+  return scope.kind === "global" ? "global" : `scope:${scope.id}`;
+}
+
+function decodeScope(member: string): StoreScope | undefined {
+  if (member === "global") return { kind: "global" };
+  if (member.startsWith("scope:")) return { kind: "scope", id: member.slice("scope:".length) };
+  return undefined;
 }
 
 function parseRecord(name: string, value: string): StoredServer {

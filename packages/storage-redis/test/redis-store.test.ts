@@ -80,6 +80,7 @@ describe("redisStore", () => {
       await store.create(scope, server("docs"), { maxServers: 10 });
       await store.create({ kind: "global" }, server("docs"), { maxServers: 10 });
       expect(await keysUnder(keyPrefix)).toEqual([
+        `${keyPrefix}{scopes:index}`,
         `${keyPrefix}{servers:global}`,
         `${keyPrefix}{servers:scope:tenant-1}`,
       ]);

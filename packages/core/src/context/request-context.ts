@@ -27,6 +27,8 @@ export interface ContextDeps {
   engine: Pick<Engine, "tools" | "instructions">;
   hooks: McpHookable;
   validation: ValidationDeps;
+  /** The most `mcp_servers` entries one request may bring (`maxServersPerScope`). */
+  maxRequestServers: number;
 }
 
 interface Resolution {
@@ -61,12 +63,18 @@ export function createRequestContext(
         typeof overrides === "function" ? overrides() : overrides,
       ]);
       const [tiers, request] = await Promise.all([
-        loadCallerTiers(caller, deps.config, deps.registry).catch((error: unknown) => {
-          // The store is down: the config tier still works, and the request says what is missing.
-          errors.push({ code: "storage_unavailable", message: sanitizeText(errorMessage(error)) });
-          return { config: deps.config, global: new Map<string, ServerDefinition>() };
-        }),
-        requestTier(given, deps.validation, errors),
+        loadCallerTiers(caller, deps.config, deps.registry).then(
+          (loaded) => {
+            errors.push(...loaded.errors);
+            return loaded.tiers;
+          },
+          (error: unknown) => {
+            // The store is down: the config tier still works, and the request says what is missing.
+            errors.push({ code: "storage_unavailable", message: sanitizeText(errorMessage(error)) });
+            return { config: deps.config, global: new Map<string, ServerDefinition>() };
+          },
+        ),
+        requestTier(given, deps.validation, deps.maxRequestServers, errors),
       ]);
       const result = mergeTiers({ ...tiers, request, select: selection(given, errors) });
       errors.push(...result.errors);
@@ -138,6 +146,7 @@ export function createRequestContext(
 async function requestTier(
   overrides: RequestOverrides | undefined,
   validation: ValidationDeps,
+  maxServers: number,
   errors: ContextError[],
 ): Promise<Record<string, ServerDefinition | false> | null> {
   const servers = overrides?.servers;
@@ -146,9 +155,17 @@ async function requestTier(
     errors.push({ code: "invalid_request", message: "mcp_servers must be an object of server definitions; ignored" });
     return null;
   }
+  const given = Object.entries(servers);
+  // Each entry may open a connection: a request brings no more servers than a tenant may register.
+  if (given.length > maxServers) {
+    errors.push({
+      code: "limit_exceeded",
+      message: `mcp_servers holds more than ${maxServers} servers; the rest are ignored`,
+    });
+  }
   const tier: Record<string, ServerDefinition | false> = {};
   await Promise.all(
-    Object.entries(servers).map(async ([name, entry]) => {
+    given.slice(0, maxServers).map(async ([name, entry]) => {
       if (!isValidServerName(name)) {
         errors.push({ code: "invalid_request", message: "mcp_servers holds an invalid server name; ignored" });
         return;

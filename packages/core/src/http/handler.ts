@@ -105,7 +105,7 @@ function matchRoute(pathname: string, basePath: string): Route | undefined {
 }
 
 async function catalogFor(deps: HandlerDeps, identity: Identity): Promise<MergedServer[]> {
-  return mergeTiers(await loadCallerTiers(identity, deps.config, deps.registry)).catalog;
+  return mergeTiers((await loadCallerTiers(identity, deps.config, deps.registry)).tiers).catalog;
 }
 
 async function listServers({ deps, identity }: RouteContext): Promise<Response> {
@@ -168,7 +168,10 @@ async function updateServer({ deps, identity, request, route }: RouteContext): P
 
 async function removeServer({ deps, identity, request, route }: RouteContext): Promise<Response> {
   const name = nameOf(route);
-  const { scope, entry } = await findStored(deps, identity, name);
+  const own = scopeOf(identity);
+  // A record no key can open can still be removed by its owner, so a lost key is recoverable.
+  const broken = (await deps.registry.servers(own)).unreadable.get(name);
+  const { scope, entry } = broken ? { scope: own, entry: broken } : await findStored(deps, identity, name);
   await deps.registry.remove(scope, name, ifMatch(request, entry));
   return new Response(null, { status: 204 });
 }
@@ -204,8 +207,18 @@ async function listTools({ deps, identity, route }: RouteContext): Promise<Respo
 
 async function findEffective(deps: HandlerDeps, identity: Identity, name: string): Promise<MergedServer> {
   const server = (await catalogFor(deps, identity)).find((candidate) => candidate.name === name);
-  if (!server) throw new McpServerSideError("not_found", `no server named '${name}'`);
-  return server;
+  if (server) return server;
+  await assertReadable(deps, identity, name);
+  throw new McpServerSideError("not_found", `no server named '${name}'`);
+}
+
+/** A stored server that no key can open is named as such (a 500), not hidden behind a 404. */
+async function assertReadable(deps: HandlerDeps, identity: Identity, name: string): Promise<void> {
+  const scopes: StoreScope[] = identity.admin ? [scopeOf(identity), { kind: "global" }] : [scopeOf(identity)];
+  for (const scope of scopes) {
+    const broken = (await deps.registry.servers(scope)).unreadable.get(name);
+    if (broken) throw broken.error;
+  }
 }
 
 /**
@@ -226,6 +239,7 @@ async function findStored(
     throw new McpServerSideError("forbidden", "only admins can change global servers");
   if (deps.config.has(name))
     throw new McpServerSideError("read_only", `'${name}' comes from the config file and is read-only`);
+  await assertReadable(deps, identity, name);
   throw new McpServerSideError("not_found", `no server named '${name}'`);
 }
 
@@ -250,7 +264,7 @@ async function etagOf(deps: HandlerDeps, identity: Identity, server: MergedServe
 }
 
 /** `If-Match`: `*` matches any current version; otherwise the strong ETag must be the current one. */
-function ifMatch(request: Request, entry: StoredEntry): string | undefined {
+function ifMatch(request: Request, entry: Pick<StoredEntry, "record">): string | undefined {
   const header = request.headers.get("if-match");
   if (header === null) return undefined;
   const tags = header.split(",").map((tag) => tag.trim());

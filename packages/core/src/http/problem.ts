@@ -18,17 +18,28 @@ const TITLES: Record<number, string> = {
   504: "Gateway Timeout",
 };
 
+/** The 5xx codes of SPEC §4; a server-side failure with any other code is reported as `internal`. */
+const SERVER_ERROR_CODES: ReadonlySet<string> = new Set([
+  "internal",
+  "storage_unavailable",
+  "upstream_error",
+  "connection_failed",
+  "timeout",
+]);
+
 /** The one place an error becomes an RFC 9457 problem document. Unknown errors become a bare 500. */
 export function problemResponse(error: unknown, headers?: HeadersInit): Response {
   const known = McpServerSideError.isInstance(error)
     ? error
     : new McpServerSideError("internal", "an unexpected error occurred", { cause: error });
+  // A server-side failure with an engine-internal code (e.g. decryption_failed) answers as `internal`.
+  const code = known.status >= 500 && !SERVER_ERROR_CODES.has(known.code) ? "internal" : known.code;
   const body: { type: string; title: string; status: number; detail: string; code: string; errors?: FieldError[] } = {
-    type: `urn:mcp-server-side:problem:${known.code}`,
+    type: `urn:mcp-server-side:problem:${code}`,
     title: TITLES[known.status] ?? "Error",
     status: known.status,
     detail: sanitizeText(known.message),
-    code: known.code,
+    code,
   };
   if (known.errors && known.errors.length > 0) {
     body.errors = known.errors.map((entry) => ({ pointer: entry.pointer, detail: sanitizeText(entry.detail) }));

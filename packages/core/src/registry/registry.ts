@@ -31,6 +31,11 @@ export interface RegistryDeps {
 export interface TierSnapshot {
   entries: ReadonlyMap<string, StoredEntry>;
   definitions: ReadonlyMap<string, ServerDefinition>;
+  /**
+   * Records no key could open (a changed or lost encryption key, tampered bytes): left out of the
+   * tier so their siblings keep working, and kept here so routes can name them.
+   */
+  unreadable: ReadonlyMap<string, { record: StoredServer; error: McpServerSideError }>;
 }
 
 export interface Registry {
@@ -76,12 +81,24 @@ export function createRegistry(deps: RegistryDeps): Registry {
     const records = await deps.store.list(scope);
     const entries = new Map<string, StoredEntry>();
     const definitions = new Map<string, ServerDefinition>();
+    const unreadable = new Map<string, { record: StoredServer; error: McpServerSideError }>();
     for (const record of records) {
-      const definition = openDefinition(record.definition, deps.ring, { scope, name: record.name });
-      entries.set(record.name, { record, definition });
-      definitions.set(record.name, definition);
+      try {
+        const definition = openDefinition(record.definition, deps.ring, { scope, name: record.name });
+        entries.set(record.name, { record, definition });
+        definitions.set(record.name, definition);
+      } catch (error) {
+        const failure = McpServerSideError.isInstance(error)
+          ? error
+          : new McpServerSideError("decryption_failed", "a stored secret could not be decrypted", { cause: error });
+        unreadable.set(record.name, { record, error: failure });
+        deps.logger?.error(
+          `mcp-server-side: cannot decrypt the stored server '${record.name}' (${scopeLabel(scope)})`,
+          failure.message,
+        );
+      }
     }
-    return { entries, definitions };
+    return { entries, definitions, unreadable };
   };
 
   const servers = (scope: StoreScope): Promise<TierSnapshot> => {

@@ -310,5 +310,20 @@ export function createGuardedFetch(policy: NetworkPolicy, options: GuardedFetchO
     }
   };
 
-  return Object.assign(guardedFetch as typeof fetch, { close: (): Promise<void> => agent.close() });
+  let closing: Promise<void> | undefined;
+  return Object.assign(guardedFetch as typeof fetch, {
+    close: (): Promise<void> => {
+      closing ??= agent.close();
+      return closing;
+    },
+  });
+}
+
+/**
+ * The config tier's `fetch`: the operator's servers are not SSRF-checked, but their response bodies
+ * are capped all the same, since the MCP SDK sets no limit of its own.
+ */
+export function createCappedFetch(options: Pick<GuardedFetchOptions, "maxResponseBytes"> = {}): typeof fetch {
+  const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  return async (input, init) => capResponse(await fetch(input, init), maxResponseBytes);
 }

@@ -45,7 +45,8 @@ const HEADER_LINE =
   /\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|x-auth-token)(\s*:\s*)([^\r\n]*)/gi;
 // Bearer in any case; Basic only as written in headers, so that prose such as "basic auth" stays.
 const AUTH_SCHEME = /\b([Bb][Ee][Aa][Rr][Ee][Rr]|Basic|BASIC)(\s+)[A-Za-z0-9\-._~+/]+=*/g;
-const NAME_VALUE = /([A-Za-z0-9_.\-[\]%]{1,128})=([^\s&#;,"'<>]*)/g;
+// A value stops at '?' too, so in ".../a=?token=x" the secret parameter after it is still seen.
+const NAME_VALUE = /([A-Za-z0-9_.\-[\]%]{1,128})=([^\s&#;,"'<>?]*)/g;
 // Credentials that are recognizable by their shape alone, wherever they appear.
 const KNOWN_SHAPES =
   /\b(?:eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*|sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16})/g;

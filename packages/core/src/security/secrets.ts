@@ -3,6 +3,7 @@ import { McpServerSideError } from "../errors.js";
 import { assertServerName, scopeLabel } from "../store/keys.js";
 import type { StoreScope } from "../store/types.js";
 import { type KeyRing, isEnvelope } from "./crypto.js";
+import { redactUrl } from "./redact.js";
 
 /** Where a sealed definition lives; both parts are bound into every ciphertext. */
 export interface SealContext {
@@ -23,7 +24,8 @@ export function secretAad(context: SealContext, pointer: string): string {
 }
 
 /**
- * Returns a copy of `definition` with `transform` applied to every secret field: `headers` values,
+ * Returns a copy of `definition` with `transform` applied to every secret field: a `url` holding
+ * credentials, `headers` values,
  * `auth.token` (bearer), `auth.headers` values, `auth.clientSecret` (oauth2), and `env` values.
  * `env` belongs to stdio servers, which only the config tier has and which are never stored; it is
  * covered anyway so that a stdio record reaching a store could not hold a plaintext. This is the one
@@ -34,6 +36,10 @@ export function mapSecretFields(
   transform: (value: string, pointer: string) => string,
 ): ServerDefinition {
   const copy: ServerDefinition = structuredClone(definition);
+  // A URL is a secret field only when it carries one (userinfo, a `?token=`-like parameter).
+  if (copy.url !== undefined && (isEnvelope(copy.url) || redactUrl(copy.url) !== copy.url)) {
+    copy.url = transform(copy.url, toPointer(["url"]));
+  }
   if (copy.headers !== undefined) copy.headers = mapValues(copy.headers, ["headers"], transform);
   if (copy.env !== undefined) copy.env = mapValues(copy.env, ["env"], transform);
   const auth = copy.auth;

@@ -29,6 +29,10 @@ export const storeKeys = {
     const owner = scope.kind === "global" ? "global" : `scope:${scopeSegment(scope.id)}`;
     return `secrets:${owner}:${server}:user:${scopeSegment(user)}`;
   },
+  /** The index of every scope that holds servers (for `rotateSecrets`, never on a request path). */
+  scopeIndex(): string {
+    return "scopes:index";
+  },
   /** A pending state (e.g. an OAuth authorization in progress), by its random id. */
   pending(id: string): string {
     if (!/^[A-Za-z0-9_-]{16,128}$/.test(id)) throw new TypeError("invalid pending-state id");

@@ -46,6 +46,13 @@ export interface McpStore {
   create(scope: StoreScope, server: StoredServer, options: { maxServers: number }): Promise<CreateResult>;
   update(scope: StoreScope, server: StoredServer, options: { expectedRevision?: string }): Promise<UpdateResult>;
   delete(scope: StoreScope, name: string, options: { expectedRevision?: string }): Promise<DeleteResult>;
+  /**
+   * Every scope that holds servers, the global tier included, with tenant ids exactly as they were
+   * given (a key may only hold a digest of the id, so the store keeps an index written with `create`).
+   * A scope whose last server was deleted may still be listed; its `list` is then empty. Not for request
+   * paths: `rotateSecrets()` uses it to visit every record.
+   */
+  listScopes(): Promise<StoreScope[]>;
   /** Subscribes to changes made through any instance sharing this store. Returns the unsubscribe function. */
   watch?(listener: (event: StoreChangeEvent) => void): Promise<() => void>;
   /**

@@ -37,6 +37,15 @@ const storedServerSchema = z.object({
 const storedServersSchema = z.array(storedServerSchema);
 const expiringValueSchema = z.object({ value: z.string(), expiresAt: z.number().optional() });
 
+/**
+ * The key of the scope index: every scope that holds servers, with tenant ids as given (the servers
+ * key may hold only a digest of the id). Beside the servers keys, never below them (fs drivers).
+ */
+const SCOPE_INDEX_KEY = storeKeys.scopeIndex();
+const scopeIndexSchema = z.array(
+  z.union([z.object({ kind: z.literal("global") }), z.object({ kind: z.literal("scope"), id: z.string() })]),
+);
+
 type Listener = (event: StoreChangeEvent) => void;
 type KeyedLock = <T>(key: string, work: () => Promise<T>) => Promise<T>;
 
@@ -116,6 +125,32 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
     }
   }
 
+  async function readScopeIndex(): Promise<StoreScope[]> {
+    const raw = await backend(() => storage.getItem(SCOPE_INDEX_KEY));
+    if (raw === null || raw === undefined) return [];
+    const parsed = scopeIndexSchema.safeParse(raw);
+    if (!parsed.success) throw new McpServerSideError("storage_unavailable", "The stored scope index is unreadable");
+    return parsed.data;
+  }
+
+  /**
+   * Adds or removes a scope in the index. Callers hold the scope's own lock, so the index and the
+   * scope's servers never disagree about that scope; the index lock serializes scopes among themselves
+   * (always taken second, so the two locks cannot deadlock).
+   */
+  async function indexScope(scope: StoreScope, present: boolean): Promise<void> {
+    await withLock(SCOPE_INDEX_KEY, async () => {
+      const scopes = await readScopeIndex();
+      const listed = scopes.some((listedScope) => sameScope(listedScope, scope));
+      if (listed === present) return;
+      const entry: StoreScope = scope.kind === "global" ? { kind: "global" } : { kind: "scope", id: scope.id };
+      const next = present ? [...scopes, entry] : scopes.filter((listedScope) => !sameScope(listedScope, scope));
+      await backend(() =>
+        next.length === 0 ? storage.removeItem(SCOPE_INDEX_KEY) : storage.setItem(SCOPE_INDEX_KEY, next),
+      );
+    });
+  }
+
   async function readExpiring(key: string, remove: boolean): Promise<string | null> {
     const raw = await backend(() => storage.getItem(key));
     if (raw === null || raw === undefined) return null;
@@ -161,6 +196,9 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
         const servers = await readServers(key);
         if (servers.some((stored) => stored.name === server.name)) return { ok: false, reason: "exists" };
         if (servers.length >= maxServers) return { ok: false, reason: "limit" };
+        // Indexed first (on every create, so records older than the index get listed too): a failure
+        // between the two writes leaves an empty scope listed, never a scope with servers unlisted.
+        await indexScope(scope, true);
         await writeServers(key, [...servers, server]);
         return { ok: true };
       });
@@ -196,14 +234,18 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
         if (current === undefined) return { ok: false, reason: "not_found" };
         if (expectedRevision !== undefined && current.revision !== expectedRevision)
           return { ok: false, reason: "revision_mismatch" };
-        await writeServers(
-          key,
-          servers.filter((stored) => stored !== current),
-        );
+        const remaining = servers.filter((stored) => stored !== current);
+        await writeServers(key, remaining);
+        if (remaining.length === 0) await indexScope(scope, false);
         return { ok: true };
       });
       if (result.ok) emit({ type: "deleted", scope, name });
       return result;
+    },
+
+    async listScopes() {
+      const scopes = await withLock(SCOPE_INDEX_KEY, readScopeIndex);
+      return scopes.map((scope) => ({ ...scope }));
     },
 
     async watch(listener) {
@@ -275,6 +317,10 @@ async function stopWatching(watching: Promise<(() => void | Promise<void>) | und
   } catch {
     // The watcher is being dropped either way.
   }
+}
+
+function sameScope(left: StoreScope, right: StoreScope): boolean {
+  return left.kind === "global" ? right.kind === "global" : right.kind === "scope" && left.id === right.id;
 }
 
 function lockFor(storage: Storage): KeyedLock {

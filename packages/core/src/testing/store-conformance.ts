@@ -334,6 +334,75 @@ export function describeStoreConformance(
       });
     });
 
+    describe("scope index", () => {
+      it("lists every scope that holds servers, the global tier included, with tenant ids exactly as given", async () => {
+        const base = uniqueToken();
+        const ids = [...hostileIds(base), "global"];
+        const scopes = ids.map((id): StoreScope => ({ kind: "scope", id }));
+        const globalName = uniqueName();
+        try {
+          for (const scope of scopes) await store.create(scope, sampleServer(globalName), { maxServers: 1_000 });
+          await store.create(GLOBAL, sampleServer(globalName), { maxServers: 1_000 });
+          const listed = await store.listScopes();
+          for (const scope of [...scopes, GLOBAL]) {
+            expect(
+              listed.filter((entry) => sameScope(entry, scope)),
+              `listScopes() holds ${JSON.stringify(scope)} once`,
+            ).toHaveLength(1);
+          }
+          // Every listed scope answers list() with its own servers: the ids round-trip to the same keys.
+          for (const scope of scopes) {
+            const found = listed.find((entry) => sameScope(entry, scope));
+            expect(names(await store.list(found ?? scope))).toContain(globalName);
+          }
+        } finally {
+          await store.delete(GLOBAL, globalName, {});
+          await store.delete({ kind: "scope", id: "global" }, globalName, {});
+        }
+      });
+
+      it("lists a scope once however many servers it holds", async () => {
+        const scope = uniqueScope();
+        for (const name of ["first", "second", "third"])
+          await store.create(scope, sampleServer(name), { maxServers: 10 });
+        expect((await store.listScopes()).filter((entry) => sameScope(entry, scope))).toEqual([scope]);
+      });
+
+      it("lists every scope of 30 concurrent first creates in distinct scopes", async () => {
+        const scopes = Array.from({ length: 30 }, () => uniqueScope());
+        const results = await Promise.all(
+          scopes.map((scope) => store.create(scope, sampleServer("docs"), { maxServers: 10 })),
+        );
+        expect(results.every((result) => result.ok)).toBe(true);
+        const listed = await store.listScopes();
+        for (const scope of scopes) expect(listed.some((entry) => sameScope(entry, scope))).toBe(true);
+      });
+
+      it("lists a scope created through another instance of the same backend", async () => {
+        const other = await openStore();
+        const scope = uniqueScope();
+        await other.create(scope, sampleServer("docs"), { maxServers: 10 });
+        expect((await store.listScopes()).some((entry) => sameScope(entry, scope))).toBe(true);
+      });
+
+      it("keeps listing a scope that still holds servers when another scope is emptied", async () => {
+        const kept = uniqueScope();
+        const emptied = uniqueScope();
+        await store.create(kept, sampleServer("docs"), { maxServers: 10 });
+        await store.create(emptied, sampleServer("docs"), { maxServers: 10 });
+        await store.delete(emptied, "docs", {});
+        await store.create(kept, sampleServer("more"), { maxServers: 10 });
+        expect((await store.listScopes()).some((entry) => sameScope(entry, kept))).toBe(true);
+        expect(await store.list(emptied)).toEqual([]);
+      });
+
+      it("does not list a scope that only holds user secrets", async () => {
+        const scope = uniqueScope();
+        await store.setUserSecret(scope, "docs", "alice", "sealed");
+        expect((await store.listScopes()).some((entry) => sameScope(entry, scope))).toBe(false);
+      });
+    });
+
     describe("user secrets", () => {
       it("stores, replaces and deletes a user's secret", async () => {
         const scope = uniqueScope();

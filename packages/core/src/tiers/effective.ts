@@ -2,7 +2,7 @@ import { isEnabled, type ServerDefinition } from "../config/schema.js";
 import type { Registry } from "../registry/registry.js";
 import { redactDefinition } from "../security/redact.js";
 import type { StoreScope } from "../store/types.js";
-import type { EffectiveServer, Identity } from "../types.js";
+import type { ContextError, EffectiveServer, Identity } from "../types.js";
 import type { MergedServer, TierInputs } from "./merge.js";
 
 /** The stored tiers a caller sees, as the merge takes them. */
@@ -10,21 +10,28 @@ export type CallerTiers = Required<Pick<TierInputs, "config" | "global">> & Pick
 
 /**
  * Loads the config, global and (for an identified caller) scope tiers. Members see only enabled
- * global servers; admins see them all.
+ * global servers; admins see them all. Stored servers that cannot be decrypted are left out and
+ * named in `errors`.
  */
 export async function loadCallerTiers(
   identity: Identity | null,
   config: ReadonlyMap<string, ServerDefinition>,
   registry: Registry,
-): Promise<CallerTiers> {
+): Promise<{ tiers: CallerTiers; errors: ContextError[] }> {
   const [global, scope] = await Promise.all([
     registry.servers({ kind: "global" }),
     identity ? registry.servers(scopeOf(identity)) : undefined,
   ]);
   const globalDefinitions = identity?.admin ? global.definitions : enabledOnly(global.definitions);
-  return scope
+  const errors: ContextError[] = [];
+  for (const snapshot of scope ? [global, scope] : [global]) {
+    for (const [name, { error }] of snapshot.unreadable)
+      errors.push({ code: error.code, server: name, message: error.message });
+  }
+  const tiers: CallerTiers = scope
     ? { config, global: globalDefinitions, scope: scope.definitions }
     : { config, global: globalDefinitions };
+  return { tiers, errors };
 }
 
 export function scopeOf(identity: Identity): StoreScope {

@@ -104,7 +104,7 @@ describe("unstorageStore", () => {
       const store = unstorageStore(storage);
       await store.create(scope, server("constructor"), { maxServers: 10 });
       await store.create(scope, server("docs"), { maxServers: 10 });
-      expect(await storage.getKeys()).toEqual([storeKeys.servers(scope)]);
+      expect((await storage.getKeys()).sort()).toEqual([storeKeys.scopeIndex(), storeKeys.servers(scope)].sort());
       const item = await storage.getItem(storeKeys.servers(scope));
       expect(Array.isArray(item)).toBe(true);
       expect((item as StoredServer[]).map((stored) => stored.name)).toEqual(["constructor", "docs"]);
