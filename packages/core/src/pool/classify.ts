@@ -151,15 +151,28 @@ export function isRetrySafe(error: unknown): boolean {
 }
 
 /** Socket-level failures: the server went away (or restarted) under an open connection. */
-const NETWORK_CODES: ReadonlySet<string> = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED", "ETIMEDOUT"]);
+const NETWORK_CODES: ReadonlySet<string> = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CLOSED",
+  "ETIMEDOUT",
+]);
 
 export function isNetworkError(error: unknown): boolean {
   if (findOwnError(error) !== undefined) return false;
   const code = systemCode(error);
-  return (code !== undefined && NETWORK_CODES.has(code)) || (error instanceof TypeError && error.message === "fetch failed");
+  return (
+    (code !== undefined && NETWORK_CODES.has(code)) || (error instanceof TypeError && error.message === "fetch failed")
+  );
 }
 
 /** The connection cannot serve more requests: re-initialize it on its next use. */
 export function isConnectionBroken(error: unknown): boolean {
-  return isRetrySafe(error) || isNetworkError(error) || (error instanceof McpError && error.code === JsonRpcErrorCode.ConnectionClosed);
+  return (
+    isRetrySafe(error) ||
+    isNetworkError(error) ||
+    (error instanceof McpError && error.code === JsonRpcErrorCode.ConnectionClosed)
+  );
 }

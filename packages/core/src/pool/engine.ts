@@ -117,7 +117,10 @@ export function createEngine(deps: EngineDeps): Engine {
   /** Records a server's failure for the request and tells the `connection:error` hook. */
   const report = (errors: ContextError[], server: ResolvedServer, failure: { code: string; message: string }): void => {
     pushError(errors, { code: failure.code, server: server.name, message: failure.message });
-    logger?.warn(`mcp-server-side: ${server.name}: ${failure.code}: ${failure.message}`);
+    // A server in cool-down is reported on every request; the failure itself was logged as a warning.
+    const line = `mcp-server-side: ${server.name}: ${failure.code}: ${failure.message}`;
+    if (failure.code === "cooling_down") logger?.debug(line);
+    else logger?.warn(line);
     fireHook(hooks, logger, "connection:error", {
       server: {
         name: server.name,
@@ -278,14 +281,21 @@ export function createEngine(deps: EngineDeps): Engine {
         return { ok: false, error: { code: failure.code, message: failure.message } };
       }
       try {
-        const listed = connection.hasTools ? await connection.listTools({ timeoutMs: limits.toolsTimeoutMs, maxTools: 10_000 }) : [];
+        const listed = connection.hasTools
+          ? await connection.listTools({ timeoutMs: limits.toolsTimeoutMs, maxTools: 10_000 })
+          : [];
         const tools: { name: string; description?: string }[] = [];
         for (const entry of listed) {
-          const tool = (typeof entry === "object" && entry !== null ? entry : {}) as { name?: unknown; description?: unknown };
+          const tool = (typeof entry === "object" && entry !== null ? entry : {}) as {
+            name?: unknown;
+            description?: unknown;
+          };
           if (typeof tool.name !== "string") continue;
           tools.push({
             name: tool.name,
-            ...(typeof tool.description === "string" ? { description: tool.description.slice(0, MAX_TOOL_DESCRIPTION_LENGTH) } : {}),
+            ...(typeof tool.description === "string"
+              ? { description: tool.description.slice(0, MAX_TOOL_DESCRIPTION_LENGTH) }
+              : {}),
           });
         }
         return { ok: true, tools, latencyMs: Math.round(performance.now() - started) };

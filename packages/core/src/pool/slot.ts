@@ -50,7 +50,13 @@ export interface Slot {
   coolingDown(now: number): ContextError | undefined;
   view(): Promise<ServerToolView>;
   connection(): Promise<Connection>;
-  call(tool: string, args: Record<string, unknown>, options: CallOptions): Promise<unknown>;
+  call<T>(
+    tool: string,
+    args: Record<string, unknown>,
+    options: CallOptions,
+    onResult: (raw: unknown) => T | PromiseLike<T>,
+    onError: (error: unknown) => T | PromiseLike<T>,
+  ): Promise<T>;
   close(reason: CloseReason): Promise<void>;
 }
 
@@ -104,7 +110,7 @@ function within<T>(
     const timer = setTimeout(
       () =>
         finish(() => reject(new McpServerSideError("timeout", `the tool call did not finish within ${timeoutMs} ms`))),
-      Math.max(0, deadline - performance.now()),
+      Math.max(0, Math.ceil(deadline - performance.now())),
     );
     function finish(settle: () => void): void {
       clearTimeout(timer);
@@ -118,6 +124,16 @@ function within<T>(
       (error: unknown) => finish(() => reject(error)),
     );
   });
+}
+
+/**
+ * The options of one `tools/call` within the call's deadline. Whole milliseconds: Node keeps one timer
+ * list per distinct duration, and a fractional duration would create (and sort) a new list per call.
+ * A plain function, not a per-call closure: this is the hot path of every tool call.
+ */
+function callOptions(options: CallOptions, deadline: number): { signal?: AbortSignal; timeoutMs: number } {
+  const timeoutMs = Math.max(1, Math.ceil(deadline - performance.now()));
+  return options.signal ? { signal: options.signal, timeoutMs } : { timeoutMs };
 }
 
 export function createSlot(key: string, server: ResolvedServer, deps: SlotDeps): Slot {
@@ -134,14 +150,12 @@ export function createSlot(key: string, server: ResolvedServer, deps: SlotDeps):
   let closedReason: CloseReason | undefined;
   let activeCalls = 0;
 
-  let tools: unknown[] | undefined;
-  let toolsVersion = 0;
+  /** The tools of the last listing; the raw list itself is not kept (heap per connection). */
+  let view: ServerToolView | undefined;
   /** Bumped by every tools/list_changed; a listing that started before a bump is stale when it ends. */
   let changes = 0;
   let listedAt = -1;
-  let listing: Promise<unknown[]> | undefined;
-  let view: ServerToolView | undefined;
-  let viewVersion = -1;
+  let listing: Promise<ServerToolView> | undefined;
 
   const coolDown = (code: string, message: string): void => {
     failure = { until: deps.now() + limits.coolDownMs, code, message };
@@ -262,21 +276,35 @@ export function createSlot(key: string, server: ResolvedServer, deps: SlotDeps):
     }
   };
 
-  const listedTools = (): Promise<unknown[]> => {
-    if (tools !== undefined && listedAt === changes && conn?.alive) return Promise.resolve(tools);
+  const buildView = (listed: readonly unknown[]): ServerToolView =>
+    buildToolView({
+      server: server.name,
+      ref,
+      definition: server.definition,
+      tools: listed,
+      namer: deps.namer,
+      limits,
+      hooks,
+      call: (tool, args, options, onResult, onError) => slot.call(tool, args, options, onResult, onError),
+      ...(logger ? { logger } : {}),
+    });
+
+  /** The view of a current tool list: listed once per connection and per tools/list_changed. */
+  const listedTools = (): Promise<ServerToolView> => {
+    if (view !== undefined && listedAt === changes && conn?.alive) return Promise.resolve(view);
     listing ??= (async () => {
       try {
         return await withConnection(async (live) => {
           const startedAt = changes;
-          const list = live.hasTools
+          const listed = live.hasTools
             ? await live.listTools({ timeoutMs: limits.toolsTimeoutMs, maxTools: MAX_LISTED_TOOLS })
             : [];
+          const built = buildView(listed);
           if (live === conn) {
-            tools = list;
-            toolsVersion++;
+            view = built;
             listedAt = startedAt;
           }
-          return list;
+          return built;
         });
       } catch (error) {
         if (McpServerSideError.isInstance(error)) throw error;
@@ -295,22 +323,22 @@ export function createSlot(key: string, server: ResolvedServer, deps: SlotDeps):
     return listing;
   };
 
-  const currentView = (): ServerToolView => {
-    if (view === undefined || viewVersion !== toolsVersion) {
-      view = buildToolView({
-        server: server.name,
-        ref,
-        definition: server.definition,
-        tools: tools ?? [],
-        namer: deps.namer,
-        limits,
-        hooks,
-        call: (tool, args, options) => slot.call(tool, args, options),
-        ...(logger ? { logger } : {}),
-      });
-      viewVersion = toolsVersion;
-    }
-    return view;
+  /** Ends a call's bookkeeping and hands its outcome on. */
+  const finishCall = <V, T>(next: (value: V) => T, value: V): T => {
+    activeCalls--;
+    slot.lastUsed = deps.now();
+    return next(value);
+  };
+
+  /** A call that needs a connection first (none yet, or the previous one broke), within the call's deadline. */
+  const callOnNewConnection = async (
+    tool: string,
+    args: Record<string, unknown>,
+    options: CallOptions,
+    deadline: number,
+  ): Promise<unknown> => {
+    const live = await within(connection(), deadline, options.timeoutMs, options.signal);
+    return live.callTool(tool, args, callOptions(options, deadline));
   };
 
   const slot: Slot = {
@@ -329,8 +357,7 @@ export function createSlot(key: string, server: ResolvedServer, deps: SlotDeps):
     },
 
     readyView() {
-      if (tools === undefined || listedAt !== changes || !conn?.alive) return undefined;
-      return currentView();
+      return view !== undefined && listedAt === changes && conn?.alive ? view : undefined;
     },
 
     coolingDown(now) {
@@ -342,44 +369,40 @@ export function createSlot(key: string, server: ResolvedServer, deps: SlotDeps):
       };
     },
 
-    async view() {
-      await listedTools();
-      return currentView();
-    },
+    view: () => listedTools(),
 
     connection,
 
-    async call(tool, args, options) {
+    call(tool, args, options, onResult, onError) {
       // A tool set held past an idle eviction still works: the call goes to the server's current slot.
-      if (closedReason === "idle" || closedReason === "evicted")
-        return deps.replacement(server).call(tool, args, options);
-      if (closedReason !== undefined) throw closedError();
+      if (closedReason === "idle" || closedReason === "evicted") {
+        return deps.replacement(server).call(tool, args, options, onResult, onError);
+      }
+      if (closedReason !== undefined) return Promise.reject(closedError()).then(undefined, onError);
       const deadline = performance.now() + options.timeoutMs;
-      const remaining = (): number => Math.max(1, deadline - performance.now());
       activeCalls++;
       slot.lastUsed = deps.now();
-      const live = async (): Promise<Connection> =>
-        conn?.alive ? conn : within(connection(), deadline, options.timeoutMs, options.signal);
-      try {
-        const first = await live();
-        try {
-          return await first.callTool(tool, args, {
-            ...(options.signal ? { signal: options.signal } : {}),
-            timeoutMs: remaining(),
-          });
-        } catch (error) {
-          if (isConnectionBroken(error)) markLost(first);
-          if (!isRetrySafe(error) || closedReason !== undefined || options.signal?.aborted) throw error;
-          const second = await live();
-          return await second.callTool(tool, args, {
-            ...(options.signal ? { signal: options.signal } : {}),
-            timeoutMs: remaining(),
-          });
-        }
-      } finally {
-        activeCalls--;
-        slot.lastUsed = deps.now();
+      const live = conn?.alive ? conn : undefined;
+      if (live === undefined) {
+        return callOnNewConnection(tool, args, options, deadline).then(
+          (raw) => finishCall(onResult, raw),
+          (error: unknown) => finishCall(onError, error),
+        );
       }
+      // The warm path: the caller's callbacks are the one reaction to the SDK's promise, and nothing
+      // here allocates a named closure per call.
+      return live.callTool(tool, args, callOptions(options, deadline)).then(
+        (raw) => finishCall(onResult, raw),
+        (error: unknown) => {
+          if (isConnectionBroken(error)) markLost(live);
+          if (!isRetrySafe(error) || closedReason !== undefined || options.signal?.aborted)
+            return finishCall(onError, error);
+          return callOnNewConnection(tool, args, options, deadline).then(
+            (raw) => finishCall(onResult, raw),
+            (retryError: unknown) => finishCall(onError, retryError),
+          );
+        },
+      );
     },
 
     async close(reason) {

@@ -21,15 +21,22 @@ export interface CallOptions {
   timeoutMs: number;
 }
 
-/** Sends `tools/call` for a tool of one server (reconnecting as needed); rejects on failure. */
-export type ToolCaller = (tool: string, args: Record<string, unknown>, options: CallOptions) => Promise<unknown>;
+/**
+ * Sends `tools/call` for a tool of one server (reconnecting as needed) and runs `onResult` or `onError`
+ * as the single reaction to the SDK's promise: on the warm path every extra promise hop waits behind
+ * the response's own microtasks, which the tool-call benchmark shows as latency.
+ */
+export type ToolCaller = <T>(
+  tool: string,
+  args: Record<string, unknown>,
+  options: CallOptions,
+  onResult: (raw: unknown) => T | PromiseLike<T>,
+  onError: (error: unknown) => T | PromiseLike<T>,
+) => Promise<T>;
 
-export interface ExecuteDeps {
+/** What the tools of one server view share: one object per view, not per tool (heap per connection). */
+export interface ExecuteContext {
   ref: HookServerRef;
-  /** The MCP tool's own name. */
-  tool: string;
-  /** The name the model sees. */
-  toolName: string;
   timeoutMs: number;
   maxResultBytes: number;
   hooks: McpHookable;
@@ -77,70 +84,106 @@ export function callFailure(error: unknown, timeoutMs: number): McpServerSideErr
   });
 }
 
-async function callHook<T>(hooks: McpHookable, run: (hooks: McpHookable) => T): Promise<void> {
-  // hookable answers synchronously when nothing is registered; await only what is a promise.
-  const result = run(hooks);
-  if (result instanceof Promise) await result;
+/** hookable answers synchronously (undefined) when nothing is registered: await only a promise. */
+function settled(result: unknown): Promise<unknown> | undefined {
+  return result instanceof Promise ? result : undefined;
 }
 
-export function createExecute(deps: ExecuteDeps): Execute {
-  const { ref, tool, toolName, hooks, timeoutMs } = deps;
-  return async (input, options) => {
+async function refuse(
+  context: ExecuteContext,
+  tool: string,
+  toolName: string,
+  veto: string,
+  toolCallId: string | undefined,
+): Promise<CallToolResult> {
+  const message = `the call was refused: ${veto}`;
+  await settled(
+    context.hooks.callHook("tool:error", { server: context.ref, tool, toolName, toolCallId, code: "vetoed", message }),
+  );
+  return { content: [{ type: "text", text: `The tool call was refused: ${veto}` }], isError: true };
+}
+
+async function fail(
+  context: ExecuteContext,
+  tool: string,
+  toolName: string,
+  error: unknown,
+  toolCallId: string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<never> {
+  // The generation was aborted: let the AI SDK see its own abort, not a tool error.
+  if (signal?.aborted) throw signal.reason ?? error;
+  const failure = callFailure(error, context.timeoutMs);
+  context.logger?.warn(`mcp-server-side: ${context.ref.name}/${tool}: ${failure.code}: ${failure.message}`);
+  await settled(
+    context.hooks.callHook("tool:error", {
+      server: context.ref,
+      tool,
+      toolName,
+      toolCallId,
+      code: failure.code,
+      message: failure.message,
+    }),
+  );
+  throw failure;
+}
+
+function send(
+  context: ExecuteContext,
+  tool: string,
+  toolName: string,
+  before: { arguments: unknown; veto?: string | undefined },
+  toolCallId: string | undefined,
+  signal: AbortSignal | undefined,
+  started: number,
+): Promise<CallToolResult> {
+  if (typeof before.veto === "string") return refuse(context, tool, toolName, before.veto, toolCallId);
+  const args = isPlainObject(before.arguments) ? before.arguments : {};
+  const timeoutMs = context.timeoutMs;
+  // Inline (anonymous) callbacks: the hot path creates no named closures.
+  return context.call(
+    tool,
+    args,
+    signal ? { signal, timeoutMs } : { timeoutMs },
+    (raw) => {
+      const result = capToolResult(normalizeResult(raw), context.maxResultBytes);
+      const after = settled(
+        context.hooks.callHook("tool:after-call", {
+          server: context.ref,
+          tool,
+          toolName,
+          toolCallId,
+          durationMs: performance.now() - started,
+          isError: result.isError === true,
+        }),
+      );
+      return after ? after.then(() => result) : result;
+    },
+    (error) => fail(context, tool, toolName, error, toolCallId, signal),
+  );
+}
+
+/** The AI SDK `execute` of one MCP tool (`tool` its MCP name, `toolName` the name the model sees). */
+export function createExecute(context: ExecuteContext, tool: string, toolName: string): Execute {
+  return (input, options) => {
     const started = performance.now();
     const toolCallId = options.toolCallId;
     const before = {
-      server: ref,
+      server: context.ref,
       tool,
       toolName,
       toolCallId,
       arguments: isPlainObject(input) ? input : {},
       veto: undefined as string | undefined,
     };
-    await callHook(hooks, (h) => h.callHook("tool:before-call", before));
-    if (typeof before.veto === "string") {
-      const message = `the call was refused: ${before.veto}`;
-      await callHook(hooks, (h) =>
-        h.callHook("tool:error", { server: ref, tool, toolName, toolCallId, code: "vetoed", message }),
-      );
-      return { content: [{ type: "text", text: `The tool call was refused: ${before.veto}` }], isError: true };
-    }
-    const args = isPlainObject(before.arguments) ? before.arguments : {};
-
-    let raw: unknown;
+    let beforeCall: Promise<unknown> | undefined;
     try {
-      raw = await deps.call(
-        tool,
-        args,
-        options.abortSignal ? { signal: options.abortSignal, timeoutMs } : { timeoutMs },
-      );
+      beforeCall = settled(context.hooks.callHook("tool:before-call", before));
     } catch (error) {
-      // The generation was aborted: let the AI SDK see its own abort, not a tool error.
-      if (options.abortSignal?.aborted) throw options.abortSignal.reason ?? error;
-      const failure = callFailure(error, timeoutMs);
-      deps.logger?.warn(`mcp-server-side: ${ref.name}/${tool}: ${failure.code}: ${failure.message}`);
-      await callHook(hooks, (h) =>
-        h.callHook("tool:error", {
-          server: ref,
-          tool,
-          toolName,
-          toolCallId,
-          code: failure.code,
-          message: failure.message,
-        }),
-      );
-      throw failure;
+      return Promise.reject(error);
     }
-    const result = capToolResult(normalizeResult(raw), deps.maxResultBytes);
-    await callHook(hooks, (h) =>
-      h.callHook("tool:after-call", {
-        server: ref,
-        tool,
-        toolName,
-        toolCallId,
-        durationMs: performance.now() - started,
-        isError: result.isError === true,
-      }),
-    );
-    return result;
+    if (beforeCall)
+      return beforeCall.then(() => send(context, tool, toolName, before, toolCallId, options.abortSignal, started));
+    return send(context, tool, toolName, before, toolCallId, options.abortSignal, started);
   };
 }

@@ -45,7 +45,7 @@ export function createToolSetMerger(): ToolSetMerger {
           });
           continue;
         }
-        tools[alternative] = entry.rename(alternative);
+        tools[alternative] = view.rename(entry, alternative);
         errors?.push({
           code: "tool_name_conflict",
           server: view.server,

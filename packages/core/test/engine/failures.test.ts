@@ -42,24 +42,32 @@ describe("one slow or broken server never breaks a request", () => {
     engine.hooks.hook("connection:error", ({ server: ref, code }) => {
       failures.push({ name: ref.name, code });
     });
-    const tools = await engine.tools([server("slow", { url: hanging.url }), server("good", { url: good.url })], errors, { timeoutMs: 300 });
+    const tools = await engine.tools(
+      [server("slow", { url: hanging.url }), server("good", { url: good.url })],
+      errors,
+      { timeoutMs: 300 },
+    );
     expect(Object.keys(tools)).toEqual(["good__echo"]);
-    expect(errors).toEqual([{ code: "timeout", server: "slow", message: "the MCP server did not answer within 300 ms" }]);
+    expect(errors).toEqual([
+      { code: "timeout", server: "slow", message: "the MCP server did not answer within 300 ms" },
+    ]);
     expect(failures).toEqual([{ name: "slow", code: "timeout" }]);
   });
 
   it("a server whose connect fails is retried once, then cools down instead of being retried on every request", async () => {
     const engine = makeEngine({ connectTimeoutMs: 200, connectRetryDelayMs: 50, coolDownMs: 60_000 });
-    const before = hanging.connections;
+    const before = hanging.requests;
     const errors: ContextError[] = [];
     await engine.tools([server("slow", { url: hanging.url })], errors, { timeoutMs: 2_000 });
-    expect(errors).toEqual([{ code: "timeout", server: "slow", message: "the MCP server did not complete the connection within 200 ms" }]);
-    expect(hanging.connections - before).toBe(2);
+    expect(errors).toEqual([
+      { code: "timeout", server: "slow", message: "the MCP server did not complete the connection within 200 ms" },
+    ]);
+    expect(hanging.requests - before).toBe(2);
     const next: ContextError[] = [];
     const tools = await engine.tools([server("slow", { url: hanging.url }), server("good", { url: good.url })], next);
     expect(Object.keys(tools)).toEqual(["good__echo"]);
     expect(next).toEqual([{ code: "cooling_down", server: "slow", message: expect.stringContaining("timeout") }]);
-    expect(hanging.connections - before).toBe(2);
+    expect(hanging.requests - before).toBe(2);
   });
 
   it("after the cool-down the server is tried again", async () => {
@@ -78,7 +86,10 @@ describe("one slow or broken server never breaks a request", () => {
   });
 
   it("reports a refused connection, refused credentials and a non-MCP endpoint with their codes", async () => {
-    const locked = await startStreamableServer({ tools: [echoTool()], requireHeaders: { authorization: "Bearer right" } });
+    const locked = await startStreamableServer({
+      tools: [echoTool()],
+      requireHeaders: { authorization: "Bearer right" },
+    });
     const web = await startHttpServer((_request, response) => {
       response.writeHead(404, { "content-type": "text/html" }).end("<h1>nope</h1>");
     });
@@ -95,7 +106,11 @@ describe("one slow or broken server never breaks a request", () => {
         errors,
       );
       expect(Object.keys(tools)).toEqual(["good__echo"]);
-      expect(errors.map(({ server: name, code }) => `${name}:${code}`).sort()).toEqual(["gone:connection_failed", "locked:auth_failed", "web:not_mcp_server"]);
+      expect(errors.map(({ server: name, code }) => `${name}:${code}`).sort()).toEqual([
+        "gone:connection_failed",
+        "locked:auth_failed",
+        "web:not_mcp_server",
+      ]);
       expect(JSON.stringify(errors)).not.toContain("wrong");
       expect(JSON.stringify(errors)).not.toContain("127.0.0.1");
     } finally {
@@ -109,14 +124,19 @@ describe("one slow or broken server never breaks a request", () => {
     const errors: ContextError[] = [];
     const tools = await engine.tools([server("missing", { command: "/nonexistent/mcp-server-binary" })], errors);
     expect(tools).toEqual({});
-    expect(errors).toEqual([{ code: "connection_failed", server: "missing", message: "the server's command could not be started" }]);
+    expect(errors).toEqual([
+      { code: "connection_failed", server: "missing", message: "the server's command could not be started" },
+    ]);
   });
 
   it("an aborted tools() returns at once with what it has", async () => {
     const engine = makeEngine({ connectTimeoutMs: 60_000 });
     const controller = new AbortController();
     const errors: ContextError[] = [];
-    const pending = engine.tools([server("slow", { url: hanging.url })], errors, { signal: controller.signal, timeoutMs: 60_000 });
+    const pending = engine.tools([server("slow", { url: hanging.url })], errors, {
+      signal: controller.signal,
+      timeoutMs: 60_000,
+    });
     controller.abort();
     expect(await pending).toEqual({});
     expect(errors.map((error) => error.code)).toEqual(["aborted"]);
@@ -132,12 +152,18 @@ describe("one bad tool never breaks a request", () => {
         echoTool(),
         { name: "array_root", inputSchema: { type: "array", items: { type: "string" } } },
         { name: "bad_type", inputSchema: { type: "object", properties: { a: { type: "strin" } } } },
-        { name: "remote_ref", inputSchema: { type: "object", properties: { a: { $ref: "https://evil.example/schema.json" } } } },
+        {
+          name: "remote_ref",
+          inputSchema: { type: "object", properties: { a: { $ref: "https://evil.example/schema.json" } } },
+        },
         { name: "dangling_ref", inputSchema: { type: "object", properties: { a: { $ref: "#/$defs/missing" } } } },
         { name: "bad_pattern", inputSchema: { type: "object", properties: { a: { type: "string", pattern: "([" } } } },
         { name: "too_deep", inputSchema: deep },
         { name: "string_schema", inputSchema: "not a schema" },
-        { name: "local_ref", inputSchema: { type: "object", $defs: { n: { type: "number" } }, properties: { a: { $ref: "#/$defs/n" } } } },
+        {
+          name: "local_ref",
+          inputSchema: { type: "object", $defs: { n: { type: "number" } }, properties: { a: { $ref: "#/$defs/n" } } },
+        },
       ],
     });
     try {
@@ -146,7 +172,15 @@ describe("one bad tool never breaks a request", () => {
       const tools = await engine.tools([server("s", { url: bad.url })], errors);
       expect(Object.keys(tools).sort()).toEqual(["s__echo", "s__local_ref"]);
       expect(errors.every((error) => error.code === "tool_schema_rejected" && error.server === "s")).toBe(true);
-      expect(errors.map((error) => error.tool).sort()).toEqual(["array_root", "bad_pattern", "bad_type", "dangling_ref", "remote_ref", "string_schema", "too_deep"]);
+      expect(errors.map((error) => error.tool).sort()).toEqual([
+        "array_root",
+        "bad_pattern",
+        "bad_type",
+        "dangling_ref",
+        "remote_ref",
+        "string_schema",
+        "too_deep",
+      ]);
     } finally {
       await bad.close();
     }
@@ -162,7 +196,11 @@ describe("one bad tool never breaks a request", () => {
       expect(tools.s__tool_0).toBeDefined();
       expect(tools.s__tool_127).toBeDefined();
       expect(errors).toEqual([
-        { code: "tool_limit_exceeded", server: "s", message: "the server offers 1000 tools; 872 over the limit of 128 were left out" },
+        {
+          code: "tool_limit_exceeded",
+          server: "s",
+          message: "the server offers 1000 tools; 872 over the limit of 128 were left out",
+        },
       ]);
     } finally {
       await crowded.close();
@@ -175,7 +213,12 @@ describe("one bad tool never breaks a request", () => {
       const engine = makeEngine({ maxToolsPerServer: 10 });
       const errors: ContextError[] = [];
       const tools = await engine.tools(
-        [server("s", { url: crowded.url, tools: { allow: ["read_1*", "write_*"], deny: ["write_4"], requireApproval: ["write_*"] } })],
+        [
+          server("s", {
+            url: crowded.url,
+            tools: { allow: ["read_1*", "write_*"], deny: ["write_4"], requireApproval: ["write_*"] },
+          }),
+        ],
         errors,
       );
       expect(Object.keys(tools).sort()).toEqual([
@@ -191,7 +234,10 @@ describe("one bad tool never breaks a request", () => {
         "s__read_18",
       ]);
       expect(errors.map((error) => error.code)).toEqual(["tool_limit_exceeded"]);
-      const approving = await engine.tools([server("w", { url: crowded.url, tools: { allow: ["write_*"], requireApproval: ["write_1"] } })], []);
+      const approving = await engine.tools(
+        [server("w", { url: crowded.url, tools: { allow: ["write_*"], requireApproval: ["write_1"] } })],
+        [],
+      );
       expect(approving.w__write_1?.needsApproval).toBe(true);
       expect(approving.w__write_0?.needsApproval).toBeUndefined();
     } finally {
@@ -309,7 +355,10 @@ describe("management helpers", () => {
 
   it("listTools() throws upstream_error when the server cannot be reached", async () => {
     const engine = makeEngine({ connectRetryDelayMs: 10 });
-    await expect(engine.listTools(server("gone", { url: closedPortUrl }))).rejects.toMatchObject({ code: "upstream_error", status: 502 });
+    await expect(engine.listTools(server("gone", { url: closedPortUrl }))).rejects.toMatchObject({
+      code: "upstream_error",
+      status: 502,
+    });
   });
 
   it("test() connects without pooling, lists the tools and closes the session", async () => {
@@ -319,7 +368,11 @@ describe("management helpers", () => {
       const result = await engine.test(server("candidate", { url: fresh.url }, "scope", "t"));
       expect(result).toEqual({
         ok: true,
-        tools: [{ name: "echo", description: "Echoes the text back" }, { name: "tool_0", description: "Tool number 0" }, { name: "tool_1", description: "Tool number 1" }],
+        tools: [
+          { name: "echo", description: "Echoes the text back" },
+          { name: "tool_0", description: "Tool number 0" },
+          { name: "tool_1", description: "Tool number 1" },
+        ],
         latencyMs: expect.any(Number),
       });
       expect(fresh.sessions).toBe(0);
@@ -342,7 +395,8 @@ describe("management helpers", () => {
         engine.test(server("c", { url: locked.url })),
         engine.test(server("d", { url: `${web.url}/mcp` })),
         engine.test(server("e", { url: "ftp://example.com/mcp" })),
-        engine.test(server("f", stdioFixture({ tools: [{ name: "echo" }] }))),
+        // Spawning node takes longer than the short connect timeout above on a busy machine.
+        makeEngine().test(server("f", stdioFixture({ tools: [{ name: "echo" }] }))),
       ]);
       expect(codes.map((result) => (result.ok ? "ok" : result.error.code))).toEqual([
         "connection_failed",
@@ -363,11 +417,16 @@ describe("management helpers", () => {
       {},
       {
         fetchFor: () => async () => {
-          throw new TypeError("fetch failed", { cause: new McpServerSideError("blocked_address", "the host resolves to a blocked address") });
+          throw new TypeError("fetch failed", {
+            cause: new McpServerSideError("blocked_address", "the host resolves to a blocked address"),
+          });
         },
       },
     );
     const result = await engine.test(server("x", { url: "https://internal.example.com/mcp" }, "scope", "t"));
-    expect(result).toEqual({ ok: false, error: { code: "blocked_address", message: "the host resolves to a blocked address" } });
+    expect(result).toEqual({
+      ok: false,
+      error: { code: "blocked_address", message: "the host resolves to a blocked address" },
+    });
   });
 });

@@ -15,7 +15,13 @@ export interface TestEngine extends Engine {
 const engines: Engine[] = [];
 
 export function makeEngine(limits: Partial<Limits> = {}, deps: Partial<EngineDeps> = {}): TestEngine {
-  const merged: Limits = { ...DEFAULT_LIMITS, connectTimeoutMs: 3_000, connectRetryDelayMs: 100, toolsTimeoutMs: 5_000, ...limits };
+  const merged: Limits = {
+    ...DEFAULT_LIMITS,
+    connectTimeoutMs: 3_000,
+    connectRetryDelayMs: 100,
+    toolsTimeoutMs: 5_000,
+    ...limits,
+  };
   const hooks = deps.hooks ?? createMcpHooks();
   const engine = createEngine({ limits: merged, hooks, fetchFor: () => fetch, ...deps });
   engines.push(engine);
@@ -26,7 +32,12 @@ export async function closeEngines(): Promise<void> {
   await Promise.allSettled(engines.splice(0).map((engine) => engine.close()));
 }
 
-export function server(name: string, definition: ServerDefinition, source: Tier = "config", scope?: string): ResolvedServer {
+export function server(
+  name: string,
+  definition: ServerDefinition,
+  source: Tier = "config",
+  scope?: string,
+): ResolvedServer {
   return { name, source, definition, ...(scope === undefined ? {} : { scope }) };
 }
 
@@ -67,7 +78,9 @@ export function scriptedStreamingModel(toolName: string, input: Record<string, u
     ],
   ];
   let step = 0;
-  return new MockLanguageModelV4({ doStream: async () => ({ stream: convertArrayToReadableStream(steps[Math.min(step++, steps.length - 1)]!) }) });
+  return new MockLanguageModelV4({
+    doStream: async () => ({ stream: convertArrayToReadableStream(steps[Math.min(step++, steps.length - 1)]!) }),
+  });
 }
 
 /** Waits until `check` passes (polling), failing after `timeoutMs`. */

@@ -16,7 +16,10 @@ let streamable: McpFixture;
 let sse: McpFixture;
 
 beforeAll(async () => {
-  streamable = await startStreamableServer({ tools: [echoTool(), addTool()], instructions: "Use echo to repeat things." });
+  streamable = await startStreamableServer({
+    tools: [echoTool(), addTool()],
+    instructions: "Use echo to repeat things.",
+  });
   sse = await startSseServer({ tools: [echoTool("shout")], instructions: "The SSE server." });
 });
 afterEach(closeEngines);
@@ -57,7 +60,10 @@ describe("tools() over every transport", () => {
   it("spawns a stdio server without a shell and lists its tools", async () => {
     const engine = makeEngine();
     const errors: ContextError[] = [];
-    const tools = await engine.tools([server("local", stdioFixture({ tools: [{ name: "echo" }, { name: "add", behavior: "add" }] }))], errors);
+    const tools = await engine.tools(
+      [server("local", stdioFixture({ tools: [{ name: "echo" }, { name: "add", behavior: "add" }] }))],
+      errors,
+    );
     expect(Object.keys(tools).sort()).toEqual(["local__add", "local__echo"]);
     expect(errors).toEqual([]);
   });
@@ -68,7 +74,10 @@ describe("tools() over every transport", () => {
     const tools = await engine.tools([server("everything", everythingServer())], errors);
     expect(Object.keys(tools)).toEqual(expect.arrayContaining(["everything__echo", "everything__get-sum"]));
     expect(errors).toEqual([]);
-    const result = await tools["everything__get-sum"]!.execute!({ a: 2, b: 40 }, { toolCallId: "c1", messages: [], context: {} });
+    const result = await tools["everything__get-sum"]!.execute!(
+      { a: 2, b: 40 },
+      { toolCallId: "c1", messages: [], context: {} },
+    );
     expect(JSON.stringify(result)).toContain("42");
     const instructions = await engine.instructions([server("everything", everythingServer())], errors);
     expect(instructions.startsWith("## everything\n\n")).toBe(true);
@@ -77,7 +86,11 @@ describe("tools() over every transport", () => {
   it("merges the tools of several servers in one set", async () => {
     const engine = makeEngine();
     const tools = await engine.tools(
-      [server("a", { url: streamable.url }), server("b", { url: sse.url }), server("c", stdioFixture({ tools: [{ name: "echo" }] }))],
+      [
+        server("a", { url: streamable.url }),
+        server("b", { url: sse.url }),
+        server("c", stdioFixture({ tools: [{ name: "echo" }] })),
+      ],
       [],
     );
     expect(Object.keys(tools).sort()).toEqual(["a__add", "a__echo", "b__shout", "c__echo"]);
@@ -99,7 +112,10 @@ describe("tool calls from the AI SDK", () => {
 
   it("streamText: the call runs server-side and its result is in the next step's prompt", async () => {
     const engine = makeEngine();
-    const tools = await engine.tools([server("local", stdioFixture({ tools: [{ name: "add", behavior: "add" }] }))], []);
+    const tools = await engine.tools(
+      [server("local", stdioFixture({ tools: [{ name: "add", behavior: "add" }] }))],
+      [],
+    );
     const model = scriptedStreamingModel("local__add", { a: 20, b: 22 });
     const result = streamText({ model, tools, prompt: "add", stopWhen: stepCountIs(3) });
     expect(await result.text).toBe("done");
@@ -136,7 +152,10 @@ describe("tool calls from the AI SDK", () => {
     });
     const tools = await engine.tools([server("docs", { url: streamable.url })], []);
     const before = streamable.calls.length;
-    const result = await tools.docs__echo!.execute!({ text: "original" }, { toolCallId: "c", messages: [], context: {} });
+    const result = await tools.docs__echo!.execute!(
+      { text: "original" },
+      { toolCallId: "c", messages: [], context: {} },
+    );
     expect(streamable.calls.slice(before)).toEqual([{ tool: "echo", arguments: { text: "rewritten" } }]);
     expect(result).toEqual({ content: [{ type: "text", text: "echo: rewritten" }] });
     expect(seen).toEqual([{ tool: "echo", toolName: "docs__echo", isError: false, server: "docs" }]);
@@ -161,7 +180,10 @@ describe("tool calls from the AI SDK", () => {
   });
 
   it("sends the definition's headers and bearer token on every request", async () => {
-    const guarded = await startStreamableServer({ tools: [echoTool()], requireHeaders: { authorization: "Bearer s3cret", "x-tenant": "acme" } });
+    const guarded = await startStreamableServer({
+      tools: [echoTool()],
+      requireHeaders: { authorization: "Bearer s3cret", "x-tenant": "acme" },
+    });
     try {
       const engine = makeEngine();
       const errors: ContextError[] = [];
@@ -172,7 +194,11 @@ describe("tool calls from the AI SDK", () => {
       expect(errors).toEqual([]);
       await tools.g__echo!.execute!({ text: "hi" }, { toolCallId: "c", messages: [], context: {} });
       expect(guarded.requestHeaders.length).toBeGreaterThan(2);
-      expect(guarded.requestHeaders.every((headers) => headers.authorization === "Bearer s3cret" && headers["x-tenant"] === "acme")).toBe(true);
+      expect(
+        guarded.requestHeaders.every(
+          (headers) => headers.authorization === "Bearer s3cret" && headers["x-tenant"] === "acme",
+        ),
+      ).toBe(true);
     } finally {
       await guarded.close();
     }
@@ -180,7 +206,10 @@ describe("tool calls from the AI SDK", () => {
 
   it("instructions() joins each server's initialize instructions under its name", async () => {
     const engine = makeEngine();
-    const text = await engine.instructions([server("docs", { url: streamable.url }), server("legacy", { url: sse.url })], []);
+    const text = await engine.instructions(
+      [server("docs", { url: streamable.url }), server("legacy", { url: sse.url })],
+      [],
+    );
     expect(text).toBe("## docs\n\nUse echo to repeat things.\n\n## legacy\n\nThe SSE server.");
   });
 

@@ -3,7 +3,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ContextError } from "../../src/types.js";
-import { echoTool, isAlive, manyTools, type McpFixture, startSseServer, startStreamableServer, stdioFixture } from "../fixtures/mcp-servers.js";
+import {
+  echoTool,
+  isAlive,
+  manyTools,
+  type McpFixture,
+  startSseServer,
+  startStreamableServer,
+  stdioFixture,
+} from "../fixtures/mcp-servers.js";
 import { closeEngines, eventually, makeEngine, server } from "./helpers.js";
 
 const call = { toolCallId: "c", messages: [], context: {} };
@@ -205,7 +213,11 @@ describe("tool lists and sessions that change", () => {
       expect(Object.keys(await engine.tools([server("s", definition)], []))).toEqual(["s__echo"]);
       await fresh.setTools([echoTool(), ...manyTools(2)]);
       await eventually(async () => Object.keys(await engine.tools([server("s", definition)], [])).length === 3);
-      expect(Object.keys(await engine.tools([server("s", definition)], [])).sort()).toEqual(["s__echo", "s__tool_0", "s__tool_1"]);
+      expect(Object.keys(await engine.tools([server("s", definition)], [])).sort()).toEqual([
+        "s__echo",
+        "s__tool_0",
+        "s__tool_1",
+      ]);
       expect(fresh.initializations).toBe(1);
     } finally {
       await fresh.close();
@@ -258,7 +270,9 @@ describe("tool lists and sessions that change", () => {
       const engine = makeEngine({ coolDownMs: 0, connectRetryDelayMs: 10 });
       const tools = await engine.tools([server("s", { url: fresh.url })], []);
       await fresh.stop();
-      await expect(tools.s__echo!.execute!({ text: "down" }, call)).rejects.toMatchObject({ code: expect.stringMatching(/tool_call_failed|connection_failed/) });
+      await expect(tools.s__echo!.execute!({ text: "down" }, call)).rejects.toMatchObject({
+        code: expect.stringMatching(/tool_call_failed|connection_failed/),
+      });
       await fresh.start();
       const result = await tools.s__echo!.execute!({ text: "up" }, call);
       expect(result).toEqual({ content: [{ type: "text", text: "echo: up" }] });
