@@ -53,6 +53,26 @@ export function mapSecretFields(
   return copy;
 }
 
+/**
+ * The secret values of a definition (what `mapSecretFields` visits), for masking them wherever a
+ * server might echo them back. Values shorter than 4 characters would mask ordinary text and are left.
+ */
+export function secretValuesOf(definition: ServerDefinition): string[] {
+  const values: string[] = [];
+  mapSecretFields(definition, (value) => {
+    if (value.length >= 4) values.push(value);
+    return value;
+  });
+  return [...new Set(values)];
+}
+
+/** `text` with every occurrence of the given secret values replaced by `***`. */
+export function maskSecretText(text: string, secrets: readonly string[]): string {
+  let masked = text;
+  for (const secret of secrets) if (masked.includes(secret)) masked = masked.split(secret).join("***");
+  return masked;
+}
+
 function mapValues(
   record: Record<string, string>,
   path: readonly string[],

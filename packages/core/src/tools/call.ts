@@ -4,7 +4,8 @@ import { McpServerSideError } from "../errors.js";
 import type { HookServerRef, McpHookable } from "../hooks.js";
 import type { Logger } from "../options.js";
 import { sanitizeText } from "../security/redact.js";
-import { capToolResult, normalizeResult } from "./result.js";
+import { maskSecretText } from "../security/secrets.js";
+import { capToolResult, maskSecretValues, normalizeResult } from "./result.js";
 
 /**
  * One tool call, from the AI SDK's `execute` to the MCP server and back (SPEC §5, §8): the
@@ -39,6 +40,8 @@ export interface ExecuteContext {
   ref: HookServerRef;
   timeoutMs: number;
   maxResultBytes: number;
+  /** The server's own secret values (tokens, header values), masked if the server echoes them. */
+  secrets: readonly string[];
   hooks: McpHookable;
   call: ToolCaller;
   logger?: Logger;
@@ -84,6 +87,14 @@ export function callFailure(error: unknown, timeoutMs: number): McpServerSideErr
   });
 }
 
+/** The failure with the server's own secret values masked out of its message. */
+function maskFailure(failure: McpServerSideError, secrets: readonly string[]): McpServerSideError {
+  const message = maskSecretText(failure.message, secrets);
+  return message === failure.message
+    ? failure
+    : new McpServerSideError(failure.code, message, { status: failure.status });
+}
+
 /** hookable answers synchronously (undefined) when nothing is registered: await only a promise. */
 function settled(result: unknown): Promise<unknown> | undefined {
   return result instanceof Promise ? result : undefined;
@@ -113,7 +124,7 @@ async function fail(
 ): Promise<never> {
   // The generation was aborted: let the AI SDK see its own abort, not a tool error.
   if (signal?.aborted) throw signal.reason ?? error;
-  const failure = callFailure(error, context.timeoutMs);
+  const failure = maskFailure(callFailure(error, context.timeoutMs), context.secrets);
   context.logger?.warn(`mcp-server-side: ${context.ref.name}/${tool}: ${failure.code}: ${failure.message}`);
   await settled(
     context.hooks.callHook("tool:error", {
@@ -146,7 +157,7 @@ function send(
     args,
     signal ? { signal, timeoutMs } : { timeoutMs },
     (raw) => {
-      const result = capToolResult(normalizeResult(raw), context.maxResultBytes);
+      const result = maskSecretValues(capToolResult(normalizeResult(raw), context.maxResultBytes), context.secrets);
       const after = settled(
         context.hooks.callHook("tool:after-call", {
           server: context.ref,

@@ -1,3 +1,4 @@
+import { secretValuesOf } from "../security/secrets.js";
 import { dynamicTool, jsonSchema, type JSONSchema7, type Tool, type ToolSet } from "ai";
 import type { ServerDefinition } from "../config/schema.js";
 import type { HookServerRef, McpHookable } from "../hooks.js";
@@ -74,6 +75,7 @@ export function buildToolView(input: ToolViewInput): ServerToolView {
     ref: input.ref,
     timeoutMs: input.definition.timeoutMs ?? limits.callTimeoutMs,
     maxResultBytes: limits.maxToolResultBytes,
+    secrets: secretValuesOf(input.definition),
     hooks: input.hooks,
     call: input.call,
     ...(input.logger ? { logger: input.logger } : {}),
