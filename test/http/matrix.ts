@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import { createMcpServerSide } from "@mcp-server-side/core";
 import type { McpServerSide, McpServerSideOptions } from "@mcp-server-side/core";
 import { afterEach, describe, expect } from "vitest";
+import { readReply, type Reply } from "../support/reply.js";
+export type { Reply } from "../support/reply.js";
 
 /**
  * One HTTP scenario suite, run against every adapter on a real server (as h3's `describeMatrix`).
@@ -24,13 +26,6 @@ export interface RunningApp {
   /** `http://127.0.0.1:<port>` */
   url: string;
   close(): Promise<void>;
-}
-
-export interface Reply {
-  status: number;
-  headers: Headers;
-  text: string;
-  json: any;
 }
 
 export interface RequestOptions {
@@ -121,15 +116,9 @@ function client(url: string, mcp: McpServerSide): TestClient {
     if (body !== undefined) init.body = body;
     if (options.raw instanceof ReadableStream) init.duplex = "half";
     const response = await fetch(url + path, init);
-    const text = await response.text();
-    expectNoSecret(text, [...response.headers].map(([name, value]) => `${name}: ${value}`).join("\n"));
-    let json: unknown;
-    try {
-      json = text === "" ? undefined : JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: response.status, headers: response.headers, text, json };
+    const reply = await readReply(response);
+    expectNoSecret(reply.text, [...reply.headers].map(([name, value]) => `${name}: ${value}`).join("\n"));
+    return reply;
   };
   const base = mcp.basePath;
   return {

@@ -3,6 +3,7 @@ import type { McpServerSide } from "@mcp-server-side/core";
 import express from "express";
 import { listen, type RunningApp } from "../../../test/http/index.js";
 import { mcpServerSide } from "../src/index.js";
+import { readReply, type Reply } from "../../../test/support/reply.js";
 
 /*
  * The app of the security tests: as SPEC §1 sets one up (express.json() first, then the middleware),
@@ -24,12 +25,7 @@ export interface SecurityRequest {
   headers?: Record<string, string>;
 }
 
-export interface SecurityReply {
-  status: number;
-  headers: Headers;
-  text: string;
-  json: any;
-}
+export type SecurityReply = Reply;
 
 export async function startSecurityApp(
   mcp: McpServerSide,
@@ -76,17 +72,11 @@ export async function startSecurityApp(
         init.body = request.raw ?? JSON.stringify(request.body);
       }
       const response = await fetch(running.url + path, init);
-      const text = await response.text();
+      const reply = await readReply(response);
       replies.push(
-        `${method} ${path} ${response.status}\n${[...response.headers].map(([name, value]) => `${name}: ${value}`).join("\n")}\n\n${text}`,
+        `${method} ${path} ${reply.status}\n${[...reply.headers].map(([name, value]) => `${name}: ${value}`).join("\n")}\n\n${reply.text}`,
       );
-      let json: unknown;
-      try {
-        json = text === "" ? undefined : JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-      return { status: response.status, headers: response.headers, text, json };
+      return reply;
     },
   };
 }

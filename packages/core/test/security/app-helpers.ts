@@ -3,18 +3,13 @@ import type { Redis } from "ioredis";
 import { createStorage, type Storage } from "unstorage";
 import memoryDriver from "unstorage/drivers/memory";
 import type { McpServerSide } from "../../src/types.js";
+import { readReply, type Reply } from "../../../../test/support/reply.js";
+export type { Reply } from "../../../../test/support/reply.js";
 
 /*
  * Helpers of the security tests that run a whole instance: requests to its Web handler, fresh
  * encryption keys, and the raw bytes a store holds (to prove no plaintext secret is ever in them).
  */
-
-export interface Reply {
-  status: number;
-  headers: Headers;
-  text: string;
-  json: any;
-}
 
 export interface CallOptions {
   /** Sent as `X-API-Key`. */
@@ -39,14 +34,7 @@ export async function call(
   }
   const response = await mcp.handle(new Request(`http://app.test${path}`, init));
   if (response === undefined) throw new Error(`${method} ${path} is not a route of the instance`);
-  const text = await response.text();
-  let json: unknown;
-  try {
-    json = text === "" ? undefined : JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, headers: response.headers, text, json };
+  return readReply(response);
 }
 
 /** The Web request of an app route (`POST /chat`) for `forRequest`. */

@@ -1,12 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { expect } from "vitest";
-
-export interface Reply {
-  status: number;
-  headers: Headers;
-  text: string;
-  json: any;
-}
+import { readReply, type Reply } from "../../../../test/support/reply.js";
+export type { Reply } from "../../../../test/support/reply.js";
 
 export interface RequestOptions {
   /** Sent as `X-API-Key`: the caller's scope. */
@@ -47,14 +42,7 @@ export function appClient(url: string): AppClient {
       init.body = JSON.stringify(options.body);
     }
     const response = await fetch(url + path, init);
-    const text = await response.text();
-    let json: unknown;
-    try {
-      json = text === "" ? undefined : JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: response.status, headers: response.headers, text, json };
+    return readReply(response);
   };
   return {
     url,
