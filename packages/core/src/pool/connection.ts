@@ -144,6 +144,9 @@ function createTransport(kind: TransportKind, options: OpenOptions): Transport {
   const common = {
     fetch: options.fetch,
     requestInit,
+    // Tenant tiers: redirects are left to the guarded fetch, which follows them same-origin only,
+    // at most 5 hops, each re-checked (SPEC §9). The config tier keeps the SDK's same-origin policy.
+    redirectPolicy: options.server.source === "config" ? ("same-origin" as const) : ("follow" as const),
     ...(options.authProvider ? { authProvider: options.authProvider } : {}),
   };
   return kind === "sse" ? new SSEClientTransport(url, common) : new StreamableHTTPClientTransport(url, common);
