@@ -1,11 +1,18 @@
 import { accessScenarios } from "./access.js";
+import { injectionScenarios } from "./injection.js";
 import type { MatrixContext } from "./matrix.js";
 import { mergeScenarios } from "./merge.js";
 import { routeScenarios } from "./routes.js";
 import { upstreamScenarios } from "./upstream.js";
 import { validationScenarios } from "./validation.js";
 
-export { describeMatrix, type AdapterCase, type MatrixContext, type RunningApp } from "./matrix.js";
+export {
+  describeMatrix,
+  type AdapterCase,
+  type MatrixContext,
+  type ModelSource,
+  type RunningApp,
+} from "./matrix.js";
 export { listen } from "./servers.js";
 
 /** Every HTTP scenario of the suite, grouped as the SPEC's sections are. */
@@ -15,4 +22,5 @@ export function httpScenarios(context: MatrixContext): void {
   validationScenarios(context);
   mergeScenarios(context);
   upstreamScenarios(context);
+  injectionScenarios(context);
 }

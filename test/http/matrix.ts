@@ -1,15 +1,19 @@
 import { randomUUID } from "node:crypto";
 import { createMcpServerSide } from "@mcp-server-side/core";
 import type { McpServerSide, McpServerSideOptions } from "@mcp-server-side/core";
+import type { LanguageModel } from "ai";
 import { afterEach, describe, expect } from "vitest";
 import { readReply, type Reply } from "../support/reply.js";
 export type { Reply } from "../support/reply.js";
 
 /**
  * One HTTP scenario suite, run against every adapter on a real server (as h3's `describeMatrix`).
- * An adapter case starts an app on 127.0.0.1:0 with the middleware for an instance, plus two routes
- * of its own: `POST /chat` answers `{ servers, errors }` from the request's MCP context, and
- * `GET /hello` answers the text `hello` (to show that other routes pass through).
+ * An adapter case starts an app on 127.0.0.1:0 with the middleware for an instance, plus routes of
+ * its own: `POST /chat` answers `{ servers, errors }` from the request's MCP context, `GET /hello`
+ * answers the text `hello` (to show that other routes pass through), and two AI SDK routes that run
+ * the test's model on the body's `prompt` with `tools: await <request>.mcp.tools()` (up to 3 steps):
+ * `POST /generate` (`generateText`) answers `{ text, toolResults, errors }`, and `POST /stream`
+ * (`streamText`) answers the UI message stream, whose `finish` chunk carries `{ errors }` as metadata.
  */
 export interface AdapterCase {
   name: string;
@@ -19,8 +23,15 @@ export interface AdapterCase {
    * that is not JSON) are made by the framework's parser or not at all.
    */
   bodyParsedFirst: boolean;
-  start(mcp: McpServerSide): Promise<RunningApp>;
+  start(mcp: McpServerSide, model: ModelSource): Promise<RunningApp>;
 }
+
+/** The language model the app's AI SDK routes use, asked for on each request (tests script a mock). */
+export type ModelSource = () => LanguageModel;
+
+const noModel: ModelSource = () => {
+  throw new Error("this test scripted no language model: pass one to app(options, model)");
+};
 
 export interface RunningApp {
   /** `http://127.0.0.1:<port>` */
@@ -57,7 +68,7 @@ export interface TestClient {
 export interface MatrixContext {
   adapter: AdapterCase;
   /** Creates an instance (with `testDefaults` under `options`) and an app on a real port; closed after the test. */
-  app(options?: McpServerSideOptions): Promise<TestClient>;
+  app(options?: McpServerSideOptions, model?: ModelSource): Promise<TestClient>;
 }
 
 /** Every secret the suite sends holds this marker; no response may ever contain it. */
@@ -88,18 +99,34 @@ export function describeMatrix(adapters: readonly AdapterCase[], define: (contex
       });
       define({
         adapter,
-        async app(options = {}) {
-          const mcp = createMcpServerSide({ lookup: fakeLookup(), ...options });
-          const started = await adapter.start(mcp);
-          running.push(async () => {
-            await started.close();
-            await mcp.close();
-          });
-          return client(started.url, mcp);
+        async app(options = {}, model = noModel) {
+          const started = await startApp(adapter, options, model);
+          running.push(started.close);
+          return started;
         },
       });
     });
   }
+}
+
+/**
+ * Like `MatrixContext.app`, for a scenario that keeps one app over several tests (a costly stdio child
+ * is spawned once and pooled): the caller closes it, which closes the instance too.
+ */
+export async function startApp(
+  adapter: AdapterCase,
+  options: McpServerSideOptions = {},
+  model: ModelSource = noModel,
+): Promise<TestClient & { close(): Promise<void> }> {
+  const mcp = createMcpServerSide({ lookup: fakeLookup(), ...options });
+  const started = await adapter.start(mcp, model);
+  return {
+    ...client(started.url, mcp),
+    async close() {
+      await started.close();
+      await mcp.close();
+    },
+  };
 }
 
 function client(url: string, mcp: McpServerSide): TestClient {

@@ -65,6 +65,8 @@ export interface McpServerSideOptions {
   maxToolsPerServer?: number;
   /** @default 10000 */
   connectTimeoutMs?: number;
+  /** A failed connect is retried once after this long. @default 3000 */
+  connectRetryDelayMs?: number;
   /** @default 10000 */
   toolsTimeoutMs?: number;
   /** @default 60000 */

@@ -1,9 +1,10 @@
 import { createServer } from "node:http";
 import type { McpServerSide } from "@mcp-server-side/core";
+import { generateText, pipeUIMessageStreamToResponse, stepCountIs, streamText, toUIMessageStream } from "ai";
 import express from "express";
 import express4 from "express4";
 import { mcpServerSide } from "../src/index.js";
-import { type AdapterCase, listen } from "../../../test/http/index.js";
+import { type AdapterCase, type ModelSource, listen } from "../../../test/http/index.js";
 
 type ExpressFactory = typeof express;
 
@@ -12,7 +13,7 @@ function expressCase(name: string, factory: ExpressFactory, jsonFirst: boolean):
   return {
     name,
     bodyParsedFirst: jsonFirst,
-    async start(mcp: McpServerSide) {
+    async start(mcp: McpServerSide, model: ModelSource) {
       const app = factory();
       if (jsonFirst) app.use(factory.json());
       app.use(mcpServerSide(mcp));
@@ -20,6 +21,41 @@ function expressCase(name: string, factory: ExpressFactory, jsonFirst: boolean):
       app.post("/chat", async (req, res, next) => {
         try {
           res.json({ servers: await req.mcp.servers(), errors: req.mcp.errors });
+        } catch (error) {
+          next(error);
+        }
+      });
+      // The AI SDK routes as an app writes them (SPEC §1): the request's MCP tools, executed server-side.
+      app.post("/generate", async (req, res, next) => {
+        try {
+          const result = await generateText({
+            model: model(),
+            prompt: String(req.body?.prompt ?? ""),
+            tools: await req.mcp.tools(),
+            stopWhen: stepCountIs(3),
+          });
+          res.json({
+            text: result.text,
+            toolResults: result.steps.flatMap((step) => step.toolResults),
+            errors: req.mcp.errors,
+          });
+        } catch (error) {
+          next(error);
+        }
+      });
+      app.post("/stream", async (req, res, next) => {
+        try {
+          const result = streamText({
+            model: model(),
+            prompt: String(req.body?.prompt ?? ""),
+            tools: await req.mcp.tools(),
+            stopWhen: stepCountIs(3),
+          });
+          const stream = toUIMessageStream({
+            stream: result.stream,
+            messageMetadata: ({ part }) => (part.type === "finish" ? { errors: req.mcp.errors } : undefined),
+          });
+          pipeUIMessageStreamToResponse({ response: res, stream });
         } catch (error) {
           next(error);
         }
