@@ -20,7 +20,13 @@ async function startRedirectingFront(upstream: URL): Promise<{ url: string; hits
       return;
     }
     const proxied = httpRequest(
-      { host: upstream.hostname, port: upstream.port, path: upstream.pathname, method: req.method, headers: req.headers },
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        path: upstream.pathname,
+        method: req.method,
+        headers: req.headers,
+      },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
