@@ -1,5 +1,5 @@
 import { isValidServerName, type StoreChangeEvent, type StoreScope } from "@mcp-server-side/core";
-import type { Cluster, Redis } from "ioredis";
+import { type Cluster, Redis } from "ioredis";
 
 type Listener = (event: StoreChangeEvent) => void;
 type WriteEvent = Extract<StoreChangeEvent, { name: string }>;
@@ -34,9 +34,15 @@ export interface ChangeEvents {
 export function createChangeEvents(options: ChangeEventsOptions): ChangeEvents {
   const { client, channel, origin, timeoutMs } = options;
   const listeners = new Set<Listener>();
-  let subscriber: Redis | Cluster | undefined;
+  /** Between the first listener and the last one leaving: a subscription is wanted. */
+  let running = false;
+  let subscriber: Redis | undefined;
   let subscribed = false;
   let missedEvents = false;
+  /** `watch()` calls waiting for the first subscription. */
+  const waiting: Array<() => void> = [];
+  let reopenTimer: ReturnType<typeof setTimeout> | undefined;
+  let failedOpens = 0;
 
   function emit(event: StoreChangeEvent): void {
     for (const listener of listeners) {
@@ -54,24 +60,31 @@ export function createChangeEvents(options: ChangeEventsOptions): ChangeEvents {
     if (event !== null) emit(event);
   }
 
-  function subscribe(connection: Redis | Cluster): Promise<void> {
+  function subscribe(connection: Redis): Promise<void> {
     return connection.subscribe(channel).then(
       () => {
         if (subscriber !== connection) return;
         subscribed = true;
+        failedOpens = 0;
+        for (const resolve of waiting.splice(0)) resolve();
         if (missedEvents) {
           missedEvents = false;
           emit({ type: "reset" });
         }
       },
       () => {
-        // Not subscribed yet; the next "ready" tries again.
+        // Not subscribed yet; the next "ready" (or the next connection) tries again.
       },
     );
   }
 
-  function start(): Promise<void> {
-    const connection = duplicateForSubscribing(client);
+  function open(): void {
+    if (!running) return;
+    const connection = connectionForSubscribing(client);
+    if (connection === undefined) {
+      reopenLater();
+      return;
+    }
     subscriber = connection;
     // The subscriber is this module's own connection: its errors show up as state, not as crashes.
     connection.on("error", () => undefined);
@@ -83,15 +96,43 @@ export function createChangeEvents(options: ChangeEventsOptions): ChangeEvents {
       subscribed = false;
     };
     connection.on("close", down);
-    connection.on("end", down);
-    return subscribe(connection);
+    // A connection that gave up (a Cluster node's, see connectionForSubscribing) is replaced by a new one.
+    connection.on("end", () => {
+      down();
+      if (subscriber !== connection) return;
+      subscriber = undefined;
+      failedOpens += 1;
+      reopenLater();
+    });
+    void subscribe(connection);
+  }
+
+  function reopenLater(): void {
+    if (!running || reopenTimer !== undefined) return;
+    const delay = Math.min(2_000, 50 * 2 ** Math.min(failedOpens, 6));
+    reopenTimer = setTimeout(() => {
+      reopenTimer = undefined;
+      open();
+    }, delay);
+    // Waiting to resubscribe is no reason to keep the process alive.
+    reopenTimer.unref?.();
+  }
+
+  function untilSubscribed(): Promise<void> {
+    if (subscribed) return Promise.resolve();
+    return new Promise((resolve) => waiting.push(resolve));
   }
 
   function stop(): void {
+    running = false;
+    clearTimeout(reopenTimer);
+    reopenTimer = undefined;
     const connection = subscriber;
     subscriber = undefined;
     subscribed = false;
     missedEvents = false;
+    failedOpens = 0;
+    for (const resolve of waiting.splice(0)) resolve();
     connection?.disconnect();
   }
 
@@ -106,9 +147,11 @@ export function createChangeEvents(options: ChangeEventsOptions): ChangeEvents {
 
     async watch(listener) {
       listeners.add(listener);
-      if (subscriber === undefined) {
+      if (!running) {
+        running = true;
+        open();
         // When Redis is down, watch() still returns: the subscription comes up by itself and healthy() says when.
-        await withDeadline(start(), timeoutMs);
+        await withDeadline(untilSubscribed(), timeoutMs);
       }
       return async () => {
         listeners.delete(listener);
@@ -129,12 +172,26 @@ export function createChangeEvents(options: ChangeEventsOptions): ChangeEvents {
 
 /**
  * A connection for SUBSCRIBE. It keeps the offline queue (SUBSCRIBE waits for the connection instead of
- * failing) and retries for ever, since it carries no request; ioredis re-subscribes after reconnecting.
+ * failing), since it carries no request.
+ *
+ * On a single Redis it is a duplicate of the client that reconnects for ever (and re-subscribes itself).
+ * On a Cluster it is a plain connection to one node the client knows, which ends when it drops: PUBLISH
+ * reaches every node of a cluster, so any node will do, and the next connection may pick a live one. A
+ * Cluster's own subscriber (`cluster.duplicate().subscribe()`) would move to another node silently,
+ * so nobody would learn that events were lost meanwhile. Undefined while the Cluster knows no node yet.
  */
-function duplicateForSubscribing(client: Redis | Cluster): Redis | Cluster {
+function connectionForSubscribing(client: Redis | Cluster): Redis | undefined {
   const overrides = { enableOfflineQueue: true, lazyConnect: false, maxRetriesPerRequest: null, autoResubscribe: true };
-  if (client.isCluster) return (client as Cluster).duplicate([], overrides);
-  return (client as Redis).duplicate(overrides);
+  if (!client.isCluster) return (client as Redis).duplicate(overrides);
+  const cluster = client as Cluster;
+  const nodes = cluster.nodes("all");
+  if (nodes.length === 0) {
+    // A lazy Cluster client has not looked for its nodes yet; the store's first command would do the same.
+    if (cluster.status === "wait") cluster.connect().catch(() => undefined);
+    return undefined;
+  }
+  const node = nodes[Math.floor(Math.random() * nodes.length)] as Redis;
+  return new Redis({ ...node.options, ...overrides, autoResubscribe: false, retryStrategy: () => null });
 }
 
 /** Parses and checks a published message; anything malformed (or our own) is ignored. */
