@@ -6,7 +6,7 @@ import {
   type StoreScope,
   storeKeys,
 } from "@mcp-server-side/core";
-import { describeStoreConformance } from "@mcp-server-side/core/testing";
+import { describeStoreConformance, sampleServer } from "@mcp-server-side/core/testing";
 import { redisStore } from "@mcp-server-side/storage-redis";
 import { Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -283,14 +283,7 @@ describeCluster(`${title}: a node that dies`, () => {
 });
 
 function server(name: string, description = name): StoredServer {
-  const at = new Date().toISOString();
-  return {
-    name,
-    definition: { url: "https://mcp.example.com/mcp", description },
-    revision: randomUUID(),
-    createdAt: at,
-    updatedAt: at,
-  };
+  return sampleServer(name, { description });
 }
 
 /** The scope's servers key as the store lays it out (the layout test in redis-store.test.ts pins it). */

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { StoreChangeEvent, StoredServer, StoreScope } from "@mcp-server-side/core";
-import { describeStoreConformance } from "@mcp-server-side/core/testing";
+import { describeStoreConformance, sampleServer } from "@mcp-server-side/core/testing";
 import { redisStore } from "@mcp-server-side/storage-redis";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it, vi } from "vitest";
@@ -42,14 +42,7 @@ describeStoreConformance(
 const scope: StoreScope = { kind: "scope", id: "tenant-1" };
 
 function server(name: string, description = name): StoredServer {
-  const at = new Date().toISOString();
-  return {
-    name,
-    definition: { url: "https://mcp.example.com/mcp", description },
-    revision: randomUUID(),
-    createdAt: at,
-    updatedAt: at,
-  };
+  return sampleServer(name, { description });
 }
 
 function uniquePrefix(): string {

@@ -1,2 +1,2 @@
-export { describeStoreConformance } from "./store-conformance.js";
+export { describeStoreConformance, sampleServer } from "./store-conformance.js";
 export type { StoreCapabilities, StoreConformanceOptions } from "./store-conformance.js";

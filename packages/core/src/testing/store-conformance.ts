@@ -693,7 +693,8 @@ function hostileIds(base: string): string[] {
   ];
 }
 
-function sampleServer(name: string, definition: Partial<ServerDefinition> = {}): StoredServer {
+/** A stored-server record for store tests: a remote definition, a fresh revision, timestamps of now. */
+export function sampleServer(name: string, definition: Partial<ServerDefinition> = {}): StoredServer {
   const at = new Date().toISOString();
   return {
     name,

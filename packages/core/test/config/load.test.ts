@@ -4,19 +4,12 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { expandPlaceholders, findPlaceholders } from "../../src/config/env.js";
 import { loadConfigTier } from "../../src/config/load.js";
-import { McpServerSideError } from "../../src/errors.js";
+import type { McpServerSideError } from "../../src/errors.js";
+import { expectThrown } from "../support/errors.js";
 
 const load = (mcpServers: Record<string, unknown>, env: Record<string, string> = {}) =>
   loadConfigTier({ mcpServers }, env);
-const errorOf = (run: () => unknown): McpServerSideError => {
-  try {
-    run();
-  } catch (error) {
-    if (McpServerSideError.isInstance(error)) return error;
-    throw error;
-  }
-  throw new Error("expected an error");
-};
+const errorOf = (run: () => unknown): McpServerSideError => expectThrown(run);
 
 describe("the config tier", () => {
   it("loads the Claude Desktop format from a file, stdio and remote side by side", () => {

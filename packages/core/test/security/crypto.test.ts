@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { McpServerSideError } from "../../src/errors.js";
+import type { McpServerSideError } from "../../src/errors.js";
 import {
   type KeyRing,
   createKeyRing,
@@ -9,18 +9,10 @@ import {
   parseEncryptionKeys,
   randomKeyRing,
 } from "../../src/security/crypto.js";
+import { expectThrown } from "../support/errors.js";
 
 function expectDecryptionFailed(action: () => unknown): McpServerSideError {
-  let caught: unknown;
-  try {
-    action();
-  } catch (error: unknown) {
-    caught = error;
-  }
-  expect(McpServerSideError.isInstance(caught)).toBe(true);
-  const error = caught as McpServerSideError;
-  expect(error.code).toBe("decryption_failed");
-  return error;
+  return expectThrown(action, "decryption_failed");
 }
 
 /** Replaces one of the envelope's five `:`-separated parts. */

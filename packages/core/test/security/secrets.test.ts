@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { type ServerDefinition, serverDefinitionSchema } from "../../src/config/schema.js";
-import { McpServerSideError } from "../../src/errors.js";
+import type { McpServerSideError } from "../../src/errors.js";
 import { createKeyRing, isEnvelope, randomKeyRing } from "../../src/security/crypto.js";
 import {
   mapSecretFields,
@@ -12,22 +12,14 @@ import {
   secretAad,
 } from "../../src/security/secrets.js";
 import type { StoreScope } from "../../src/store/types.js";
+import { expectThrown } from "../support/errors.js";
 
 const GLOBAL: StoreScope = { kind: "global" };
 const TENANT_A: StoreScope = { kind: "scope", id: "tenant-a" };
 const TENANT_B: StoreScope = { kind: "scope", id: "tenant-b" };
 
 function expectDecryptionFailed(action: () => unknown): McpServerSideError {
-  let caught: unknown;
-  try {
-    action();
-  } catch (error: unknown) {
-    caught = error;
-  }
-  expect(McpServerSideError.isInstance(caught)).toBe(true);
-  const error = caught as McpServerSideError;
-  expect(error.code).toBe("decryption_failed");
-  return error;
+  return expectThrown(action, "decryption_failed");
 }
 
 const bearer: ServerDefinition = {

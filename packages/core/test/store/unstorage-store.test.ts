@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describeStoreConformance } from "@mcp-server-side/core/testing";
+import { describeStoreConformance, sampleServer } from "@mcp-server-side/core/testing";
 import { createStorage } from "unstorage";
 import fsDriver from "unstorage/drivers/fs";
 import fsLiteDriver from "unstorage/drivers/fs-lite";
@@ -56,14 +56,7 @@ describeStoreConformance("unstorage (redis driver)", () => unstorageStore(redisS
 const scope: StoreScope = { kind: "scope", id: "tenant-1" };
 
 function server(name: string, description = name): StoredServer {
-  const at = new Date().toISOString();
-  return {
-    name,
-    definition: { url: "https://mcp.example.com/mcp", description },
-    revision: crypto.randomUUID(),
-    createdAt: at,
-    updatedAt: at,
-  };
+  return sampleServer(name, { description });
 }
 
 describe("unstorageStore", () => {
