@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
-import { isValidServerName, type ServerDefinition } from "../config/schema.js";
+import { isValidServerName, issuesToFieldErrors, serverNameSchema, type ServerDefinition } from "../config/schema.js";
 import {
   validateDefinitionNetwork,
   validateDefinitionShape,
   validateUntrustedDefinition,
   type ValidationDeps,
 } from "../config/validate.js";
-import { McpServerSideError, type Result } from "../errors.js";
+import { type FieldError, McpServerSideError, type Result } from "../errors.js";
 import type { Limits, Logger } from "../options.js";
 import type { Engine } from "../pool/engine.js";
 import type { Registry, StoredEntry } from "../registry/registry.js";
@@ -121,14 +121,7 @@ async function getServer({ deps, identity, route }: RouteContext): Promise<Respo
 async function registerServer({ deps, identity, request }: RouteContext): Promise<Response> {
   const { name, scope, ...candidate } = asObject(await readJsonBody(request, deps.limits.maxBodyBytes));
   const nameErrors = [
-    ...(isValidServerName(name)
-      ? []
-      : [
-          {
-            pointer: "/name",
-            detail: "must be 1-64 characters of A-Z a-z 0-9 _ -, start with a letter or digit, and not contain '__'",
-          },
-        ]),
+    ...nameErrorsOf(name),
     ...(scope === undefined || scope === "global" ? [] : [{ pointer: "/scope", detail: 'must be "global" or absent' }]),
   ];
   if (nameErrors.length > 0)
@@ -179,11 +172,9 @@ async function removeServer({ deps, identity, request, route }: RouteContext): P
 async function testServer({ deps, identity, request }: RouteContext): Promise<Response> {
   const body = await readJsonBody(request, deps.limits.maxBodyBytes);
   const { name, scope: _scope, ...candidate } = asObject(body);
-  if (name !== undefined && !isValidServerName(name)) {
-    throw new McpServerSideError("invalid_request", "the server name is invalid", {
-      status: 422,
-      errors: [{ pointer: "/name", detail: "invalid server name" }],
-    });
+  const nameErrors = name === undefined ? [] : nameErrorsOf(name);
+  if (nameErrors.length > 0) {
+    throw new McpServerSideError("invalid_request", "the server name is invalid", { status: 422, errors: nameErrors });
   }
   const definition = unwrap(validateDefinitionShape(candidate, "scope", deps.validation));
   const network = await validateDefinitionNetwork(definition, deps.validation);
@@ -293,6 +284,12 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
       });
   }
   return base;
+}
+
+/** The body's `name` checked by the one name schema, as field errors at `/name`. */
+function nameErrorsOf(name: unknown): FieldError[] {
+  const parsed = serverNameSchema.safeParse(name);
+  return parsed.success ? [] : issuesToFieldErrors(parsed.error.issues, "/name");
 }
 
 function asObject(body: unknown): Record<string, unknown> {
