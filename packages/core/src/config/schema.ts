@@ -14,13 +14,19 @@ export const serverNameSchema = z.string().refine(isValidServerName, {
   message: "must be 1-64 characters of A-Z a-z 0-9 _ -, start with a letter or digit, and not contain '__'",
 });
 
+/** Caps on a `tools` filter, which a request-tier caller may send (README "Limits"). */
+export const MAX_TOOL_PATTERN_LENGTH = 128;
+export const MAX_TOOL_PATTERNS = 64;
+/** Cap on a definition's `description`, which a tenant writes and every caller's listing shows. */
+export const MAX_DESCRIPTION_LENGTH = 1024;
+
 const toolPatternSchema = z
   .string()
   .min(1)
-  .max(128)
+  .max(MAX_TOOL_PATTERN_LENGTH)
   .regex(/^[\x21-\x7e]+$/, "must be a tool name or a '*' glob of printable ASCII");
 
-const toolPatternListSchema = z.array(toolPatternSchema).max(256);
+const toolPatternListSchema = z.array(toolPatternSchema).max(MAX_TOOL_PATTERNS);
 
 export const toolFilterSchema = z.strictObject({
   /** Only these tools (names or `*` globs) are offered. */
@@ -66,7 +72,7 @@ export const serverDefinitionSchema = z
     headers: headerMapSchema.optional(),
     auth: authSchema.optional(),
     // common
-    description: z.string().optional(),
+    description: z.string().max(MAX_DESCRIPTION_LENGTH).optional(),
     enabled: z.boolean().optional(),
     availability: availabilitySchema.optional(),
     locked: z.boolean().optional(),
