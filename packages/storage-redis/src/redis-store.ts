@@ -3,6 +3,7 @@ import {
   isValidServerName,
   type McpStore,
   McpServerSideError,
+  type PinScope,
   type StoredServer,
   type StoreScope,
   storeKeys,
@@ -80,6 +81,30 @@ if value then redis.call('DEL', KEYS[1]) end
 return value
 `);
 
+/**
+ * First sighting wins: HSETNX per tool while the hash holds fewer than the limit, then the stored pins of
+ * the given tools. ARGV: maxPins, then tool and pin pairs. One key, so it runs on one Cluster node.
+ */
+const ADD_PINS = script(`
+local limit = tonumber(ARGV[1])
+local stored = {}
+for i = 2, #ARGV, 2 do
+  if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 0 and redis.call('HLEN', KEYS[1]) < limit then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+  stored[#stored + 1] = ARGV[i]
+  stored[#stored + 1] = redis.call('HGET', KEYS[1], ARGV[i]) or false
+end
+return stored
+`);
+
+/** An approval: ARGV: replace ('1' or '0'), then tool and pin pairs. */
+const SET_PINS = script(`
+if ARGV[1] == '1' then redis.call('DEL', KEYS[1]) end
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 'ok'
+`);
+
 const PREFIX_PATTERN = /^[A-Za-z0-9:_.-]{0,64}$/;
 
 /**
@@ -127,6 +152,9 @@ export function redisStore(options: RedisStoreOptions): McpStore {
       clearTimeout(timer);
     }
   }
+
+  /** One server's pins: a hash of tool name → pin. */
+  const pinsKey = (scope: PinScope, server: string): string => prefix + storeKeys.toolPins(scope, server);
 
   async function evalScript(source: Script, key: string, args: string[]): Promise<unknown> {
     try {
@@ -197,6 +225,9 @@ export function redisStore(options: RedisStoreOptions): McpStore {
       );
       if (reply === "not_found" || reply === "revision_mismatch") return { ok: false, reason: reply };
       expectOk(reply);
+      // The server's trust goes with it. Another key (another Cluster slot), so a command of its own: a
+      // failure here leaves pins that a new server of that name is compared against, never fewer checks.
+      await run(() => client.del(pinsKey(scope, name)));
       events.emitLocal({ type: "deleted", scope, name });
       return { ok: true };
     },
@@ -254,6 +285,37 @@ export function redisStore(options: RedisStoreOptions): McpStore {
       const value = await run(() => evalScript(TAKE, key, []));
       if (value === null || typeof value === "string") return value;
       throw unavailable("Redis answered with an unexpected reply");
+    },
+
+    async getToolPins(scope, server) {
+      const fields = await run(() => client.hgetall(pinsKey(scope, server)));
+      return new Map(Object.entries(fields));
+    },
+
+    async addToolPins(scope, server, pins, { maxPins }) {
+      const key = pinsKey(scope, server);
+      const args = pinArguments(pins);
+      if (args.length === 0) return new Map();
+      const reply = await run(() => evalScript(ADD_PINS, key, [pinLimitArgument(maxPins), ...args]));
+      if (!Array.isArray(reply)) throw unavailable("Redis answered with an unexpected reply");
+      const stored = new Map<string, string>();
+      for (let index = 0; index + 1 < reply.length; index += 2) {
+        const tool: unknown = reply[index];
+        const pin: unknown = reply[index + 1];
+        if (typeof tool === "string" && typeof pin === "string") stored.set(tool, pin);
+      }
+      return stored;
+    },
+
+    async setToolPins(scope, server, pins, options = {}) {
+      const key = pinsKey(scope, server);
+      const args = pinArguments(pins);
+      if (args.length === 0 && !options.replace) return;
+      expectOk(await run(() => evalScript(SET_PINS, key, [options.replace ? "1" : "0", ...args])));
+    },
+
+    async deleteToolPins(scope, server) {
+      await run(() => client.del(pinsKey(scope, server)));
     },
 
     async ping() {
@@ -382,6 +444,23 @@ function assertServer(server: StoredServer): void {
 
 function assertString(value: string): void {
   if (typeof value !== "string") throw new TypeError("the value must be a string");
+}
+
+function pinArguments(pins: ReadonlyMap<string, string>): string[] {
+  const args: string[] = [];
+  for (const [tool, pin] of pins) {
+    if (typeof tool !== "string" || typeof pin !== "string")
+      throw new TypeError("tool pins must map strings to strings");
+    args.push(tool, pin);
+  }
+  return args;
+}
+
+function pinLimitArgument(maxPins: number): string {
+  if (maxPins === Number.POSITIVE_INFINITY) return "2147483647";
+  if (!Number.isInteger(maxPins) || maxPins < 0)
+    throw new TypeError("maxPins must be a non-negative integer or Infinity");
+  return String(maxPins);
 }
 
 function limitArgument(maxServers: number): string {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { isValidServerName } from "../config/schema.js";
-import type { StoreScope } from "./types.js";
+import type { PinScope, StoreScope } from "./types.js";
 
 /** Scope ids that can stand in a key as they are; anything else is replaced by its digest. */
 const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
@@ -28,6 +28,15 @@ export const storeKeys = {
     assertServerName(server);
     const owner = scope.kind === "global" ? "global" : `scope:${scopeSegment(scope.id)}`;
     return `secrets:${owner}:${server}:user:${scopeSegment(user)}`;
+  },
+  /**
+   * The key of one server's tool pins. Beside the servers keys, never below them (fs drivers); config
+   * and global servers of one name have keys of their own.
+   */
+  toolPins(scope: PinScope, server: string): string {
+    assertServerName(server);
+    const owner = scope.kind === "scope" ? `scope:${scopeSegment(scope.id)}` : scope.kind;
+    return `pins:${owner}:${server}`;
   },
   /** The index of every scope that holds servers (for `rotateSecrets`, never on a request path). */
   scopeIndex(): string {

@@ -7,6 +7,13 @@ import type { ServerDefinition } from "../config/schema.js";
  */
 export type StoreScope = { kind: "global" } | { kind: "scope"; id: string };
 
+/**
+ * Whose trust a tool pin records (SPEC §8): a tenant's scope for its own servers, the global tier for
+ * admin-registered servers, and `config` for the operator's config-file servers. A config server and a
+ * global server of the same name never share pins.
+ */
+export type PinScope = StoreScope | { kind: "config" };
+
 /** A server as the store keeps it. Secret fields of `definition` are sealed (encrypted) at rest. */
 export interface StoredServer {
   name: string;
@@ -71,6 +78,35 @@ export interface McpStore {
   putPending(id: string, value: string, ttlMs: number): Promise<void>;
   /** Returns and removes a pending state in one step, so a state is used at most once; null when absent or expired. */
   takePending(id: string): Promise<string | null>;
+
+  /**
+   * Tool pinning (SPEC §8). Optional: a store without these four methods disables `toolPinning` (with
+   * one warning). A pin is an opaque string per tool name (the core stores a record of hashes, never the
+   * tool's text); tool names are arbitrary strings (`__proto__` included), hence maps. `delete` of a
+   * server also removes its pins.
+   */
+  /** Every pin of a server; an empty map when there is none. */
+  getToolPins?(scope: PinScope, server: string): Promise<Map<string, string>>;
+  /**
+   * Records each given pin whose tool has none yet, atomically per tool (the first sighting wins), as
+   * long as the server holds fewer than `maxPins` pins; returns what is stored for the given tools
+   * afterwards (a tool over the limit is absent).
+   */
+  addToolPins?(
+    scope: PinScope,
+    server: string,
+    pins: ReadonlyMap<string, string>,
+    options: { maxPins: number },
+  ): Promise<Map<string, string>>;
+  /** Replaces the pins of the given tools (an approval); with `replace`, the server's pins become exactly these. */
+  setToolPins?(
+    scope: PinScope,
+    server: string,
+    pins: ReadonlyMap<string, string>,
+    options?: { replace?: boolean },
+  ): Promise<void>;
+  /** Removes every pin of a server; removing none is not an error. */
+  deleteToolPins?(scope: PinScope, server: string): Promise<void>;
 
   /** Checks that the backend answers (used by `ready()`). */
   ping?(): Promise<void>;

@@ -7,6 +7,7 @@ import type {
   CreateResult,
   DeleteResult,
   McpStore,
+  PinScope,
   StoreChangeEvent,
   StoredServer,
   StoreScope,
@@ -36,6 +37,8 @@ const storedServerSchema = z.object({
 });
 const storedServersSchema = z.array(storedServerSchema);
 const expiringValueSchema = z.object({ value: z.string(), expiresAt: z.number().optional() });
+/** A server's tool pins as one item: entries, not an object, since a tool may be named `__proto__`. */
+const toolPinsSchema = z.object({ pins: z.array(z.tuple([z.string(), z.string()])) });
 
 /**
  * The key of the scope index: every scope that holds servers, with tenant ids as given (the servers
@@ -174,6 +177,20 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
     await backend(() => storage.setItem(key, { value, expiresAt: now() + ttlMs }, { ttl }));
   }
 
+  async function readPins(key: string): Promise<Map<string, string>> {
+    const raw = await backend(() => storage.getItem(key));
+    if (raw === null || raw === undefined) return new Map();
+    const parsed = toolPinsSchema.safeParse(raw);
+    if (!parsed.success) throw new McpServerSideError("storage_unavailable", "The stored tool pins are unreadable");
+    return new Map(parsed.data.pins);
+  }
+
+  async function writePins(key: string, pins: Map<string, string>): Promise<void> {
+    await backend(() =>
+      pins.size === 0 ? storage.removeItem(key) : storage.setItem(key, { pins: [...pins.entries()] }),
+    );
+  }
+
   return {
     persistent,
 
@@ -237,6 +254,9 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
         const remaining = servers.filter((stored) => stored !== current);
         await writeServers(key, remaining);
         if (remaining.length === 0) await indexScope(scope, false);
+        // The server's trust goes with it: a new server of that name is pinned afresh. (Pins lock second.)
+        const pinsKey = storeKeys.toolPins(scope, name);
+        await withLock(pinsKey, () => backend(() => storage.removeItem(pinsKey)));
         return { ok: true };
       });
       if (result.ok) emit({ type: "deleted", scope, name });
@@ -295,6 +315,47 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
     async takePending(id) {
       const key = storeKeys.pending(id);
       return withLock(key, () => readExpiring(key, true));
+    },
+
+    async getToolPins(scope: PinScope, server: string) {
+      const key = storeKeys.toolPins(scope, server);
+      return withLock(key, () => readPins(key));
+    },
+
+    async addToolPins(scope: PinScope, server: string, pins: ReadonlyMap<string, string>, { maxPins }) {
+      const key = storeKeys.toolPins(scope, server);
+      assertPins(pins);
+      return withLock(key, async () => {
+        const stored = await readPins(key);
+        let added = false;
+        for (const [tool, pin] of pins) {
+          if (stored.has(tool) || stored.size >= maxPins) continue;
+          stored.set(tool, pin);
+          added = true;
+        }
+        if (added) await writePins(key, stored);
+        const result = new Map<string, string>();
+        for (const tool of pins.keys()) {
+          const pin = stored.get(tool);
+          if (pin !== undefined) result.set(tool, pin);
+        }
+        return result;
+      });
+    },
+
+    async setToolPins(scope: PinScope, server: string, pins: ReadonlyMap<string, string>, options = {}) {
+      const key = storeKeys.toolPins(scope, server);
+      assertPins(pins);
+      await withLock(key, async () => {
+        const stored = options.replace ? new Map<string, string>() : await readPins(key);
+        for (const [tool, pin] of pins) stored.set(tool, pin);
+        await writePins(key, stored);
+      });
+    },
+
+    async deleteToolPins(scope: PinScope, server: string) {
+      const key = storeKeys.toolPins(scope, server);
+      await withLock(key, () => backend(() => storage.removeItem(key)));
     },
 
     async ping() {
@@ -371,6 +432,13 @@ function storageUnavailable(error: unknown): McpServerSideError {
 
 function assertTtl(ttlMs: number): void {
   if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError("ttlMs must be a positive number of milliseconds");
+}
+
+function assertPins(pins: ReadonlyMap<string, string>): void {
+  for (const [tool, pin] of pins) {
+    if (typeof tool !== "string" || typeof pin !== "string")
+      throw new TypeError("tool pins must map strings to strings");
+  }
 }
 
 function assertMaxServers(maxServers: number): void {

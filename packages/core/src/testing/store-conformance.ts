@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ServerDefinition } from "../config/schema.js";
 import { scopeSegment } from "../store/keys.js";
-import type { McpStore, StoreChangeEvent, StoredServer, StoreScope } from "../store/types.js";
+import type { McpStore, PinScope, StoreChangeEvent, StoredServer, StoreScope } from "../store/types.js";
 
 /** What a store can do beyond the required interface; a test needing a capability left out is skipped, visibly. */
 export interface StoreCapabilities {
@@ -531,6 +531,140 @@ export function describeStoreConformance(
       });
     });
 
+    describe("tool pins", () => {
+      // Optional methods: a store without them runs without tool pinning, and these tests say so.
+      const pinTest = (title: string, test: (pins: Required<PinMethods>) => Promise<void>): void => {
+        it(title, async () => {
+          const pins = pinMethodsOf(store);
+          if (pins === undefined) {
+            console.warn(`${name}: no tool pin methods; tool pinning is off with this store`);
+            return;
+          }
+          await test(pins);
+        });
+      };
+
+      pinTest("records a pin at first sight and keeps the first one when another comes later", async (pins) => {
+        const scope = uniqueScope();
+        expect(await pins.getToolPins(scope, "docs")).toEqual(new Map());
+        const first = await pins.addToolPins(scope, "docs", new Map([["search", "v1"]]), { maxPins: 10 });
+        expect(first).toEqual(new Map([["search", "v1"]]));
+        const second = await pins.addToolPins(
+          scope,
+          "docs",
+          new Map([
+            ["search", "v2"],
+            ["fetch", "f1"],
+          ]),
+          { maxPins: 10 },
+        );
+        expect(second).toEqual(
+          new Map([
+            ["search", "v1"],
+            ["fetch", "f1"],
+          ]),
+        );
+        expect(await pins.getToolPins(scope, "docs")).toEqual(
+          new Map([
+            ["search", "v1"],
+            ["fetch", "f1"],
+          ]),
+        );
+      });
+
+      pinTest("lets exactly one of 20 concurrent first sightings of a tool win", async (pins) => {
+        const scope = uniqueScope();
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, index) =>
+            pins.addToolPins(scope, "docs", new Map([["search", `v${index}`]]), { maxPins: 10 }),
+          ),
+        );
+        const winners = new Set(results.map((result) => result.get("search")));
+        expect(winners.size).toBe(1);
+        expect((await pins.getToolPins(scope, "docs")).get("search")).toBe([...winners][0]);
+      });
+
+      pinTest("stops recording new tools at maxPins and leaves them out of the answer", async (pins) => {
+        const scope = uniqueScope();
+        const given = new Map(Array.from({ length: 5 }, (_, index): [string, string] => [`tool${index}`, "p"]));
+        const stored = await pins.addToolPins(scope, "docs", given, { maxPins: 3 });
+        expect(stored.size).toBe(3);
+        expect((await pins.getToolPins(scope, "docs")).size).toBe(3);
+      });
+
+      pinTest("replaces pins on approval, and with replace keeps exactly the given ones", async (pins) => {
+        const scope = uniqueScope();
+        await pins.addToolPins(
+          scope,
+          "docs",
+          new Map([
+            ["a", "1"],
+            ["b", "1"],
+          ]),
+          { maxPins: 10 },
+        );
+        await pins.setToolPins(scope, "docs", new Map([["a", "2"]]));
+        expect(await pins.getToolPins(scope, "docs")).toEqual(
+          new Map([
+            ["a", "2"],
+            ["b", "1"],
+          ]),
+        );
+        await pins.setToolPins(scope, "docs", new Map([["c", "3"]]), { replace: true });
+        expect(await pins.getToolPins(scope, "docs")).toEqual(new Map([["c", "3"]]));
+      });
+
+      pinTest("keeps pins apart by scope, tier and server, tool names like __proto__ included", async (pins) => {
+        const tenant = uniqueScope();
+        const owners: PinScope[] = [tenant, { kind: "scope", id: "global" }, { kind: "global" }, { kind: "config" }];
+        const server = uniqueName();
+        for (const [index, owner] of owners.entries()) {
+          await pins.addToolPins(
+            owner,
+            server,
+            new Map([
+              ["__proto__", `p${index}`],
+              ["constructor", `c${index}`],
+            ]),
+            { maxPins: 10 },
+          );
+        }
+        for (const [index, owner] of owners.entries()) {
+          expect(await pins.getToolPins(owner, server)).toEqual(
+            new Map([
+              ["__proto__", `p${index}`],
+              ["constructor", `c${index}`],
+            ]),
+          );
+        }
+        expect(await pins.getToolPins(tenant, `${server}x`)).toEqual(new Map());
+        for (const owner of owners) await pins.deleteToolPins(owner, server);
+      });
+
+      pinTest("removes a server's pins when the server is deleted, and only that server's", async (pins) => {
+        const scope = uniqueScope();
+        await store.create(scope, sampleServer("docs"), { maxServers: 10 });
+        await store.create(scope, sampleServer("wiki"), { maxServers: 10 });
+        await pins.addToolPins(scope, "docs", new Map([["search", "v1"]]), { maxPins: 10 });
+        await pins.addToolPins(scope, "wiki", new Map([["read", "r1"]]), { maxPins: 10 });
+        await pins.addToolPins({ kind: "global" }, "docs", new Map([["search", "g1"]]), { maxPins: 10 });
+        expect(await store.delete(scope, "docs", {})).toEqual({ ok: true });
+        expect(await pins.getToolPins(scope, "docs")).toEqual(new Map());
+        expect(await pins.getToolPins(scope, "wiki")).toEqual(new Map([["read", "r1"]]));
+        expect((await pins.getToolPins({ kind: "global" }, "docs")).get("search")).toBe("g1");
+        await pins.deleteToolPins({ kind: "global" }, "docs");
+        await pins.deleteToolPins(scope, "wiki");
+        expect(await pins.getToolPins(scope, "wiki")).toEqual(new Map());
+      });
+
+      pinTest("refuses a server name that could build another key", async (pins) => {
+        const scope = uniqueScope();
+        for (const bad of ["a:b", "../x", "a*", "", "a b"]) {
+          await expect(pins.addToolPins(scope, bad, new Map([["t", "p"]]), { maxPins: 10 })).rejects.toThrow();
+        }
+      });
+    });
+
     describe("change events", () => {
       withCapability(
         "changeEvents",
@@ -720,6 +854,20 @@ function names(servers: StoredServer[]): string[] {
 
 function sortByName(servers: StoredServer[]): StoredServer[] {
   return [...servers].sort((left, right) => (left.name < right.name ? -1 : left.name > right.name ? 1 : 0));
+}
+
+type PinMethods = Pick<McpStore, "getToolPins" | "addToolPins" | "setToolPins" | "deleteToolPins">;
+
+/** The pin methods when the store has all four (they are optional together), else undefined. */
+function pinMethodsOf(store: McpStore): Required<PinMethods> | undefined {
+  const { getToolPins, addToolPins, setToolPins, deleteToolPins } = store;
+  if (!getToolPins || !addToolPins || !setToolPins || !deleteToolPins) return undefined;
+  return {
+    getToolPins: getToolPins.bind(store),
+    addToolPins: addToolPins.bind(store),
+    setToolPins: setToolPins.bind(store),
+    deleteToolPins: deleteToolPins.bind(store),
+  };
 }
 
 function uniqueToken(): string {
