@@ -26,6 +26,8 @@ export interface ToolEntry {
   name: string;
   description?: string;
   inputSchema: JSONSchema7;
+  /** The tool's MCP `annotations` as the server sent them (part of its pinned definition, SPEC §8). */
+  annotations?: NonNullable<Tool["metadata"]>;
   needsApproval: boolean;
   tool: Tool;
 }
@@ -68,6 +70,10 @@ function capDescription(description: unknown): string | undefined {
     : description;
 }
 
+function isPlainObject(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 export function buildToolView(input: ToolViewInput): ServerToolView {
   const { server, limits } = input;
   const filter = compileToolFilter(input.definition.tools);
@@ -86,7 +92,11 @@ export function buildToolView(input: ToolViewInput): ServerToolView {
       ...(entry.description === undefined ? {} : { description: entry.description }),
       inputSchema: jsonSchema(entry.inputSchema),
       ...(entry.needsApproval ? { needsApproval: true } : {}),
-      metadata: { mcpServer: server, mcpTool: entry.name },
+      metadata: {
+        mcpServer: server,
+        mcpTool: entry.name,
+        ...(entry.annotations === undefined ? {} : { mcpAnnotations: entry.annotations }),
+      },
       execute: createExecute(context, entry.name, toolName),
       toModelOutput: mcpToModelOutput,
     });
@@ -101,6 +111,7 @@ export function buildToolView(input: ToolViewInput): ServerToolView {
       name?: unknown;
       description?: unknown;
       inputSchema?: unknown;
+      annotations?: unknown;
     };
     const name = mcpTool.name;
     if (typeof name !== "string" || name === "" || name.length > MAX_TOOL_NAME_LENGTH) {
@@ -148,6 +159,7 @@ export function buildToolView(input: ToolViewInput): ServerToolView {
       name,
       ...(description === undefined ? {} : { description }),
       inputSchema: schema.value,
+      ...(isPlainObject(mcpTool.annotations) ? { annotations: mcpTool.annotations as NonNullable<Tool["metadata"]> } : {}),
       needsApproval: filter.needsApproval(name),
     };
     const tool = makeTool(entry, toolName);
