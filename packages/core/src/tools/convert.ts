@@ -159,7 +159,9 @@ export function buildToolView(input: ToolViewInput): ServerToolView {
       name,
       ...(description === undefined ? {} : { description }),
       inputSchema: schema.value,
-      ...(isPlainObject(mcpTool.annotations) ? { annotations: mcpTool.annotations as NonNullable<Tool["metadata"]> } : {}),
+      ...(isPlainObject(mcpTool.annotations)
+        ? { annotations: mcpTool.annotations as NonNullable<Tool["metadata"]> }
+        : {}),
       needsApproval: filter.needsApproval(name),
     };
     const tool = makeTool(entry, toolName);
