@@ -15,6 +15,8 @@ export default defineConfig({
   },
   test: {
     include: ["packages/*/test/**/*.test.ts", "examples/*/test/**/*.test.ts"],
+    // The instance's default console logger heads its lines so; tests that cause warnings on purpose stay quiet.
+    onConsoleLog: (log) => !log.startsWith("mcp-server-side:"),
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",

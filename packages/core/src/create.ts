@@ -5,15 +5,16 @@ import { createRequestContext } from "./context/request-context.js";
 import { McpServerSideError } from "./errors.js";
 import { createMcpHooks } from "./hooks.js";
 import { createManagementHandler } from "./http/handler.js";
+import { isChatPath, isUnderBasePath } from "./http/paths.js";
 import { checkIdentity, identifyByApiKey } from "./identity.js";
-import { sanitizingLogger } from "./logging.js";
+import { resolveLogger } from "./logging.js";
 import { normalizeBasePath, resolveLimits, type McpServerSideOptions, type NetworkPolicy } from "./options.js";
 import { createEngine } from "./pool/engine.js";
 import { createRegistry } from "./registry/registry.js";
 import { rotateSecrets } from "./registry/rotate.js";
 import { parseEncryptionKeys, randomKeyRing } from "./security/crypto.js";
 import { createCappedFetch, createGuardedFetch } from "./security/guarded-fetch.js";
-import { defaultLookup } from "./security/ssrf.js";
+import { createNetworkPolicy } from "./security/ssrf.js";
 import { isMcpStore, type McpStore } from "./store/types.js";
 import { unstorageStore } from "./store/unstorage-store.js";
 import type { Identity, McpServerSide } from "./types.js";
@@ -49,20 +50,17 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
   const ring = keys.value ?? randomKeyRing();
 
   const hooks = createMcpHooks(options.hooks);
-  const logger = options.logger ? sanitizingLogger(options.logger) : undefined;
-  const policy: NetworkPolicy = {
-    allowedHosts: new Set((options.allowedHosts ?? []).map((host) => host.toLowerCase().replace(/^\[|\]$/g, ""))),
-    allowPrivateNetworks: options.allowPrivateNetworks === true,
-    requireHttps: options.requireHttps !== false,
-    lookup: options.lookup ?? defaultLookup,
-  };
+  // Warnings and errors reach the console unless the app passes its logger or `logger: false`.
+  const logger = resolveLogger(options.logger);
+  // Throws invalid_config for a malformed allowedHosts entry; explains refused hosts to `logger`.
+  const policy: NetworkPolicy = createNetworkPolicy(options, logger);
   const validation: ValidationDeps = { policy, limits };
   const guardedFetch = createGuardedFetch(policy, { connectTimeoutMs: limits.connectTimeoutMs });
   const configFetch = createCappedFetch();
   const engine = createEngine({
     limits,
     hooks,
-    ...(logger ? { logger } : {}),
+    logger,
     ...(options.toolName ? { toolName: options.toolName } : {}),
     ...(options.now ? { now: options.now } : {}),
     // The config tier is the operator's and is not SSRF-checked; everything else goes through the guard.
@@ -74,7 +72,7 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     hooks,
     config,
     maxServersPerScope: limits.maxServersPerScope,
-    ...(logger ? { logger } : {}),
+    logger,
     ...(options.now ? { now: options.now } : {}),
     onChange: async (event) => {
       if (event.type === "reset") return;
@@ -109,19 +107,17 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     config,
     validation,
     engine,
-    ...(logger ? { logger } : {}),
+    logger,
   });
   const chatPath = options.chatCompletions
     ? (options.chatCompletions.path ?? "/v1/chat/completions").replace(/\/+$/, "")
     : undefined;
   const chat = options.chatCompletions
-    ? createChatCompletionsHandler(options.chatCompletions, { forRequest, ...(logger ? { logger } : {}) })
+    ? createChatCompletionsHandler(options.chatCompletions, { forRequest, logger })
     : undefined;
 
-  const owns = (pathname: string): boolean =>
-    pathname === basePath ||
-    pathname.startsWith(`${basePath}/`) ||
-    (chatPath !== undefined && pathname.replace(/\/+$/, "") === chatPath);
+  // `path` is the path the framework routed, never a normalized copy (see http/paths.ts).
+  const owns = (path: string): boolean => isUnderBasePath(path, basePath) || isChatPath(path, chatPath);
 
   const started = (async () => {
     // Subscribe even when the store is down at start, so change events flow once it comes back.
@@ -130,18 +126,16 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     await hooks.callHook("config:loaded", { servers: [...config.keys()] });
   })();
   // ready() reports a failed start; an instance nobody awaits must not crash the process with it.
-  started.catch((error: unknown) => logger?.error("mcp-server-side: start-up failed", error));
+  started.catch((error: unknown) => logger.error("mcp-server-side: start-up failed", error));
 
   return {
     hooks,
     basePath,
     owns,
     forRequest,
-    async handle(request) {
-      if (chat && chatPath !== undefined && new URL(request.url).pathname.replace(/\/+$/, "") === chatPath) {
-        return chat(request);
-      }
-      return management(request);
+    async handle(request, path = new URL(request.url).pathname) {
+      if (chat && isChatPath(path, chatPath)) return chat(request);
+      return management(request, path);
     },
     resolve: (request, overrides) => forRequest(request, overrides).servers(),
     rotateSecrets: () => rotateSecrets({ store, ring }),
