@@ -1,12 +1,16 @@
 /**
  * AI SDK tool names (SPEC §5): `${server}__${tool}` by default, made valid for every major provider
- * (`^[A-Za-z0-9_-]{1,64}$`) and unique. A name that had to change gets a stable hash suffix of the
+ * (`^[A-Za-z_][A-Za-z0-9_-]{0,63}$`) and unique. A name that had to change gets a stable hash suffix of the
  * name it was meant to be, so two different MCP tools never collapse into one name and the same tool
  * keeps its name across requests, processes and restarts.
  */
 
-/** What OpenAI, Anthropic, Google and Bedrock all accept as a function name. */
-export const PROVIDER_TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/**
+ * What OpenAI, Anthropic, Google and Bedrock all accept as a function name: their common ground is
+ * OpenAI's `[A-Za-z0-9_-]{1,64}` with Gemini's "must start with a letter or an underscore", so a
+ * server named `1password` cannot hand its name's first character to a tool.
+ */
+export const PROVIDER_TOOL_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 
 const MAX_LENGTH = 64;
 /** `_` plus 8 hex digits. */
@@ -28,11 +32,13 @@ export function stableHash(text: string): string {
 
 /**
  * `raw` itself when it is already a valid provider name; otherwise its invalid characters replaced
- * by `_`, cut to fit, and suffixed with a hash of `raw`.
+ * by `_`, a `_` put first when it starts with a digit or `-`, cut to fit, and suffixed with a hash of `raw`.
  */
 export function providerSafeName(raw: string): string {
   if (PROVIDER_TOOL_NAME.test(raw)) return raw;
-  const cleaned = raw.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, MAX_LENGTH - SUFFIX_LENGTH);
+  const replaced = raw.replace(/[^A-Za-z0-9_-]/g, "_");
+  const headed = replaced === "" || /^[A-Za-z_]/.test(replaced) ? replaced : `_${replaced}`;
+  const cleaned = headed.slice(0, MAX_LENGTH - SUFFIX_LENGTH);
   return `${cleaned === "" ? "tool" : cleaned}_${stableHash(raw)}`;
 }
 
