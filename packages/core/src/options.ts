@@ -49,7 +49,11 @@ export interface McpServerSideOptions {
   encryptionKey?: string | Uint8Array;
   /** Several keys: the first encrypts, all decrypt (rotation). */
   encryptionKeys?: (string | Uint8Array)[];
-  /** Host names or IP literals (no ports) that tenants may use even though they resolve to private addresses. */
+  /**
+   * Host names or IP literals that tenants may use even though they resolve to private, link-local or
+   * metadata addresses. `host:port` (`[v6]:port` for IPv6) opens that port only; a bare host every
+   * port. A malformed entry throws `invalid_config` at creation.
+   */
   allowedHosts?: string[];
   /** Opens loopback and private ranges to tenant servers (never link-local or metadata). @default false */
   allowPrivateNetworks?: boolean;
@@ -122,10 +126,13 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
 
 /** The network policy for servers from the global, scope and request tiers. */
 export interface NetworkPolicy {
+  /** Canonical `allowedHosts` entries: `host`, `host:port` or `[v6]:port` (see security/ssrf parseAllowedHost). */
   allowedHosts: ReadonlySet<string>;
   allowPrivateNetworks: boolean;
   requireHttps: boolean;
   lookup: Lookup;
+  /** Where a refused host is explained to the operator (which option would open it). */
+  logger?: Pick<Logger, "warn">;
 }
 
 export function resolveLimits(options: McpServerSideOptions): Limits {

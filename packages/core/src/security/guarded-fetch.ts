@@ -3,7 +3,14 @@ import { isIP } from "node:net";
 import { Agent, buildConnector, fetch as undiciFetch } from "undici";
 import { McpServerSideError } from "../errors.js";
 import type { NetworkPolicy } from "../options.js";
-import { checkHost, isHostOpened, isPlainHttpAllowed, parseRemoteUrl } from "./ssrf.js";
+import {
+  checkHost,
+  effectivePort,
+  isHostOpened,
+  isPlainHttpAllowed,
+  parseRemoteUrl,
+  warnRefusedHost,
+} from "./ssrf.js";
 
 /** The default cap on one response body (or, for an event stream, on one event). */
 export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
@@ -42,11 +49,12 @@ const HTTPS_REQUIRED = "the URL must use https (http is allowed only for hosts t
  * The address lookup handed to the socket: every answer of `policy.lookup` must pass the policy
  * (SPEC §9), and the socket only ever gets answers that passed, so a rebinding DNS server cannot
  * swap in another address after the check. `privateOnly` is the plain-http case, where only a host
- * reached through an opened private address is acceptable.
+ * reached through an opened private address is acceptable. `port` is the connection's, for
+ * `host:port` entries of `allowedHosts` (the socket's lookup is not told the port).
  */
-function createGuardedLookup(policy: NetworkPolicy, privateOnly: boolean) {
+function createGuardedLookup(policy: NetworkPolicy, privateOnly: boolean, port: number) {
   return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
-    checkHost(hostname, policy).then(
+    checkHost(hostname, policy, port).then(
       (result) => {
         if (!result.ok) {
           const code = result.code === "blocked_address" ? "blocked_address" : "connection_failed";
@@ -54,6 +62,7 @@ function createGuardedLookup(policy: NetworkPolicy, privateOnly: boolean) {
           return;
         }
         if (privateOnly && !isPlainHttpAllowed(result.value.reach, policy)) {
+          warnRefusedHost(policy, hostname, port, "plain-http");
           callback(new McpServerSideError("invalid_url", HTTPS_REQUIRED), "");
           return;
         }
@@ -77,32 +86,46 @@ function createGuardedLookup(policy: NetworkPolicy, privateOnly: boolean) {
   };
 }
 
+/** Connectors kept per (plain-http, port); a bound keeps a tenant walking every port from growing it without end. */
+const MAX_CACHED_CONNECTORS = 256;
+
 /**
  * The connect step of the HTTP client. A lookup hook alone is not enough: sockets skip it for IP
  * literals (`http://0:port`, `[::]`, `[::ffff:7f00:1]`), so those are checked here first.
  */
 function createGuardedConnector(policy: NetworkPolicy, connectTimeoutMs: number): buildConnector.connector {
-  const build = (privateOnly: boolean): buildConnector.connector =>
-    buildConnector({
-      timeout: connectTimeoutMs,
-      autoSelectFamily: true,
-      lookup: createGuardedLookup(policy, privateOnly),
-    });
-  const anyAddress = build(false);
-  const privateOnly = build(true);
+  const connectors = new Map<string, buildConnector.connector>();
+  // One connector per port, since the socket's lookup hook is not told the port an `allowedHosts`
+  // entry may name; each keeps its own TLS session cache.
+  const connectorFor = (privateOnly: boolean, port: number): buildConnector.connector => {
+    const key = `${privateOnly ? "http" : "any"}:${port}`;
+    let connector = connectors.get(key);
+    if (connector === undefined) {
+      if (connectors.size >= MAX_CACHED_CONNECTORS) connectors.clear();
+      connector = buildConnector({
+        timeout: connectTimeoutMs,
+        autoSelectFamily: true,
+        lookup: createGuardedLookup(policy, privateOnly, port),
+      });
+      connectors.set(key, connector);
+    }
+    return connector;
+  };
 
   return (options, callback) => {
     const hostname = options.hostname;
-    const plainHttp = options.protocol === "http:" && policy.requireHttps && !isHostOpened(hostname, policy);
+    const port = effectivePort(options.protocol, options.port);
+    const plainHttp = options.protocol === "http:" && policy.requireHttps && !isHostOpened(hostname, policy, port);
     if (isIP(hostname) === 0) {
       if (plainHttp && !policy.allowPrivateNetworks) {
+        warnRefusedHost(policy, hostname, port, "plain-http");
         callback(new McpServerSideError("invalid_url", HTTPS_REQUIRED), null);
         return;
       }
-      (plainHttp ? privateOnly : anyAddress)(options, callback);
+      connectorFor(plainHttp, port)(options, callback);
       return;
     }
-    checkHost(hostname, policy).then(
+    checkHost(hostname, policy, port).then(
       (result) => {
         if (!result.ok) {
           callback(
@@ -113,9 +136,10 @@ function createGuardedConnector(policy: NetworkPolicy, connectTimeoutMs: number)
             null,
           );
         } else if (plainHttp && !isPlainHttpAllowed(result.value.reach, policy)) {
+          warnRefusedHost(policy, hostname, port, "plain-http");
           callback(new McpServerSideError("invalid_url", HTTPS_REQUIRED), null);
         } else {
-          anyAddress(options, callback);
+          connectorFor(false, port)(options, callback);
         }
       },
       (error: unknown) => callback(error instanceof Error ? error : new Error(String(error)), null),

@@ -1,7 +1,7 @@
 import { promises as dns } from "node:dns";
 import ipaddr from "ipaddr.js";
-import { type Result, fail, ok } from "../errors.js";
-import type { Lookup, LookupAddress, NetworkPolicy } from "../options.js";
+import { McpServerSideError, type Result, fail, ok } from "../errors.js";
+import type { Logger, Lookup, LookupAddress, McpServerSideOptions, NetworkPolicy } from "../options.js";
 
 /**
  * What an IP address is, for the SSRF rules of SPEC §9. Only `public` is reachable by default;
@@ -32,10 +32,15 @@ const table = (entries: readonly (readonly [string, AddressClass])[]): Table =>
 
 // First match wins, so the single metadata addresses come before the ranges that hold them.
 const IPV4_TABLE = table([
-  ["169.254.169.254/32", "metadata"], // AWS, GCP, Azure, OCI, DigitalOcean … instance metadata
+  // Every major cloud's documented metadata endpoints (SPEC §9). Most sit in link-local space and would
+  // be blocked anyway; naming them keeps them blocked if a range rule ever loosens, and the ones
+  // outside it (Azure's wire server, Alibaba's in CGNAT space, Oracle's) are blocked only by these.
+  ["169.254.169.254/32", "metadata"], // AWS, GCP, Azure, Oracle, DigitalOcean, Hetzner, Linode, OpenStack, IBM …
   ["169.254.170.2/32", "metadata"], // AWS ECS task metadata and credentials
+  ["169.254.170.23/32", "metadata"], // AWS EKS Pod Identity agent (credentials)
+  ["169.254.0.23/32", "metadata"], // Tencent Cloud metadata (metadata.tencentyun.com)
   ["168.63.129.16/32", "metadata"], // Azure wire server (otherwise a public address)
-  ["100.100.100.200/32", "metadata"], // Alibaba Cloud metadata
+  ["100.100.100.200/32", "metadata"], // Alibaba Cloud metadata (inside CGNAT space)
   ["192.0.0.192/32", "metadata"], // Oracle Cloud legacy metadata
   ["0.0.0.0/8", "unspecified"], // "this network": 0.0.0.0 connects to the local host on Linux
   ["10.0.0.0/8", "private"],
@@ -57,7 +62,13 @@ const IPV4_TABLE = table([
 // IPv6 forms that carry an IPv4 address are classified by that address (see classifyIPv6); the rest
 // of ::/8 and everything outside 2000::/3 is not global unicast and so is reserved.
 const IPV6_TABLE = table([
+  // Metadata endpoints inside unique-local space, which allowPrivateNetworks would otherwise open.
   ["fd00:ec2::254/128", "metadata"], // AWS instance metadata over IPv6
+  ["fd00:ec2::23/128", "metadata"], // AWS EKS Pod Identity agent over IPv6
+  ["fd20:ce::254/128", "metadata"], // GCP metadata server over IPv6
+  ["fd00:c1::a9fe:a9fe/128", "metadata"], // Oracle Cloud metadata over IPv6
+  ["fd00:a9fe:a9fe::1/128", "metadata"], // Akamai / Linode metadata over IPv6
+  ["fe80::a9fe:a9fe/128", "metadata"], // OpenStack and Linode metadata, link-local IPv6
   ["fc00::/7", "unique-local"],
   ["fe80::/10", "link-local"],
   ["fec0::/10", "private"], // deprecated site-local
@@ -171,27 +182,97 @@ export function normalizeHost(host: string): string {
   return bare.replace(/\.+$/, "");
 }
 
-/** True when the operator opened this host (name or IP literal) with `allowedHosts`. */
-export function isHostOpened(host: string, policy: Pick<NetworkPolicy, "allowedHosts">): boolean {
+/** One `allowedHosts` entry: a canonical host, and the one port it opens (undefined: every port). */
+export interface AllowedHost {
+  host: string;
+  port: number | undefined;
+}
+
+/** Characters a host name in `allowedHosts` never holds; WHATWG would drop, decode or split on some of them. */
+const NOT_IN_ALLOWED_HOST = /[\s/?#@\\%*[\]\u0000-\u001f\u007f]/;
+
+/**
+ * Parses an `allowedHosts` entry: `host`, `host:port`, an IPv6 literal bare or in brackets, or
+ * `[v6]:port`. Names and IPv4 literals are canonicalized as WHATWG URL canonicalizes a URL's host
+ * (IDNA, lower case, `0x7f.1` → `127.0.0.1`), so an entry matches however a tenant spells the URL.
+ * Undefined for anything else: a URL, a wildcard, a path, a port outside 1–65535.
+ */
+export function parseAllowedHost(entry: unknown): AllowedHost | undefined {
+  if (typeof entry !== "string" || entry.length === 0 || entry.length > 300) return undefined;
+  let host: string;
+  let portText: string | undefined;
+  if (entry.startsWith("[")) {
+    const close = entry.indexOf("]");
+    if (close < 0) return undefined;
+    host = entry.slice(1, close);
+    const rest = entry.slice(close + 1);
+    if (rest !== "" && !rest.startsWith(":")) return undefined;
+    portText = rest === "" ? undefined : rest.slice(1);
+    if (!host.includes(":")) return undefined;
+  } else if (entry.indexOf(":") !== entry.lastIndexOf(":")) {
+    host = entry; // a bare IPv6 literal, which cannot carry a port without brackets
+  } else {
+    const colon = entry.indexOf(":");
+    host = colon < 0 ? entry : entry.slice(0, colon);
+    portText = colon < 0 ? undefined : entry.slice(colon + 1);
+  }
+  let port: number | undefined;
+  if (portText !== undefined) {
+    if (!/^[0-9]{1,5}$/.test(portText)) return undefined;
+    port = Number(portText);
+    if (port < 1 || port > 65535) return undefined;
+  }
+  if (host.includes(":")) {
+    // IPv6: strictly an address, no zone id (a URL's host never carries one).
+    if (host.includes("%") || !ipaddr.IPv6.isValid(host)) return undefined;
+    return { host: normalizeHost(host), port };
+  }
+  if (host === "" || NOT_IN_ALLOWED_HOST.test(host)) return undefined;
+  let canonical: string;
+  try {
+    canonical = new URL(`http://${host}/`).hostname;
+  } catch {
+    return undefined;
+  }
+  if (canonical === "") return undefined;
+  return { host: normalizeHost(canonical), port };
+}
+
+/** The canonical spelling of an entry (`host`, `host:port`, `[v6]:port`), so one host is one set member. */
+export function formatAllowedHost({ host, port }: AllowedHost): string {
+  if (port === undefined) return host;
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * True when the operator opened this host (name or IP literal) with `allowedHosts`: a bare entry
+ * opens every port, a `host:port` entry only that port (so a call that does not know the port
+ * matches bare entries only).
+ */
+export function isHostOpened(host: string, policy: Pick<NetworkPolicy, "allowedHosts">, port?: number): boolean {
   if (policy.allowedHosts.size === 0) return false;
   const wanted = normalizeHost(host);
   for (const entry of policy.allowedHosts) {
-    if (normalizeHost(entry) === wanted) return true;
+    const allowed = parseAllowedHost(entry);
+    if (allowed === undefined || allowed.host !== wanted) continue;
+    if (allowed.port === undefined || allowed.port === port) return true;
   }
   return false;
 }
 
 /**
  * Whether a connection to `ip` is allowed. `hostname` is the URL's host (a name, or the literal
- * itself); when it is in `allowedHosts` every address is allowed. Without a hostname the address
- * itself is looked up in `allowedHosts`, so an IP literal listed there only opens URLs that use it.
+ * itself); when it is in `allowedHosts` (for this `port`) every address is allowed. Without a
+ * hostname the address itself is looked up in `allowedHosts`, so an IP literal listed there only
+ * opens URLs that use it.
  */
 export function isAddressAllowed(
   ip: string,
   policy: Pick<NetworkPolicy, "allowedHosts" | "allowPrivateNetworks">,
   hostname?: string,
+  port?: number,
 ): boolean {
-  if (isHostOpened(hostname ?? ip, policy)) return true;
+  if (isHostOpened(hostname ?? ip, policy, port)) return true;
   const kind = classifyAddress(ip);
   if (kind === "public") return true;
   return policy.allowPrivateNetworks && PRIVATE_NETWORK_CLASSES.has(kind);
@@ -212,6 +293,7 @@ const METADATA_NAMES: ReadonlySet<string> = new Set([
   "instance-data.ec2.internal",
   "metadata.tencentyun.com",
   "metadata.platformequinix.com",
+  "api.metadata.cloud.ibm.com",
 ]);
 
 export function isMetadataName(host: string): boolean {
@@ -240,25 +322,75 @@ export interface CheckedHost {
 const NOT_PUBLIC_LITERAL = "the URL's host is an address that is not allowed";
 const NOT_PUBLIC_NAME = "the URL's host resolves to an address that is not allowed";
 
+/** Why a host was refused, for the operator's log line: an address class, or plain http to a public host. */
+export type RefusalReason = AddressClass | "plain-http";
+
+const REASON_TEXT: Partial<Record<RefusalReason, string>> = {
+  loopback: "a loopback address",
+  private: "a private address",
+  "unique-local": "a unique-local IPv6 address",
+  cgnat: "a carrier-grade NAT address",
+  "link-local": "a link-local address",
+  metadata: "a cloud metadata endpoint",
+  multicast: "a multicast address",
+  unspecified: "the unspecified address",
+  reserved: "a reserved address",
+  invalid: "an answer that is not an IP address",
+};
+
+/**
+ * Tells the operator, at warn level through the instance's (sanitizing) logger, which option would
+ * open a refused host. The tenant's error stays generic; this line names the host and port the
+ * tenant gave (never a resolved address) and the option: `allowedHosts` for that host and port,
+ * `allowPrivateNetworks` for a private range, `requireHttps: false` for plain http.
+ */
+export function warnRefusedHost(policy: NetworkPolicy, host: string, port: number | undefined, reason: RefusalReason): void {
+  if (policy.logger === undefined) return;
+  const bare = normalizeHost(host).slice(0, 256);
+  const entry = formatAllowedHost({ host: bare, port });
+  const where = `a tenant server at ${entry}`;
+  let advice: string;
+  if (reason === "plain-http") {
+    advice = `was refused: plain http to a public host. Use https, open exactly this host with allowedHosts: ["${entry}"], or set requireHttps: false.`;
+  } else if (PRIVATE_NETWORK_CLASSES.has(reason)) {
+    advice = `was refused: it is ${REASON_TEXT[reason]}. To open exactly this host, add allowedHosts: ["${entry}"]; allowPrivateNetworks: true opens every private address.`;
+  } else {
+    advice = `was refused: it is ${REASON_TEXT[reason] ?? "a blocked address"}, which allowPrivateNetworks never opens. Only allowedHosts: ["${entry}"] opens it; do so only if you trust every tenant with it.`;
+  }
+  policy.logger.warn(`mcp-server-side: ${where} ${advice}`);
+}
+
 /**
  * The one host check, shared by registration (validateRemoteUrl) and the connect step
- * (guarded-fetch): name rules, then every address the host has. Messages never name an address.
+ * (guarded-fetch): name rules, then every address the host has. `port` is the port connected to, for
+ * `host:port` entries of `allowedHosts` (without it only bare entries open the host). Messages never
+ * name an address; a refusal is explained to the operator's log (warnRefusedHost).
  */
-export async function checkHost(host: string, policy: NetworkPolicy): Promise<Result<CheckedHost>> {
+export async function checkHost(host: string, policy: NetworkPolicy, port?: number): Promise<Result<CheckedHost>> {
   const hostname = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
-  const opened = isHostOpened(hostname, policy);
+  const opened = isHostOpened(hostname, policy, port);
   const literal = parseIpAddress(hostname);
   if (literal !== undefined) {
-    if (!isAddressAllowed(hostname, policy)) return fail("blocked_address", NOT_PUBLIC_LITERAL);
-    const reach: HostReach = opened ? "opened" : classifyAddress(hostname) === "public" ? "public" : "private";
+    const kind = classifyAddress(hostname);
+    if (!isAddressAllowed(hostname, policy, undefined, port)) {
+      warnRefusedHost(policy, hostname, port, kind);
+      return fail("blocked_address", NOT_PUBLIC_LITERAL);
+    }
+    const reach: HostReach = opened ? "opened" : kind === "public" ? "public" : "private";
     return ok({ hostname, addresses: [{ address: hostname, family: literal.kind() === "ipv4" ? 4 : 6 }], reach });
   }
   if (isLocalhostName(hostname)) {
     // Loopback whatever DNS says; opened like any loopback address.
-    if (!opened && !policy.allowPrivateNetworks) return fail("blocked_address", "localhost names are not allowed");
+    if (!opened && !policy.allowPrivateNetworks) {
+      warnRefusedHost(policy, hostname, port, "loopback");
+      return fail("blocked_address", "localhost names are not allowed");
+    }
     return ok({ hostname, addresses: [...LOCALHOST_ADDRESSES], reach: opened ? "opened" : "private" });
   }
-  if (isMetadataName(hostname) && !opened) return fail("blocked_address", "cloud metadata hosts are not allowed");
+  if (isMetadataName(hostname) && !opened) {
+    warnRefusedHost(policy, hostname, port, "metadata");
+    return fail("blocked_address", "cloud metadata hosts are not allowed");
+  }
 
   let answers: LookupAddress[];
   try {
@@ -272,8 +404,14 @@ export async function checkHost(host: string, policy: NetworkPolicy): Promise<Re
   for (const answer of answers) {
     const address = typeof answer?.address === "string" ? parseIpAddress(answer.address) : undefined;
     // An answer that is not an IP address is refused rather than handed to a resolver again.
-    if (address === undefined) return fail("blocked_address", NOT_PUBLIC_NAME);
-    if (!isAddressAllowed(answer.address, policy, hostname)) return fail("blocked_address", NOT_PUBLIC_NAME);
+    if (address === undefined) {
+      warnRefusedHost(policy, hostname, port, "invalid");
+      return fail("blocked_address", NOT_PUBLIC_NAME);
+    }
+    if (!isAddressAllowed(answer.address, policy, hostname, port)) {
+      warnRefusedHost(policy, hostname, port, classifyAddress(answer.address));
+      return fail("blocked_address", NOT_PUBLIC_NAME);
+    }
     if (classifyAddress(answer.address) !== "public") everyPublic = false;
     addresses.push({ address: answer.address, family: address.kind() === "ipv4" ? 4 : 6 });
   }
@@ -327,6 +465,8 @@ export function parseRemoteUrl(raw: unknown): Result<URL> {
   if (url.username !== "" || url.password !== "")
     return fail("invalid_url", "the URL must not contain credentials (userinfo)");
   if (url.hostname === "") return fail("invalid_url", "the URL has no host");
+  // Port 0 is no port: connecting to it fails, or on some stacks picks whatever the OS says.
+  if (url.port !== "" && Number(url.port) === 0) return fail("invalid_url", "the URL's port must be 1 to 65535");
   return ok(url);
 }
 
@@ -341,12 +481,55 @@ export async function validateRemoteUrl(raw: unknown, policy: NetworkPolicy): Pr
   const parsed = parseRemoteUrl(raw);
   if (!parsed.ok) return parsed;
   const url = parsed.value;
-  const host = await checkHost(url.hostname, policy);
+  const port = effectivePort(url.protocol, url.port);
+  const host = await checkHost(url.hostname, policy, port);
   if (!host.ok) return host;
   if (url.protocol === "http:" && !isPlainHttpAllowed(host.value.reach, policy)) {
+    warnRefusedHost(policy, url.hostname, port, "plain-http");
     return fail("invalid_url", "the URL must use https (http is allowed only for hosts the operator opened)");
   }
   return ok(url);
+}
+
+/** The port a connection goes to: the URL's, else the scheme's default. */
+export function effectivePort(protocol: string, port: string | number | undefined): number {
+  const explicit = Number(port);
+  if (port !== undefined && port !== "" && Number.isInteger(explicit) && explicit > 0) return explicit;
+  return protocol === "http:" ? 80 : 443;
+}
+
+/**
+ * The network policy of an instance from its options. Every `allowedHosts` entry is parsed here, so a
+ * malformed one (a URL, a wildcard, a port outside 1–65535) throws at creation instead of silently
+ * never matching.
+ */
+export function createNetworkPolicy(
+  options: Pick<McpServerSideOptions, "allowedHosts" | "allowPrivateNetworks" | "requireHttps" | "lookup">,
+  logger?: Pick<Logger, "warn">,
+): NetworkPolicy {
+  const entries: unknown = options.allowedHosts ?? [];
+  if (!Array.isArray(entries)) {
+    throw new McpServerSideError("invalid_config", "createMcpServerSide: 'allowedHosts' must be an array of host names");
+  }
+  const allowedHosts = new Set<string>();
+  for (const entry of entries as unknown[]) {
+    const parsed = parseAllowedHost(entry);
+    if (parsed === undefined) {
+      const shown = typeof entry === "string" ? JSON.stringify(entry.slice(0, 100)) : typeof entry;
+      throw new McpServerSideError(
+        "invalid_config",
+        `createMcpServerSide: allowedHosts entry ${shown} is not a host name, an IP literal, host:port or [IPv6]:port (port 1-65535; no scheme, path or wildcard)`,
+      );
+    }
+    allowedHosts.add(formatAllowedHost(parsed));
+  }
+  return {
+    allowedHosts,
+    allowPrivateNetworks: options.allowPrivateNetworks === true,
+    requireHttps: options.requireHttps !== false,
+    lookup: options.lookup ?? defaultLookup,
+    ...(logger ? { logger } : {}),
+  };
 }
 
 /** The default resolver: every answer of the system resolver, in its order. */
