@@ -1,4 +1,5 @@
 import type { ServerDefinition } from "../config/schema.js";
+import { isCredentialName, normalizeCredentialName } from "./credential-names.js";
 
 /**
  * The one sanitizer (SPEC §4): responses, problem documents, log lines, hook payloads and request
@@ -9,35 +10,30 @@ import type { ServerDefinition } from "../config/schema.js";
 /** What a secret is replaced with. */
 export const MASK = "***";
 
-const normalizeName = (name: string): string => name.toLowerCase().replace(/[^a-z0-9]/g, "");
-
-const SECRET_KEY_EXACT: ReadonlySet<string> = new Set(["key", "sig", "pass", "pwd", "auth"]);
-const SECRET_KEY_PART =
-  /token|secret|passw|passphrase|authorization|cookie|apikey|privatekey|accesskey|signingkey|encryptionkey|signature|credential|sessionid|jwt|bearer/;
-
 /**
- * Object keys whose string values are secrets: token, secret, password, authorization, cookie,
- * api-key / apikey / x-api-key, client_secret, access_token, refresh_token, key (exact), sig /
- * signature, credential, and their spellings in any case with `-`, `_` or `.` between words.
+ * Object keys whose string values are secrets: every credential name (see `isCredentialName`: token,
+ * key, secret, password, passwd, pass, credential, auth, session, cookie, sig …) in any case with
+ * `-`, `_` or `.` between words, e.g. `client_secret`, `access_token`, `X-Api-Key`, `signature`.
  */
 export function isSecretKey(key: string): boolean {
-  const name = normalizeName(key);
-  return SECRET_KEY_EXACT.has(name) || SECRET_KEY_PART.test(name);
+  return isCredentialName(key);
 }
 
 /** Keys whose values are maps of names to secret values (header maps, process environments). */
 const SECRET_MAP_KEYS: ReadonlySet<string> = new Set(["headers", "env"]);
 
-const SECRET_PARAM_PART = /token|key|secret|passw|pwd|sig|auth|credential|session|cookie|jwt|bearer/;
-
-/** Query parameters (and `name=value` pairs in text) named like token, key, secret, password, sig … */
+/**
+ * Query parameters (and `name=value` pairs in text) with a credential name, and `code` (an OAuth
+ * authorization code in a callback URL).
+ */
 export function isSecretParameter(name: string): boolean {
-  const normalized = normalizeName(name);
-  return normalized === "code" || SECRET_PARAM_PART.test(normalized);
+  return normalizeCredentialName(name) === "code" || isCredentialName(name);
 }
 
-/** A command-line flag that takes a secret as its next argument, e.g. `--api-key abc`. */
-const SECRET_FLAG = /^--?[A-Za-z0-9_.-]*(?:token|key|secret|passw|pwd|credential|auth)[A-Za-z0-9_.-]*$/i;
+const FLAG_SHAPE = /^--?[A-Za-z0-9_.-]+$/;
+
+/** A command-line flag with a credential name takes a secret as its next argument, e.g. `--api-key abc`. */
+const SECRET_FLAG = { test: (arg: string): boolean => FLAG_SHAPE.test(arg) && isCredentialName(arg) };
 
 const URL_IN_TEXT = /\b[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s"'<>`]+/g;
 const JSON_PAIR = /"([^"\\]{1,128})"(\s*:\s*)"((?:[^"\\]|\\.)*)"/g;

@@ -4,8 +4,8 @@ import { McpServerSideError } from "../errors.js";
 import type { HookServerRef, McpHookable } from "../hooks.js";
 import type { Logger } from "../options.js";
 import { sanitizeText } from "../security/redact.js";
-import { maskSecretText } from "../security/secrets.js";
-import { capToolResult, maskSecretValues, normalizeResult } from "./result.js";
+import { maskCredentialText, maskCredentials } from "../security/secrets.js";
+import { capToolResult, normalizeResult } from "./result.js";
 
 /**
  * One tool call, from the AI SDK's `execute` to the MCP server and back (SPEC §5, §8): the
@@ -40,7 +40,7 @@ export interface ExecuteContext {
   ref: HookServerRef;
   timeoutMs: number;
   maxResultBytes: number;
-  /** The server's own secret values (tokens, header values), masked if the server echoes them. */
+  /** The server's own credential values (`credentialsOf`), masked wherever the server echoes them. */
   secrets: readonly string[];
   hooks: McpHookable;
   call: ToolCaller;
@@ -57,14 +57,18 @@ const MAX_UPSTREAM_MESSAGE = 1000;
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
-/** A message from the server, made safe for the model, hooks and logs. */
-function upstreamMessage(text: string): string {
-  const cut = text.length > MAX_UPSTREAM_MESSAGE ? `${text.slice(0, MAX_UPSTREAM_MESSAGE)}…` : text;
+/**
+ * A message from the server, made safe for the model, hooks and logs: the server's credentials masked
+ * first (so the cut never leaves a credential's prefix), then cut, then sanitized.
+ */
+function upstreamMessage(text: string, secrets: readonly string[]): string {
+  const masked = maskCredentialText(text, secrets);
+  const cut = masked.length > MAX_UPSTREAM_MESSAGE ? `${masked.slice(0, MAX_UPSTREAM_MESSAGE)}…` : masked;
   return sanitizeText(cut);
 }
 
-/** The stable code and safe message of a failed call. */
-export function callFailure(error: unknown, timeoutMs: number): McpServerSideError {
+/** The stable code and safe message of a failed call (`secrets`: the server's credential values). */
+export function callFailure(error: unknown, timeoutMs: number, secrets: readonly string[] = []): McpServerSideError {
   if (McpServerSideError.isInstance(error)) return error;
   if (error instanceof McpError) {
     if (error.code === JsonRpcErrorCode.RequestTimeout) {
@@ -75,11 +79,15 @@ export function callFailure(error: unknown, timeoutMs: number): McpServerSideErr
         cause: error,
       });
     }
-    // A JSON-RPC error the server sent (unknown tool, invalid arguments …): useful to the model.
+    // A JSON-RPC error the server sent (unknown tool, invalid arguments …): useful to the model. When
+    // it echoes a credential, the raw error is not kept as the cause (an app may log causes).
+    const echoed =
+      maskCredentialText(error.message, secrets) !== error.message ||
+      maskCredentials(error.data, secrets) !== error.data;
     return new McpServerSideError(
       "tool_call_failed",
-      `the MCP server answered with an error: ${upstreamMessage(error.message)}`,
-      { cause: error },
+      `the MCP server answered with an error: ${upstreamMessage(error.message, secrets)}`,
+      echoed ? {} : { cause: error },
     );
   }
   return new McpServerSideError("tool_call_failed", "the MCP server could not be reached for the call", {
@@ -87,9 +95,9 @@ export function callFailure(error: unknown, timeoutMs: number): McpServerSideErr
   });
 }
 
-/** The failure with the server's own secret values masked out of its message. */
+/** The failure with the server's own credential values masked out of its message (and no cause then). */
 function maskFailure(failure: McpServerSideError, secrets: readonly string[]): McpServerSideError {
-  const message = maskSecretText(failure.message, secrets);
+  const message = maskCredentialText(failure.message, secrets);
   return message === failure.message
     ? failure
     : new McpServerSideError(failure.code, message, { status: failure.status });
@@ -124,7 +132,7 @@ async function fail(
 ): Promise<never> {
   // The generation was aborted: let the AI SDK see its own abort, not a tool error.
   if (signal?.aborted) throw signal.reason ?? error;
-  const failure = maskFailure(callFailure(error, context.timeoutMs), context.secrets);
+  const failure = maskFailure(callFailure(error, context.timeoutMs, context.secrets), context.secrets);
   context.logger?.warn(`mcp-server-side: ${context.ref.name}/${tool}: ${failure.code}: ${failure.message}`);
   await settled(
     context.hooks.callHook("tool:error", {
@@ -157,7 +165,8 @@ function send(
     args,
     signal ? { signal, timeoutMs } : { timeoutMs },
     (raw) => {
-      const result = maskSecretValues(capToolResult(normalizeResult(raw), context.maxResultBytes), context.secrets);
+      // Masked before it is cut, so a cut never leaves half a credential; masking only shortens.
+      const result = capToolResult(maskCredentials(normalizeResult(raw), context.secrets), context.maxResultBytes);
       const after = settled(
         context.hooks.callHook("tool:after-call", {
           server: context.ref,

@@ -1,4 +1,4 @@
-import { secretValuesOf } from "../security/secrets.js";
+import { credentialsOf, maskCredentials } from "../security/secrets.js";
 import { dynamicTool, jsonSchema, type JSONSchema7, type Tool, type ToolSet } from "ai";
 import type { ServerDefinition } from "../config/schema.js";
 import type { HookServerRef, McpHookable } from "../hooks.js";
@@ -61,7 +61,7 @@ export interface ToolViewInput {
 let nextViewId = 1;
 
 /** MCP tool names longer than this are not real names. */
-const MAX_TOOL_NAME_LENGTH = 256;
+export const MAX_TOOL_NAME_LENGTH = 256;
 
 function capDescription(description: unknown): string | undefined {
   if (typeof description !== "string") return undefined;
@@ -81,7 +81,7 @@ export function buildToolView(input: ToolViewInput): ServerToolView {
     ref: input.ref,
     timeoutMs: input.definition.timeoutMs ?? limits.callTimeoutMs,
     maxResultBytes: limits.maxToolResultBytes,
-    secrets: secretValuesOf(input.definition),
+    secrets: credentialsOf(input.definition),
     hooks: input.hooks,
     call: input.call,
     ...(input.logger ? { logger: input.logger } : {}),
@@ -107,7 +107,11 @@ export function buildToolView(input: ToolViewInput): ServerToolView {
   let overLimit = 0;
 
   for (const listed of input.tools) {
-    const mcpTool = (typeof listed === "object" && listed !== null ? listed : {}) as {
+    const raw = (typeof listed === "object" && listed !== null ? listed : {}) as { name?: unknown };
+    // The server's own credentials are masked here, once, in every string the tool carries (title,
+    // description, schema, annotations): everything downstream (the model, GET /:name/tools,
+    // tools:resolved, schema errors, pins, logs) only ever sees the masked tool.
+    const mcpTool = maskCredentials(raw, context.secrets) as {
       name?: unknown;
       description?: unknown;
       inputSchema?: unknown;
@@ -116,6 +120,15 @@ export function buildToolView(input: ToolViewInput): ServerToolView {
     const name = mcpTool.name;
     if (typeof name !== "string" || name === "" || name.length > MAX_TOOL_NAME_LENGTH) {
       errors.push({ code: "tool_schema_rejected", server, message: "a tool without a valid name was left out" });
+      continue;
+    }
+    if (name !== raw.name) {
+      // A masked name could not be called; the tool is left out and its name never repeated.
+      errors.push({
+        code: "tool_schema_rejected",
+        server,
+        message: "a tool whose name contains one of the server's credentials was left out",
+      });
       continue;
     }
     if (seen.has(name)) {
@@ -179,4 +192,29 @@ export function buildToolView(input: ToolViewInput): ServerToolView {
   // Built key by key the object is in dictionary mode, which makes every request's copy several times
   // slower; a spread gives it fast properties once.
   return { id: nextViewId++, server, tools: { ...tools }, entries, errors, rename: makeTool };
+}
+
+/** What `POST /test` shows of a listed tool. */
+export interface ToolSummary {
+  name: string;
+  description?: string;
+}
+
+/**
+ * The raw tool list of a candidate server for `POST /test` (before allow/deny): the candidate's
+ * credentials masked, names checked like the tool view's (a tool whose name holds a credential is left
+ * out), descriptions capped.
+ */
+export function summarizeTools(listed: readonly unknown[], definition: ServerDefinition): ToolSummary[] {
+  const credentials = credentialsOf(definition);
+  const tools: ToolSummary[] = [];
+  for (const entry of listed) {
+    const raw = (typeof entry === "object" && entry !== null ? entry : {}) as { name?: unknown; description?: unknown };
+    const name = raw.name;
+    if (typeof name !== "string" || name === "" || name.length > MAX_TOOL_NAME_LENGTH) continue;
+    if (maskCredentials(name, credentials) !== name) continue;
+    const description = capDescription(maskCredentials(raw.description, credentials));
+    tools.push({ name, ...(description === undefined ? {} : { description }) });
+  }
+  return tools;
 }

@@ -1,3 +1,5 @@
+import type { ServerDefinition } from "../config/schema.js";
+import { credentialsOf, maskCredentialText } from "../security/secrets.js";
 import { utf8Length } from "./result.js";
 
 /**
@@ -19,6 +21,14 @@ export function capInstructions(text: string, maxBytes: number): string {
     end += character.length;
   }
   return trimmed.slice(0, end) + ellipsis;
+}
+
+/**
+ * A server's `instructions` as the model may see them: the server's own credentials masked (before
+ * the cut, so no credential's prefix survives it), then capped at `maxBytes`.
+ */
+export function serverInstructions(text: string, definition: ServerDefinition, maxBytes: number): string {
+  return capInstructions(maskCredentialText(text, credentialsOf(definition)), maxBytes);
 }
 
 export function joinInstructions(entries: readonly { server: string; instructions: string }[]): string {

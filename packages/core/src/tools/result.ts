@@ -1,4 +1,3 @@
-import { maskSecretText } from "../security/secrets.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 
 /**
@@ -58,17 +57,6 @@ function partBytes(part: ContentPart, limit: number): number {
     default:
       return JSON.stringify(part).length;
   }
-}
-
-/**
- * A server that echoes its own credentials (an `Authorization` header, an API key) must not get them
- * to the model: every occurrence of the definition's secret values is masked in the result's text.
- */
-export function maskSecretValues(result: CallToolResult, secrets: readonly string[]): CallToolResult {
-  if (secrets.length === 0) return result;
-  const serialized = JSON.stringify(result);
-  const masked = maskSecretText(serialized, secrets);
-  return masked === serialized ? result : (JSON.parse(masked) as CallToolResult);
 }
 
 /** Normalizes the SDK's result union (the pre-2024-11 `toolResult` form included) to `CallToolResult`. */

@@ -58,6 +58,16 @@ const STRING_KEYWORDS = [
 ] as const;
 const REF_KEYWORDS = ["$ref", "$dynamicRef", "$recursiveRef"] as const;
 
+/**
+ * A rejection reason quotes the server's own text (property names on the path, a `$ref`): cut to this
+ * many characters, so a hostile schema's megabyte property name never reaches `errors` whole.
+ */
+export const MAX_REJECTION_REASON_LENGTH = 512;
+
+function capReason(reason: string): string {
+  return reason.length > MAX_REJECTION_REASON_LENGTH ? `${reason.slice(0, MAX_REJECTION_REASON_LENGTH - 1)}…` : reason;
+}
+
 class Rejected {
   constructor(readonly reason: string) {}
 }
@@ -213,7 +223,8 @@ export function checkInputSchema(schema: unknown): Result<JSONSchema7> {
   try {
     walk(schema, "", 0, { root: schema, nodes: 0 });
   } catch (error) {
-    if (error instanceof Rejected) return fail("tool_schema_rejected", `the input schema is refused: ${error.reason}`);
+    if (error instanceof Rejected)
+      return fail("tool_schema_rejected", `the input schema is refused: ${capReason(error.reason)}`);
     throw error;
   }
   // Measured after the walk, which bounded depth and size, so serializing is cheap and cannot overflow.
