@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { request as httpRequest } from "node:http";
 import { createMcpServerSide } from "@mcp-server-side/core";
 import type { McpServerSide, McpServerSideOptions } from "@mcp-server-side/core";
 import type { LanguageModel } from "ai";
@@ -23,8 +24,22 @@ export interface AdapterCase {
    * that is not JSON) are made by the framework's parser or not at all.
    */
   bodyParsedFirst: boolean;
-  start(mcp: McpServerSide, model: ModelSource): Promise<RunningApp>;
+  start(mcp: McpServerSide, model: ModelSource, setup?: AppSetup): Promise<RunningApp>;
 }
+
+/** What an app mounts besides the middleware and its own routes. */
+export interface AppSetup {
+  /**
+   * Paths the app guards with a middleware mounted before ours, as an app writes `app.use(path, guard)`:
+   * the guard answers `401` with the text `guarded` (`text/plain`) unless the request carries
+   * `x-guard-pass: yes`.
+   */
+  guards?: string[];
+}
+
+/** The guard's answer, as `AppSetup.guards` describes it. */
+export const GUARDED = "guarded";
+export const GUARD_PASS_HEADER = "x-guard-pass";
 
 /** The language model the app's AI SDK routes use, asked for on each request (tests script a mock). */
 export type ModelSource = () => LanguageModel;
@@ -52,12 +67,25 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+export interface RawRequestOptions {
+  /** Sent as `X-API-Key`. */
+  key?: string;
+  headers?: Record<string, string>;
+  /** Sent as is; no content type is added. */
+  body?: string | Uint8Array;
+}
+
 export interface TestClient {
   url: string;
   mcp: McpServerSide;
   /** The management routes' base path of this app. */
   base: string;
   request(method: string, path: string, options?: RequestOptions): Promise<Reply>;
+  /**
+   * A request whose target goes out byte for byte as given (`fetch` would resolve `..` and `\\` first),
+   * so a test can send the spellings a hostile client sends.
+   */
+  rawRequest(method: string, target: string, options?: RawRequestOptions): Promise<Reply>;
   /** `GET base` as `key`, expecting 200; the servers sorted by name. */
   list(key: string): Promise<any[]>;
   register(key: string, body: unknown): Promise<Reply>;
@@ -68,7 +96,7 @@ export interface TestClient {
 export interface MatrixContext {
   adapter: AdapterCase;
   /** Creates an instance (with `testDefaults` under `options`) and an app on a real port; closed after the test. */
-  app(options?: McpServerSideOptions, model?: ModelSource): Promise<TestClient>;
+  app(options?: McpServerSideOptions, model?: ModelSource, setup?: AppSetup): Promise<TestClient>;
 }
 
 /** Every secret the suite sends holds this marker; no response may ever contain it. */
@@ -99,8 +127,8 @@ export function describeMatrix(adapters: readonly AdapterCase[], define: (contex
       });
       define({
         adapter,
-        async app(options = {}, model = noModel) {
-          const started = await startApp(adapter, options, model);
+        async app(options = {}, model = noModel, setup = {}) {
+          const started = await startApp(adapter, options, model, setup);
           running.push(started.close);
           return started;
         },
@@ -117,9 +145,10 @@ export async function startApp(
   adapter: AdapterCase,
   options: McpServerSideOptions = {},
   model: ModelSource = noModel,
+  setup: AppSetup = {},
 ): Promise<TestClient & { close(): Promise<void> }> {
   const mcp = createMcpServerSide({ lookup: fakeLookup(), ...options });
-  const started = await adapter.start(mcp, model);
+  const started = await adapter.start(mcp, model, setup);
   return {
     ...client(started.url, mcp),
     async close() {
@@ -147,12 +176,42 @@ function client(url: string, mcp: McpServerSide): TestClient {
     expectNoSecret(reply.text, [...reply.headers].map(([name, value]) => `${name}: ${value}`).join("\n"));
     return reply;
   };
+  const rawRequest: TestClient["rawRequest"] = async (method, target, options = {}) => {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.key !== undefined) headers["x-api-key"] = options.key;
+    const reply = await new Promise<Reply>((resolve, reject) => {
+      const outgoing = httpRequest(url + "/", { method, path: target, headers }, (incoming) => {
+        const chunks: Buffer[] = [];
+        incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
+        incoming.on("error", reject);
+        incoming.on("end", () => {
+          const responseHeaders = new Headers();
+          for (const [name, value] of Object.entries(incoming.headers)) {
+            if (typeof value === "string") responseHeaders.set(name, value);
+          }
+          const text = Buffer.concat(chunks).toString("utf8");
+          let json: unknown;
+          try {
+            json = text === "" ? undefined : JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: incoming.statusCode ?? 0, headers: responseHeaders, text, json });
+        });
+      });
+      outgoing.on("error", reject);
+      outgoing.end(options.body);
+    });
+    expectNoSecret(reply.text, [...reply.headers].map(([name, value]) => `${name}: ${value}`).join("\n"));
+    return reply;
+  };
   const base = mcp.basePath;
   return {
     url,
     mcp,
     base,
     request,
+    rawRequest,
     async list(key) {
       const reply = await request("GET", base, { key });
       expect(reply.status, reply.text).toBe(200);

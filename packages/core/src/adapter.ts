@@ -1,4 +1,5 @@
 import { createMcpServerSide } from "./create.js";
+import { isJsonContentType } from "./http/body.js";
 import type { McpServerSideOptions } from "./options.js";
 import type { McpServerSide, RequestOverrides } from "./types.js";
 
@@ -27,3 +28,17 @@ export function overridesFromBody(body: unknown): RequestOverrides | undefined {
     select: Object.hasOwn(fields, "mcp_select") ? fields["mcp_select"] : undefined,
   };
 }
+
+/**
+ * The overrides of a body the adapter reads only on demand: a body not labelled JSON is not read and
+ * is no override, and one that does not parse is none either (the app's route answers for its body).
+ */
+export async function overridesFromJsonRequest(
+  contentType: string | null | undefined,
+  read: () => Promise<unknown>,
+): Promise<RequestOverrides | undefined> {
+  if (!isJsonContentType(contentType)) return undefined;
+  return overridesFromBody(await read().catch(() => undefined));
+}
+
+export { pathOf } from "./http/paths.js";

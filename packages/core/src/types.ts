@@ -72,10 +72,16 @@ export interface McpServerSide {
   readonly hooks: import("./hooks.js").McpHookable;
   /** Where the management routes are mounted (normalized, no trailing slash). */
   readonly basePath: string;
-  /** True when `pathname` belongs to this instance (management routes or the chat endpoint). */
-  owns(pathname: string): boolean;
-  /** Serves the management routes (and the chat endpoint); `undefined` when the request is not ours. */
-  handle(request: Request): Promise<Response | undefined>;
+  /**
+   * True when `path` belongs to this instance (management routes or the chat endpoint). Pass the path
+   * the framework routed, undecoded and unnormalized: a path that only normalizes into `basePath` is not ours.
+   */
+  owns(path: string): boolean;
+  /**
+   * Serves the management routes (and the chat endpoint); `undefined` when the request is not ours.
+   * `path` is the path the framework routed (as for `owns`); it defaults to the request URL's pathname.
+   */
+  handle(request: Request, path?: string): Promise<Response | undefined>;
   /** The MCP context of one request. */
   forRequest(request: Request, overrides?: OverridesSource): McpRequestContext;
   /** The effective servers for a request (SPEC §2), redacted. */

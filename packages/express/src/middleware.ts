@@ -12,9 +12,10 @@ export function mcpServerSide(input: McpServerSideInput): McpServerSideMiddlewar
   const mcp = toMcpServerSide(input);
   const middleware: NodeMiddleware = (req, res, next) => {
     try {
-      if (mcp.owns(requestPathname(req))) {
+      const path = requestPathname(req);
+      if (mcp.owns(path)) {
         mcp
-          .handle(toWebRequest(req, { response: res }))
+          .handle(toWebRequest(req, { response: res }), path)
           .then((response) => (response === undefined ? next() : sendWebResponse(res, response)))
           // Once headers are out, a failure (usually the client leaving) can only end the response.
           .catch((error: unknown) => (res.headersSent ? res.destroy() : next(error)));

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
+import { pathOf } from "@mcp-server-side/core";
 
 /** The Node request as Express hands it over; every Express-specific field is optional. */
 export type NodeRequest = IncomingMessage & { originalUrl?: string; body?: unknown };
@@ -17,9 +18,13 @@ const NO_BODY_METHODS = new Set(["GET", "HEAD"]);
 // A host header that is not a plain host[:port] would let the URL parser pick another origin or path.
 const SAFE_HOST = /^[A-Za-z0-9.\-_~]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 
-/** The request's pathname as the app sees it, mount path included (`req.originalUrl` in Express). */
+/**
+ * The path Express routed: the request target as it came off the wire (`req.originalUrl`, so mount
+ * paths are included), up to `?` or `#`, neither decoded nor normalized. Ownership is decided on this,
+ * so `/x/../mcp-servers` (which Express did not route to a guard on `/mcp-servers`) is not ours.
+ */
 export function requestPathname(req: NodeRequest): string {
-  return requestUrl(req).pathname;
+  return pathOf(req.originalUrl ?? req.url ?? "/");
 }
 
 /** The absolute URL of the request; the path is the original one, never resolved against the host. */

@@ -4,7 +4,14 @@ import { generateText, pipeUIMessageStreamToResponse, stepCountIs, streamText, t
 import express from "express";
 import express4 from "express4";
 import { mcpServerSide } from "../src/index.js";
-import { type AdapterCase, type ModelSource, listen } from "../../../test/http/index.js";
+import {
+  type AdapterCase,
+  type AppSetup,
+  GUARD_PASS_HEADER,
+  GUARDED,
+  type ModelSource,
+  listen,
+} from "../../../test/http/index.js";
 
 type ExpressFactory = typeof express;
 
@@ -13,8 +20,15 @@ function expressCase(name: string, factory: ExpressFactory, jsonFirst: boolean):
   return {
     name,
     bodyParsedFirst: jsonFirst,
-    async start(mcp: McpServerSide, model: ModelSource) {
+    async start(mcp: McpServerSide, model: ModelSource, setup: AppSetup = {}) {
       const app = factory();
+      // An app's own guard, mounted before everything else as apps do (`app.use("/admin", requireLogin)`).
+      for (const path of setup.guards ?? []) {
+        app.use(path, (req, res, next) => {
+          if (req.headers[GUARD_PASS_HEADER] === "yes") next();
+          else res.status(401).type("text/plain").send(GUARDED);
+        });
+      }
       if (jsonFirst) app.use(factory.json());
       app.use(mcpServerSide(mcp));
       if (!jsonFirst) app.use(factory.json());

@@ -1,4 +1,4 @@
-import { overridesFromBody, toMcpServerSide } from "@mcp-server-side/core";
+import { overridesFromJsonRequest, toMcpServerSide } from "@mcp-server-side/core";
 import type { McpServerSide, RequestOverrides } from "@mcp-server-side/core";
 import type { Context, MiddlewareHandler } from "hono";
 import type { McpServerSideEnv, McpServerSideInput } from "./types.js";
@@ -15,8 +15,9 @@ export type McpServerSideMiddleware = MiddlewareHandler<McpServerSideEnv> & { re
 export function mcpServerSide(input: McpServerSideInput): McpServerSideMiddleware {
   const mcp = toMcpServerSide(input);
   const middleware: MiddlewareHandler<McpServerSideEnv> = async (c, next) => {
+    // `c.req.path` is the path Hono routed on (any guard the app mounted saw this one), so ownership uses it.
     if (mcp.owns(c.req.path)) {
-      const response = await mcp.handle(await rawRequest(c));
+      const response = await mcp.handle(await rawRequest(c), c.req.path);
       if (response !== undefined) return response;
       await next();
       return;
@@ -43,8 +44,7 @@ async function rawRequest(c: Context): Promise<Request> {
   });
 }
 
-/** `mcp_servers` and `mcp_select` of a JSON body; a body that is not a JSON object is no override. */
-async function bodyOverrides(c: Context): Promise<RequestOverrides | undefined> {
-  if (!/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(c.req.header("content-type") ?? "")) return undefined;
-  return overridesFromBody(await c.req.json().catch(() => undefined));
+/** `mcp_servers` and `mcp_select` of a JSON body, read through Hono's cache; the core decides what is JSON. */
+function bodyOverrides(c: Context): Promise<RequestOverrides | undefined> {
+  return overridesFromJsonRequest(c.req.header("content-type"), () => c.req.json());
 }

@@ -4,7 +4,14 @@ import type { McpServerSide } from "@mcp-server-side/core";
 import { createUIMessageStreamResponse, generateText, stepCountIs, streamText, toUIMessageStream } from "ai";
 import { Hono } from "hono";
 import { type McpServerSideEnv, mcpServerSide } from "../src/index.js";
-import { type AdapterCase, type ModelSource, listen } from "../../../test/http/index.js";
+import {
+  type AdapterCase,
+  type AppSetup,
+  GUARD_PASS_HEADER,
+  GUARDED,
+  type ModelSource,
+  listen,
+} from "../../../test/http/index.js";
 
 /** The body's `prompt`, as a chat route reads it (an unreadable body is an empty prompt). */
 async function promptOf(request: { json(): Promise<unknown> }): Promise<string> {
@@ -16,8 +23,17 @@ async function promptOf(request: { json(): Promise<unknown> }): Promise<string> 
 export const honoCase: AdapterCase = {
   name: "Hono on @hono/node-server",
   bodyParsedFirst: false,
-  async start(mcp: McpServerSide, model: ModelSource) {
+  async start(mcp: McpServerSide, model: ModelSource, setup: AppSetup = {}) {
     const app = new Hono<McpServerSideEnv>();
+    // An app's own guard, mounted before the middleware; Hono's `use(path)` is exact, so the subtree too.
+    for (const path of setup.guards ?? []) {
+      for (const pattern of [path, `${path}/*`]) {
+        app.use(pattern, async (c, next) => {
+          if (c.req.header(GUARD_PASS_HEADER) === "yes") await next();
+          else return c.text(GUARDED, 401);
+        });
+      }
+    }
     app.use(mcpServerSide(mcp));
     app.post("/chat", async (c) => {
       // Like a real chat route, it reads the body itself; the middleware's lazy read shares Hono's cache.

@@ -4,14 +4,26 @@ import { parseJsonBody } from "../security/json-body.js";
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 /**
+ * True for a JSON media type: `application/json` or any `+json` suffix (`application/merge-patch+json`),
+ * parameters such as `charset` allowed. The one check of "is this body JSON" for the core and every adapter.
+ */
+export function isJsonContentType(type: string | null | undefined): boolean {
+  return typeof type === "string" && JSON_TYPE.test(type);
+}
+
+/**
  * Reads a JSON body of at most `maxBytes`, counting bytes as they arrive (a lying or missing
  * Content-Length cannot get more through), and parses it strictly: not JSON is 400, duplicate or
- * prototype keys are 422.
+ * prototype keys are 422. A body not labelled JSON is 415 before a byte is read: a browser sends
+ * `text/plain` (or no type at all) cross-site without a preflight, and that must not reach a write.
  */
 export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
-  const type = request.headers.get("content-type");
-  if (type !== null && !JSON_TYPE.test(type)) {
-    throw new McpServerSideError("invalid_request", "the body must be JSON (application/json)", { status: 415 });
+  if (!isJsonContentType(request.headers.get("content-type"))) {
+    throw new McpServerSideError(
+      "invalid_request",
+      "the body must be JSON: send it with content-type application/json",
+      { status: 415 },
+    );
   }
   const declared = Number(request.headers.get("content-length") ?? Number.NaN);
   if (declared > maxBytes) throw tooLarge(maxBytes);

@@ -16,6 +16,8 @@ import { mergeTiers, type MergedServer } from "../tiers/merge.js";
 import type { StoreScope } from "../store/types.js";
 import type { Identity, ResolvedServer } from "../types.js";
 import { readJsonBody } from "./body.js";
+import { segmentsBelow } from "./paths.js";
+import { approvePinsResponse, type PinRouteDeps, pinsResponse } from "./pins.js";
 import { jsonResponse, problemResponse } from "./problem.js";
 
 export interface HandlerDeps {
@@ -27,30 +29,44 @@ export interface HandlerDeps {
   validation: ValidationDeps;
   engine: Pick<Engine, "listTools" | "test">;
   logger?: Logger;
+  /** The tool pinning routes (`/:name/pins`); without it they are 404. */
+  pins?: PinRouteDeps;
 }
 
 type Route =
   | { kind: "list" }
-  | { kind: "test" }
   | { kind: "server"; name: string }
   | { kind: "tools"; name: string }
+  | { kind: "pins"; name: string }
+  | { kind: "pinsApprove"; name: string }
   | { kind: "unknown" };
 
-/** The management routes of SPEC §4 as a Web-standard handler; `undefined` for paths outside basePath. */
-export function createManagementHandler(deps: HandlerDeps): (request: Request) => Promise<Response | undefined> {
-  const routes: Record<Route["kind"], Partial<Record<string, (context: RouteContext) => Promise<Response>>>> = {
+type RouteHandler = (context: RouteContext) => Promise<Response>;
+
+/**
+ * The management routes of SPEC §4 as a Web-standard handler; `undefined` for paths outside basePath.
+ * `path` is the path the framework routed (see ./paths.ts); it defaults to the request URL's.
+ */
+export function createManagementHandler(
+  deps: HandlerDeps,
+): (request: Request, path?: string) => Promise<Response | undefined> {
+  const routes: Record<Route["kind"], Partial<Record<string, RouteHandler>>> = {
     list: { GET: listServers, POST: registerServer },
-    test: { POST: testServer },
     server: { GET: getServer, PATCH: updateServer, DELETE: removeServer },
     tools: { GET: listTools },
+    pins: { GET: listPins },
+    pinsApprove: { POST: approvePins },
     unknown: {},
   };
+  // Routing is by method as well as path: only `POST /test` is the tester, so `test` is a name like any other.
+  const methodsOf = (route: Route): Partial<Record<string, RouteHandler>> =>
+    route.kind === "server" && route.name === "test" ? { ...routes.server, POST: testServer } : routes[route.kind];
 
-  return async (request) => {
-    const route = matchRoute(new URL(request.url).pathname, deps.basePath);
+  return async (request, path = new URL(request.url).pathname) => {
+    const route = matchRoute(path, deps.basePath);
     if (route === undefined) return undefined;
+    const methods = methodsOf(route);
     try {
-      const methods = routes[route.kind];
       const handler = methods[request.method];
       if (route.kind === "unknown") throw new McpServerSideError("not_found", "no such route");
       if (!handler) {
@@ -69,7 +85,7 @@ export function createManagementHandler(deps: HandlerDeps): (request: Request) =
       }
       const headers: HeadersInit = {};
       if (McpServerSideError.isInstance(error) && error.status === 405)
-        headers["allow"] = Object.keys(routes[route.kind]).join(", ");
+        headers["allow"] = Object.keys(methods).join(", ");
       if (McpServerSideError.isInstance(error) && error.status === 401)
         headers["www-authenticate"] = 'Bearer realm="mcp-servers"';
       return problemResponse(error, headers);
@@ -84,12 +100,13 @@ interface RouteContext {
   deps: HandlerDeps;
 }
 
-function matchRoute(pathname: string, basePath: string): Route | undefined {
-  if (pathname !== basePath && !pathname.startsWith(`${basePath}/`)) return undefined;
-  const segments = pathname
-    .slice(basePath.length)
-    .split("/")
-    .filter((segment) => segment !== "");
+/**
+ * Each segment must be a server name (percent-decoded) or `tools`: a dot segment, an empty one, an
+ * encoded slash or backslash matches nothing, so no spelling reaches a route another spelling guards.
+ */
+function matchRoute(path: string, basePath: string): Route | undefined {
+  const segments = segmentsBelow(path, basePath);
+  if (segments === undefined) return undefined;
   if (segments.length === 0) return { kind: "list" };
   let name: string;
   try {
@@ -97,10 +114,11 @@ function matchRoute(pathname: string, basePath: string): Route | undefined {
   } catch {
     return { kind: "unknown" };
   }
-  if (segments.length === 1 && name === "test") return { kind: "test" };
   if (!isValidServerName(name)) return { kind: "unknown" };
   if (segments.length === 1) return { kind: "server", name };
   if (segments.length === 2 && segments[1] === "tools") return { kind: "tools", name };
+  if (segments.length === 2 && segments[1] === "pins") return { kind: "pins", name };
+  if (segments.length === 3 && segments[1] === "pins" && segments[2] === "approve") return { kind: "pinsApprove", name };
   return { kind: "unknown" };
 }
 
@@ -189,11 +207,26 @@ async function testServer({ deps, identity, request }: RouteContext): Promise<Re
 }
 
 async function listTools({ deps, identity, route }: RouteContext): Promise<Response> {
-  const server = await findEffective(deps, identity, nameOf(route));
+  return jsonResponse({ tools: await deps.engine.listTools(await findResolved(deps, identity, nameOf(route))) });
+}
+
+async function listPins({ deps, identity, route }: RouteContext): Promise<Response> {
+  if (!deps.pins) throw new McpServerSideError("not_found", "no such route");
+  return pinsResponse(deps.pins, await findResolved(deps, identity, nameOf(route)));
+}
+
+async function approvePins({ deps, identity, route, request }: RouteContext): Promise<Response> {
+  if (!deps.pins) throw new McpServerSideError("not_found", "no such route");
+  return approvePinsResponse(deps.pins, await findResolved(deps, identity, nameOf(route)), identity, request);
+}
+
+/** The caller's effective server as the engine connects to it (a request would get the same connection). */
+async function findResolved(deps: HandlerDeps, identity: Identity, name: string): Promise<ResolvedServer> {
+  const server = await findEffective(deps, identity, name);
   const resolved: ResolvedServer = { name: server.name, source: server.source, definition: server.definition };
   if (server.source === "scope") resolved.scope = identity.scope;
   if (identity.user !== undefined) resolved.user = identity.user;
-  return jsonResponse({ tools: await deps.engine.listTools(resolved) });
+  return resolved;
 }
 
 async function findEffective(deps: HandlerDeps, identity: Identity, name: string): Promise<MergedServer> {
