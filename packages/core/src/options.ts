@@ -83,8 +83,26 @@ export interface McpServerSideOptions {
   idleTimeoutMs?: number;
   /** @default 64 KiB */
   maxBodyBytes?: number;
-  /** How long a server that keeps failing is skipped. @default 30000 */
+  /**
+   * The longest a server that keeps failing is skipped. The first failure skips it for about a
+   * second, each further one doubles that up to this cap, and the first success ends it. @default 30000
+   */
   coolDownMs?: number;
+  /** Pooled connections (connecting ones included) one scope may hold; the anonymous caller counts as one scope. @default 50 */
+  maxConnectionsPerScope?: number;
+  /** Connects one scope may have in flight; further ones wait their turn. @default 8 */
+  maxConcurrentConnectsPerScope?: number;
+  /** `POST /test` runs one scope may have in flight; one more answers `limit_exceeded`. @default 4 */
+  maxConcurrentTestsPerScope?: number;
+  /** Stdio children being started (spawn to initialize) at once, across all tiers; the rest wait. @default 4 */
+  maxConcurrentSpawns?: number;
+  /** Pages of `tools/list` read from one server; a longer listing stops there. @default 20 */
+  maxToolListPages?: number;
+  /**
+   * Connects the config tier's servers at start-up, so `ready()` resolves with them connected (or
+   * with the reasons they failed) and the first request finds them warm. @default true
+   */
+  warmup?: boolean;
   /** Clock, injectable for tests. @default Date.now */
   now?: () => number;
 }
@@ -102,6 +120,11 @@ export interface Limits {
   idleTimeoutMs: number;
   maxBodyBytes: number;
   coolDownMs: number;
+  maxConnectionsPerScope: number;
+  maxConcurrentConnectsPerScope: number;
+  maxConcurrentTestsPerScope: number;
+  maxConcurrentSpawns: number;
+  maxToolListPages: number;
   maxHeadersPerServer: number;
   maxHeaderValueBytes: number;
   maxInstructionsBytes: number;
@@ -119,6 +142,13 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   idleTimeoutMs: 5 * 60_000,
   maxBodyBytes: 64 * 1024,
   coolDownMs: 30_000,
+  // 1 000 connections shared by 100 busy tenants: 20 full scopes never starve the rest, because an
+  // idle connection of the biggest scope is evicted first and connecting ones are capped at 8.
+  maxConnectionsPerScope: 50,
+  maxConcurrentConnectsPerScope: 8,
+  maxConcurrentTestsPerScope: 4,
+  maxConcurrentSpawns: 4,
+  maxToolListPages: 20,
   maxHeadersPerServer: 32,
   maxHeaderValueBytes: 4096,
   maxInstructionsBytes: 4096,

@@ -2,7 +2,9 @@ import { SseError } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { ErrorCode as JsonRpcErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { STATUS_CODES } from "node:http";
 import { McpServerSideError } from "../errors.js";
+import { sanitizeText } from "../security/redact.js";
 
 /**
  * Why a connection failed, as a stable code and a fixed message. Upstream text (bodies, resolved
@@ -32,11 +34,56 @@ export class ConnectTimeoutError extends Error {
   }
 }
 
+/** Longest command name and stderr excerpt a message quotes. */
+const MAX_QUOTED_COMMAND = 200;
+const MAX_QUOTED_STDERR = 500;
+
+/** A stdio child that exited (or closed its pipes) before it completed the initialize handshake. */
+export class ChildExitError extends Error {
+  constructor(
+    readonly exitCode: number | null,
+    readonly signal: string | null,
+    /** The last lines the child wrote to stderr, raw (sanitized when quoted). */
+    readonly stderrTail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the server's process exited before it answered (code ${exitCode ?? "none"})`, options);
+    this.name = "ChildExitError";
+  }
+}
+
+/** The text of a stdio child's stderr tail as a message may quote it: secrets masked, one line, capped. */
+function quotedStderr(tail: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is removed here.
+  const oneLine = tail.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
+  const last = oneLine.length > MAX_QUOTED_STDERR ? `…${oneLine.slice(-MAX_QUOTED_STDERR)}` : oneLine;
+  return sanitizeText(last);
+}
+
+/** `HTTP 503 Service Unavailable`: the status and its standard reason phrase (never the server's own text). */
+function statusText(status: number): string {
+  const reason = STATUS_CODES[status];
+  return reason === undefined ? `HTTP ${status}` : `HTTP ${status} ${reason}`;
+}
+
 /** The HTTP status of a transport error, when the server answered at all. */
 export function httpStatusOf(error: unknown): number | undefined {
   if (error instanceof StreamableHTTPError || error instanceof SseError)
     return typeof error.code === "number" ? error.code : undefined;
   return undefined;
+}
+
+/**
+ * The server no longer knows the session: `404` (the MCP spec), or `400` whose body names the session
+ * or an uninitialized server — what the reference SDK server answers after a restart ("Bad Request:
+ * No valid session ID provided", "Server not initialized"). Either way, initializing again helps.
+ */
+export function isStaleSession(error: unknown): boolean {
+  const status = httpStatusOf(error);
+  if (status === 404) return true;
+  if (status !== 400 || !(error instanceof Error)) return false;
+  // Only the first part of the body is looked at: the check stays linear and cheap on any body.
+  return /session|not initialized/i.test(error.message.slice(0, 1_000));
 }
 
 /** Statuses with which a Streamable HTTP endpoint says "not here": worth trying the older SSE transport. */
@@ -82,6 +129,20 @@ export function classifyConnectError(error: unknown): ConnectFailure {
     return { code, message: own.message, retryable: code === "connection_failed" || code === "timeout" };
   }
   if (error instanceof ConnectTimeoutError) return { code: "timeout", message: error.message, retryable: true };
+  if (error instanceof ChildExitError) {
+    const how =
+      error.exitCode !== null
+        ? `exited with code ${error.exitCode}`
+        : error.signal !== null
+          ? `was ended by ${error.signal}`
+          : "closed its output";
+    const tail = quotedStderr(error.stderrTail);
+    return {
+      code: "connection_failed",
+      message: `the server's process ${how} before it answered${tail === "" ? "" : `; its last stderr lines: ${tail}`}`,
+      retryable: false,
+    };
+  }
   if (error instanceof McpError && error.code === JsonRpcErrorCode.RequestTimeout) {
     return {
       code: "timeout",
@@ -99,14 +160,18 @@ export function classifyConnectError(error: unknown): ConnectFailure {
   if (status === 401 || status === 403) {
     return {
       code: "auth_failed",
-      message: `the MCP server refused the credentials (HTTP ${status})`,
+      message: `the MCP server refused the credentials (${statusText(status)})`,
       retryable: false,
     };
   }
   if (status !== undefined && status >= 500)
-    return { code: "connection_failed", message: `the MCP server answered HTTP ${status}`, retryable: true };
+    return { code: "connection_failed", message: `the MCP server answered ${statusText(status)}`, retryable: true };
   if (status !== undefined && status >= 300) {
-    return { code: "not_mcp_server", message: `the endpoint answered HTTP ${status}, not MCP`, retryable: false };
+    return {
+      code: "not_mcp_server",
+      message: `the endpoint answered ${statusText(status)}, not MCP`,
+      retryable: false,
+    };
   }
   if (
     error instanceof StreamableHTTPError ||
@@ -133,7 +198,14 @@ export function classifyConnectError(error: unknown): ConnectFailure {
   }
   const system = systemCode(error);
   if (system === "ENOENT" || system === "EACCES" || system === "ENOTDIR") {
-    return { code: "connection_failed", message: "the server's command could not be started", retryable: false };
+    const path = (error as { path?: unknown }).path;
+    const command =
+      typeof path === "string" && path !== "" ? ` '${sanitizeText(path.slice(0, MAX_QUOTED_COMMAND))}'` : "";
+    return {
+      code: "connection_failed",
+      message: `the server's command${command} could not be started (${system})`,
+      retryable: false,
+    };
   }
   if (system === "ENOTFOUND" || system === "EAI_AGAIN")
     return { code: "connection_failed", message: "the server's host name does not resolve", retryable: true };
@@ -146,7 +218,7 @@ export function classifyConnectError(error: unknown): ConnectFailure {
  * refused the TCP connection, or the transport had already closed before the request was sent.
  */
 export function isRetrySafe(error: unknown): boolean {
-  if (httpStatusOf(error) === 404 || systemCode(error) === "ECONNREFUSED") return true;
+  if (isStaleSession(error) || systemCode(error) === "ECONNREFUSED") return true;
   return error instanceof Error && !(error instanceof McpError) && error.message === "Not connected";
 }
 

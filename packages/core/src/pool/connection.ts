@@ -4,15 +4,21 @@ import { SSEClientTransport, SseError } from "@modelcontextprotocol/sdk/client/s
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { FetchLike, Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  ErrorCode as JsonRpcErrorCode,
+  McpError,
+  ToolListChangedNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import { isStdio, type ServerDefinition } from "../config/schema.js";
 import { McpServerSideError } from "../errors.js";
 import type { Logger } from "../options.js";
 import { REFUSED_HEADER_NAMES } from "../security/headers.js";
+import { credentialsOf, maskCredentialText } from "../security/secrets.js";
 import type { ResolvedServer } from "../types.js";
-import { ConnectTimeoutError, httpStatusOf, suggestsSseFallback } from "./classify.js";
+import type { ChildProcess } from "node:child_process";
+import { ChildExitError, ConnectTimeoutError, httpStatusOf, isStaleSession, suggestsSseFallback } from "./classify.js";
 
 /**
  * One live MCP session: an SDK `Client` on a stdio, Streamable HTTP or SSE transport. The pool's
@@ -51,8 +57,11 @@ export interface Connection {
   readonly alive: boolean;
   /** Whether the server declared the tools capability. */
   readonly hasTools: boolean;
-  /** Every page of `tools/list`, up to `maxTools` entries, each as the server sent it. */
-  listTools(options: { timeoutMs: number; maxTools: number }): Promise<unknown[]>;
+  /**
+   * Every page of `tools/list`, up to `maxTools` entries and `maxPages` pages, each entry as the
+   * server sent it. `timeoutMs` bounds the whole listing, not each page.
+   */
+  listTools(options: { timeoutMs: number; maxTools: number; maxPages: number }): Promise<unknown[]>;
   callTool(
     name: string,
     args: Record<string, unknown>,
@@ -65,7 +74,15 @@ export interface Connection {
 }
 
 const CLIENT_INFO = { name: "mcp-server-side", version: "0.1.0" };
-const MAX_LIST_PAGES = 100;
+/** How much of a stdio child's stderr is kept to explain a failed start (the last lines). */
+const STDERR_TAIL_BYTES = 2_048;
+
+/** What a stdio child said and how it ended, kept to explain a failed start. */
+interface ChildReport {
+  stderrTail: string;
+  exit?: { code: number | null; signal: string | null };
+}
+
 /** Bound on the DELETE that ends an HTTP session at close; the close never waits longer. */
 const TERMINATE_TIMEOUT_MS = 2_000;
 
@@ -119,7 +136,7 @@ function parseUrl(raw: string): URL {
   return url;
 }
 
-function createTransport(kind: TransportKind, options: OpenOptions): Transport {
+function createTransport(kind: TransportKind, options: OpenOptions, child: ChildReport): Transport {
   const definition = options.server.definition;
   if (kind === "stdio") {
     const transport = new StdioClientTransport({
@@ -134,9 +151,28 @@ function createTransport(kind: TransportKind, options: OpenOptions): Transport {
     // A pipe nobody reads fills up and blocks the child: always drain it.
     const stderr = transport.stderr;
     const name = options.server.name;
-    stderr?.on("data", (chunk: Buffer) =>
-      options.logger?.debug(`mcp-server-side: ${name} (stdio) stderr: ${chunk.toString("utf8", 0, 500).trimEnd()}`),
-    );
+    // The child's own env credentials are masked in what it prints before anything keeps or logs it.
+    const credentials = credentialsOf(definition);
+    stderr?.on("data", (chunk: Buffer) => {
+      const text = maskCredentialText(
+        chunk.toString("utf8", Math.max(0, chunk.length - STDERR_TAIL_BYTES)),
+        credentials,
+      );
+      child.stderrTail = (child.stderrTail + text).slice(-STDERR_TAIL_BYTES);
+      options.logger?.debug(
+        `mcp-server-side: ${name} (stdio) stderr: ${maskCredentialText(chunk.toString("utf8", 0, 500), credentials).trimEnd()}`,
+      );
+    });
+    // The SDK does not expose the child's exit status, which is what explains a failed start; it keeps
+    // the process in `_process` once started.
+    const start = transport.start.bind(transport);
+    transport.start = async () => {
+      await start();
+      const process = (transport as unknown as { _process?: ChildProcess })._process;
+      process?.once("exit", (code, signal) => {
+        child.exit = { code, signal };
+      });
+    };
     return transport;
   }
   const url = parseUrl(definition.url ?? "");
@@ -154,7 +190,8 @@ function createTransport(kind: TransportKind, options: OpenOptions): Transport {
 
 async function openWith(kind: TransportKind, options: OpenOptions, deadline: number): Promise<Connection> {
   const remaining = (): number => Math.max(1, Math.ceil(deadline - performance.now()));
-  const transport = createTransport(kind, options);
+  const child: ChildReport = { stderrTail: "" };
+  const transport = createTransport(kind, options, child);
   const client = new Client(CLIENT_INFO, { capabilities: {}, jsonSchemaValidator: skipOutputValidation });
   let alive = false;
   let closing = false;
@@ -171,9 +208,9 @@ async function openWith(kind: TransportKind, options: OpenOptions, deadline: num
   };
   client.onclose = lose;
   client.onerror = (error: Error) => {
-    if (httpStatusOf(error) === 404) sessionGone = true;
+    if (isStaleSession(error)) sessionGone = true;
     if (!alive) return;
-    // 404 on the session id (the server restarted), a GET stream that could not be re-opened, or an
+    // 404 (or the reference server's 400) on the session id (the server restarted), a GET stream that could not be re-opened, or an
     // SSE stream that dropped (reconnecting it would start a session nobody initialized).
     if (sessionGone || /Maximum reconnection attempts/.test(error.message) || error instanceof SseError) {
       options.logger?.debug(
@@ -223,9 +260,16 @@ async function openWith(kind: TransportKind, options: OpenOptions, deadline: num
     });
   } catch (error) {
     closing = true;
+    const exited = kind === "stdio" && isConnectionClosed(error);
+    if (exited) await drained();
     await client.close().catch(() => undefined);
     // A failed SSE start leaves its EventSource reconnecting; closing the transport stops it.
     await transport.close().catch(() => undefined);
+    // "Connection closed" says nothing; the child's exit status and last stderr lines say why.
+    if (exited)
+      throw new ChildExitError(child.exit?.code ?? null, child.exit?.signal ?? null, child.stderrTail, {
+        cause: error,
+      });
     throw error;
   } finally {
     clearTimeout(timer);
@@ -245,20 +289,29 @@ async function openWith(kind: TransportKind, options: OpenOptions, deadline: num
       return alive;
     },
     hasTools: client.getServerCapabilities()?.tools !== undefined,
-    async listTools({ timeoutMs, maxTools }) {
+    async listTools({ timeoutMs, maxTools, maxPages }) {
       active++;
       try {
+        // One deadline for the listing: a server that pages slowly must not get a fresh budget per page.
+        const listDeadline = performance.now() + timeoutMs;
         const tools: unknown[] = [];
         let cursor: string | undefined;
-        for (let page = 0; page < MAX_LIST_PAGES && tools.length < maxTools; page++) {
+        for (let page = 0; page < maxPages && tools.length < maxTools; page++) {
+          const left = Math.ceil(listDeadline - performance.now());
+          if (left <= 0) throw new McpError(JsonRpcErrorCode.RequestTimeout, "tools/list did not finish in time");
           const result = await client.request(
             { method: "tools/list", ...(cursor === undefined ? {} : { params: { cursor } }) },
             LenientListToolsResultSchema,
-            { timeout: timeoutMs },
+            { timeout: left, maxTotalTimeout: left },
           );
           for (const tool of result.tools) if (tools.length < maxTools) tools.push(tool);
           cursor = typeof result.nextCursor === "string" ? result.nextCursor : undefined;
           if (cursor === undefined) break;
+          if (page + 1 >= maxPages) {
+            options.logger?.warn(
+              `mcp-server-side: ${options.server.name}: tools/list stopped after ${maxPages} pages (maxToolListPages)`,
+            );
+          }
         }
         return tools;
       } finally {
@@ -302,6 +355,15 @@ async function openWith(kind: TransportKind, options: OpenOptions, deadline: num
     },
     close,
   };
+}
+
+function isConnectionClosed(error: unknown): boolean {
+  return error instanceof McpError && error.code === JsonRpcErrorCode.ConnectionClosed;
+}
+
+/** A few turns of the event loop, so that a child's last stderr chunk and exit event are in. */
+function drained(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 /**

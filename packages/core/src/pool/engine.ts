@@ -4,8 +4,8 @@ import { McpServerSideError } from "../errors.js";
 import type { McpHookable } from "../hooks.js";
 import type { Limits, Logger } from "../options.js";
 import { DEFAULT_MAX_RESPONSE_BYTES } from "../security/guarded-fetch.js";
-import { MAX_TOOL_DESCRIPTION_LENGTH, type ServerToolView } from "../tools/convert.js";
-import { capInstructions, joinInstructions } from "../tools/instructions.js";
+import { type ServerToolView, summarizeTools } from "../tools/convert.js";
+import { joinInstructions, serverInstructions } from "../tools/instructions.js";
 import { createToolSetMerger } from "../tools/merge.js";
 import { createToolNamer } from "../tools/naming.js";
 import type { ContextError, ResolvedServer, Tier, ToolsOptions } from "../types.js";
@@ -57,8 +57,16 @@ export interface Engine {
   instructions(servers: ResolvedServer[], errors: ContextError[]): Promise<string>;
   /** For GET /:name/tools: the tools after allow/deny as the model sees them; throws McpServerSideError("upstream_error"). */
   listTools(server: ResolvedServer): Promise<ListedTool[]>;
-  /** For POST /test: connect without pooling, list tools, close. Never throws. */
+  /**
+   * For POST /test: connect without pooling, list tools, close. Failures of the server are results;
+   * it throws only `limit_exceeded` (429) when the caller's scope already runs `maxConcurrentTestsPerScope` tests.
+   */
   test(server: ResolvedServer): Promise<TestResult>;
+  /**
+   * Connects the given (config) servers and lists their tools into the pool, so that the first
+   * request finds them warm. Resolves when every one connected or failed; never throws.
+   */
+  warmup(servers: ResolvedServer[]): Promise<ContextError[]>;
   /** Close pooled connections of a server whose definition changed or was removed (scope undefined = config/global). */
   evict(match: { source: Tier; scope?: string; name: string }, reason: "changed" | "removed"): Promise<void>;
   close(): Promise<void>;
@@ -199,6 +207,59 @@ export function createEngine(deps: EngineDeps): Engine {
     return answered;
   };
 
+  /** One POST /test run: connect (after its spawn turn), list within one budget, close. */
+  const testOnce = async (server: ResolvedServer): Promise<TestResult> => {
+    let connection: Connection | undefined;
+    let spawnTurn: () => void;
+    try {
+      spawnTurn = await pool.admitSpawn(server, shutdown.signal);
+    } catch {
+      return { ok: false, error: { code: "connection_failed", message: "the MCP engine is closed" } };
+    }
+    const started = performance.now();
+    try {
+      const authProvider = deps.authProviderFor?.(server);
+      connection = await openConnection({
+        server,
+        fetch: deps.fetchFor(server),
+        timeoutMs: limits.connectTimeoutMs,
+        signal: shutdown.signal,
+        maxStdioMessageBytes,
+        ...(authProvider ? { authProvider } : {}),
+        ...(logger ? { logger } : {}),
+        events: { onToolsChanged: () => undefined, onLost: () => undefined },
+      });
+    } catch (error) {
+      const failure = classifyConnectError(error);
+      return { ok: false, error: { code: failure.code, message: failure.message } };
+    } finally {
+      spawnTurn();
+    }
+    try {
+      // One budget for the whole listing, however many pages the server sends.
+      const listed = connection.hasTools
+        ? await connection.listTools({
+            timeoutMs: limits.toolsTimeoutMs,
+            maxTools: 10_000,
+            maxPages: limits.maxToolListPages,
+          })
+        : [];
+      // Credentials masked, names and descriptions capped: the one rule of tools/convert.ts.
+      const tools = summarizeTools(listed, server.definition);
+      return { ok: true, tools, latencyMs: Math.round(performance.now() - started) };
+    } catch (error) {
+      const timedOut = classifyConnectError(error).code === "timeout";
+      return {
+        ok: false,
+        error: timedOut
+          ? { code: "timeout", message: "the MCP server did not list its tools in time" }
+          : { code: "connection_failed", message: "the MCP server connected but failed to list its tools" },
+      };
+    } finally {
+      await connection.close();
+    }
+  };
+
   return {
     async tools(servers, errors, options = {}) {
       const views = await collect<ServerToolView>(
@@ -229,7 +290,7 @@ export function createEngine(deps: EngineDeps): Engine {
         if (typeof text === "string" && text.trim() !== "") {
           entries.push({
             server: servers[index]!.name,
-            instructions: capInstructions(text, limits.maxInstructionsBytes),
+            instructions: serverInstructions(text, servers[index]!.definition, limits.maxInstructionsBytes),
           });
         }
       });
@@ -262,54 +323,28 @@ export function createEngine(deps: EngineDeps): Engine {
     },
 
     async test(server) {
-      const started = performance.now();
-      let connection: Connection | undefined;
+      const release = pool.admitTest(server);
       try {
-        const authProvider = deps.authProviderFor?.(server);
-        connection = await openConnection({
-          server,
-          fetch: deps.fetchFor(server),
-          timeoutMs: limits.connectTimeoutMs,
-          signal: shutdown.signal,
-          maxStdioMessageBytes,
-          ...(authProvider ? { authProvider } : {}),
-          ...(logger ? { logger } : {}),
-          events: { onToolsChanged: () => undefined, onLost: () => undefined },
-        });
-      } catch (error) {
-        const failure = classifyConnectError(error);
-        return { ok: false, error: { code: failure.code, message: failure.message } };
-      }
-      try {
-        const listed = connection.hasTools
-          ? await connection.listTools({ timeoutMs: limits.toolsTimeoutMs, maxTools: 10_000 })
-          : [];
-        const tools: { name: string; description?: string }[] = [];
-        for (const entry of listed) {
-          const tool = (typeof entry === "object" && entry !== null ? entry : {}) as {
-            name?: unknown;
-            description?: unknown;
-          };
-          if (typeof tool.name !== "string") continue;
-          tools.push({
-            name: tool.name,
-            ...(typeof tool.description === "string"
-              ? { description: tool.description.slice(0, MAX_TOOL_DESCRIPTION_LENGTH) }
-              : {}),
-          });
-        }
-        return { ok: true, tools, latencyMs: Math.round(performance.now() - started) };
-      } catch (error) {
-        const timedOut = classifyConnectError(error).code === "timeout";
-        return {
-          ok: false,
-          error: timedOut
-            ? { code: "timeout", message: "the MCP server did not list its tools in time" }
-            : { code: "connection_failed", message: "the MCP server connected but failed to list its tools" },
-        };
+        return await testOnce(server);
       } finally {
-        await connection.close();
+        release();
       }
+    },
+
+    async warmup(servers) {
+      const errors: ContextError[] = [];
+      // Per-user (OAuth) connections need a user; they start on that user's first request.
+      const shared = servers.filter((server) => server.definition.auth?.type !== "oauth2");
+      await Promise.allSettled(
+        shared.map(async (server) => {
+          try {
+            await pool.slotFor(server).view();
+          } catch (error) {
+            report(errors, server, failureOf(error));
+          }
+        }),
+      );
+      return errors;
     },
 
     evict: (match, reason) => pool.evict(match, reason),

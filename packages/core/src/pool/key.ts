@@ -42,6 +42,17 @@ export function connectionUser(server: ResolvedServer): string {
   return server.definition.auth?.type === "oauth2" ? (server.user ?? "") : "";
 }
 
+/**
+ * Who a connection counts against for the per-scope caps: the scope for tenant tiers (the anonymous
+ * caller is the scope ""), the user for a shared server with per-user (OAuth) connections, and nobody
+ * for the shared connections of the config and global tiers, which no caller's pressure may evict.
+ */
+export function connectionParty(server: ResolvedServer): string | undefined {
+  if (server.source === "scope" || server.source === "request") return `scope\u0000${server.scope ?? ""}`;
+  const user = connectionUser(server);
+  return user === "" ? undefined : `user\u0000${user}`;
+}
+
 export function connectionKey(server: ResolvedServer): string {
   return `${server.source}\u0000${connectionScope(server)}\u0000${connectionUser(server)}\u0000${server.name}\u0000${definitionHash(server.definition)}`;
 }

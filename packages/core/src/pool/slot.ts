@@ -6,9 +6,11 @@ import type { Limits, Logger } from "../options.js";
 import type { CallOptions } from "../tools/call.js";
 import { buildToolView, type ServerToolView } from "../tools/convert.js";
 import type { ToolNamer } from "../tools/naming.js";
+import { isStdio } from "../config/schema.js";
 import type { ContextError, ResolvedServer } from "../types.js";
 import { classifyConnectError, isConnectionBroken, isRetrySafe } from "./classify.js";
 import { type Connection, openConnection } from "./connection.js";
+import type { Release } from "./gate.js";
 
 /**
  * A pool slot: everything the engine keeps for one server as one caller group sees it (one pool key).
@@ -32,6 +34,11 @@ export interface SlotDeps {
   maxStdioMessageBytes: number;
   /** The current slot for a server, for a call that arrives after this slot was closed as idle. */
   replacement: (server: ResolvedServer) => Slot;
+  /**
+   * Waits for the permits a connect needs (the scope's connect cap, the spawn cap for stdio); the
+   * connect deadline starts once they are held. Rejects when `signal` aborts first.
+   */
+  admit: (server: ResolvedServer, signal: AbortSignal) => Promise<Release>;
 }
 
 export interface Slot {
@@ -40,7 +47,7 @@ export interface Slot {
   readonly ref: HookServerRef;
   /** Last time a request or call used the slot (the `now` clock). */
   lastUsed: number;
-  /** A call, a connect or a listing is in flight. */
+  /** A call, a connect or a listing is in flight (a connect still waiting for its turn is not). */
   readonly busy: boolean;
   readonly connected: boolean;
   readonly closed: boolean;
@@ -62,6 +69,15 @@ export interface Slot {
 
 /** How many tools a server may list before the listing stops (the rest could never be offered). */
 const MAX_LISTED_TOOLS = 10_000;
+
+/** The first cool-down; each further failure in a row doubles it, up to `coolDownMs`. */
+const FIRST_COOL_DOWN_MS = 1_000;
+
+/** How long a server is skipped after `failures` failures in a row: about a second, doubling to the cap. */
+export function coolDownFor(failures: number, capMs: number): number {
+  const first = Math.min(FIRST_COOL_DOWN_MS, capMs);
+  return Math.min(capMs, first * 2 ** Math.min(30, Math.max(0, failures - 1)));
+}
 
 interface Failure {
   until: number;
@@ -149,6 +165,15 @@ export function createSlot(key: string, server: ResolvedServer, deps: SlotDeps):
   let failure: Failure | undefined;
   let closedReason: CloseReason | undefined;
   let activeCalls = 0;
+  /** Failures in a row; the first success resets it. */
+  let failuresInRow = 0;
+  /** A connect holds its permits (it is really connecting, not waiting for its turn). */
+  let connecting = false;
+  /** Listings running on a live connection. */
+  let listingsRunning = 0;
+  /** Aborted when the slot closes: a connect waiting for its turn gives up its place. */
+  const closing = new AbortController();
+  const stop = AbortSignal.any([deps.shutdown, closing.signal]);
 
   /** The tools of the last listing; the raw list itself is not kept (heap per connection). */
   let view: ServerToolView | undefined;
@@ -158,18 +183,26 @@ export function createSlot(key: string, server: ResolvedServer, deps: SlotDeps):
   let listing: Promise<ServerToolView> | undefined;
 
   const coolDown = (code: string, message: string): void => {
-    failure = { until: deps.now() + limits.coolDownMs, code, message };
+    failuresInRow++;
+    failure = { until: deps.now() + coolDownFor(failuresInRow, limits.coolDownMs), code, message };
   };
 
   const closedError = (): McpServerSideError =>
-    new McpServerSideError(
-      "connection_failed",
-      closedReason === "removed"
-        ? `the server '${server.name}' was removed`
-        : closedReason === "changed"
-          ? `the server '${server.name}' was changed`
-          : "the MCP engine is closed",
-    );
+    closedReason === "evicted"
+      ? new McpServerSideError(
+          "limit_exceeded",
+          "the connection pool is full; this connection was closed before it was ready",
+        )
+      : new McpServerSideError(
+          "connection_failed",
+          closedReason === "removed"
+            ? `the server '${server.name}' was removed`
+            : closedReason === "changed"
+              ? `the server '${server.name}' was changed`
+              : closedReason === "idle"
+                ? `the connection to '${server.name}' was closed as idle before it was ready`
+                : "the MCP engine is closed",
+        );
 
   /** Forget a broken connection so that the next use opens a new one. */
   const markLost = (lost: Connection): void => {
@@ -182,7 +215,12 @@ export function createSlot(key: string, server: ResolvedServer, deps: SlotDeps):
     for (let attempt = 0; ; attempt++) {
       // Events name the connection they come from, so a late event of a replaced one changes nothing.
       let opened: Connection | undefined;
+      let release: Release | undefined;
       try {
+        // Waiting for a turn is not connecting: the slot stays evictable, the deadline has not started.
+        release = await deps.admit(server, stop);
+        if (closedReason !== undefined) throw closedError();
+        connecting = true;
         const authProvider = deps.authProviderFor?.(server);
         opened = await openConnection({
           server,
@@ -211,12 +249,20 @@ export function createSlot(key: string, server: ResolvedServer, deps: SlotDeps):
         });
         return opened;
       } catch (error) {
+        if (closedReason !== undefined) throw closedError();
+        if (deps.shutdown.aborted) throw new McpServerSideError("connection_failed", "the MCP engine is closed");
         const failed = classifyConnectError(error);
-        if (attempt > 0 || !failed.retryable || deps.shutdown.aborted || closedReason !== undefined) {
+        // A child that did not start in time is not retried: killing it and spawning another doubles
+        // the load that made it slow.
+        const retryable = failed.retryable && !(failed.code === "timeout" && isStdio(server.definition));
+        if (attempt > 0 || !retryable) {
           throw new McpServerSideError(failed.code, failed.message, { cause: error });
         }
-        await sleep(limits.connectRetryDelayMs, deps.shutdown);
+      } finally {
+        connecting = false;
+        release?.();
       }
+      await sleep(limits.connectRetryDelayMs, stop);
     }
   };
 
@@ -239,6 +285,7 @@ export function createSlot(key: string, server: ResolvedServer, deps: SlotDeps):
         }
         conn = opened;
         failure = undefined;
+        failuresInRow = 0;
         // A new session may come with a new tool list (a restarted server).
         changes++;
         fireHook(hooks, logger, "connection:open", {
@@ -296,9 +343,19 @@ export function createSlot(key: string, server: ResolvedServer, deps: SlotDeps):
       try {
         return await withConnection(async (live) => {
           const startedAt = changes;
-          const listed = live.hasTools
-            ? await live.listTools({ timeoutMs: limits.toolsTimeoutMs, maxTools: MAX_LISTED_TOOLS })
-            : [];
+          listingsRunning++;
+          let listed: unknown[];
+          try {
+            listed = live.hasTools
+              ? await live.listTools({
+                  timeoutMs: limits.toolsTimeoutMs,
+                  maxTools: MAX_LISTED_TOOLS,
+                  maxPages: limits.maxToolListPages,
+                })
+              : [];
+          } finally {
+            listingsRunning--;
+          }
           const built = buildView(listed);
           if (live === conn) {
             view = built;
@@ -347,7 +404,7 @@ export function createSlot(key: string, server: ResolvedServer, deps: SlotDeps):
     ref,
     lastUsed: deps.now(),
     get busy() {
-      return activeCalls > 0 || opening !== undefined || listing !== undefined;
+      return activeCalls > 0 || connecting || listingsRunning > 0;
     },
     get connected() {
       return conn?.alive === true;
@@ -408,6 +465,7 @@ export function createSlot(key: string, server: ResolvedServer, deps: SlotDeps):
     async close(reason) {
       if (closedReason !== undefined) return;
       closedReason = reason;
+      closing.abort(closedError());
       const open = conn;
       conn = undefined;
       const pending = opening;

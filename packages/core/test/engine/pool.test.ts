@@ -141,10 +141,11 @@ describe("connection pool", () => {
       engine.hooks.hook("connection:close", ({ server: ref, reason }) => {
         evicted.push(`${ref.name}:${reason}`);
       });
-      await engine.tools([server("a", { url: fresh.url })], []);
-      await engine.tools([server("b", { url: fresh.url })], []);
-      await engine.tools([server("a", { url: fresh.url })], []);
-      await engine.tools([server("c", { url: fresh.url })], []);
+      const tenant = (name: string) => server(name, { url: fresh.url }, "scope", "t");
+      await engine.tools([tenant("a")], []);
+      await engine.tools([tenant("b")], []);
+      await engine.tools([tenant("a")], []);
+      await engine.tools([tenant("c")], []);
       await eventually(() => evicted.length === 1);
       expect(evicted).toEqual(["b:evicted"]);
       await eventually(() => fresh.sessions === 2);
