@@ -3,14 +3,7 @@ import { isIP } from "node:net";
 import { Agent, buildConnector, fetch as undiciFetch } from "undici";
 import { McpServerSideError } from "../errors.js";
 import type { NetworkPolicy } from "../options.js";
-import {
-  checkHost,
-  effectivePort,
-  isHostOpened,
-  isPlainHttpAllowed,
-  parseRemoteUrl,
-  warnRefusedHost,
-} from "./ssrf.js";
+import { checkHost, effectivePort, isHostOpened, isPlainHttpAllowed, parseRemoteUrl, warnRefusedHost } from "./ssrf.js";
 
 /** The default cap on one response body (or, for an event stream, on one event). */
 export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;

@@ -188,8 +188,8 @@ export interface AllowedHost {
   port: number | undefined;
 }
 
-/** Characters a host name in `allowedHosts` never holds; WHATWG would drop, decode or split on some of them. */
-const NOT_IN_ALLOWED_HOST = /[\s/?#@\\%*[\]\u0000-\u001f\u007f]/;
+/** URL delimiters and wildcards a host name in `allowedHosts` never holds; WHATWG would split or decode on them. */
+const NOT_IN_ALLOWED_HOST = /[/?#@\\%*[\]]/;
 
 /**
  * Parses an `allowedHosts` entry: `host`, `host:port`, an IPv6 literal bare or in brackets, or
@@ -227,7 +227,7 @@ export function parseAllowedHost(entry: unknown): AllowedHost | undefined {
     if (host.includes("%") || !ipaddr.IPv6.isValid(host)) return undefined;
     return { host: normalizeHost(host), port };
   }
-  if (host === "" || NOT_IN_ALLOWED_HOST.test(host)) return undefined;
+  if (host === "" || NOT_IN_ALLOWED_HOST.test(host) || hasForbiddenUrlCharacter(host)) return undefined;
   let canonical: string;
   try {
     canonical = new URL(`http://${host}/`).hostname;
@@ -344,7 +344,12 @@ const REASON_TEXT: Partial<Record<RefusalReason, string>> = {
  * tenant gave (never a resolved address) and the option: `allowedHosts` for that host and port,
  * `allowPrivateNetworks` for a private range, `requireHttps: false` for plain http.
  */
-export function warnRefusedHost(policy: NetworkPolicy, host: string, port: number | undefined, reason: RefusalReason): void {
+export function warnRefusedHost(
+  policy: NetworkPolicy,
+  host: string,
+  port: number | undefined,
+  reason: RefusalReason,
+): void {
   if (policy.logger === undefined) return;
   const bare = normalizeHost(host).slice(0, 256);
   const entry = formatAllowedHost({ host: bare, port });
@@ -509,7 +514,10 @@ export function createNetworkPolicy(
 ): NetworkPolicy {
   const entries: unknown = options.allowedHosts ?? [];
   if (!Array.isArray(entries)) {
-    throw new McpServerSideError("invalid_config", "createMcpServerSide: 'allowedHosts' must be an array of host names");
+    throw new McpServerSideError(
+      "invalid_config",
+      "createMcpServerSide: 'allowedHosts' must be an array of host names",
+    );
   }
   const allowedHosts = new Set<string>();
   for (const entry of entries as unknown[]) {

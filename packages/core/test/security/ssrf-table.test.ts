@@ -1,8 +1,17 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { McpServerSideError } from "../../src/errors.js";
+import type { NetworkPolicy } from "../../src/options.js";
 import { type GuardedFetch, createGuardedFetch } from "../../src/security/guarded-fetch.js";
-import { checkHost, classifyAddress, validateRemoteUrl } from "../../src/security/ssrf.js";
+import {
+  checkHost,
+  classifyAddress,
+  createNetworkPolicy,
+  formatAllowedHost,
+  parseAllowedHost,
+  validateRemoteUrl,
+} from "../../src/security/ssrf.js";
+import { expectThrown } from "../support/errors.js";
 import { networkPolicy, tableLookup } from "./network-helpers.js";
 
 /*
@@ -263,5 +272,336 @@ describe("public inputs are accepted", () => {
     const result = await validateRemoteUrl("https://1.1.1.1\\@127.0.0.1/", networkPolicy());
     expect(result.ok && result.value.hostname).toBe("1.1.1.1");
     expect(new URL("https://1.1.1.1\\@127.0.0.1/").hostname).toBe("1.1.1.1");
+  });
+});
+
+/*
+ * Every major cloud's documented metadata endpoints (SPEC §9), IPv4 and IPv6: blocked even under
+ * allowPrivateNetworks (several IPv6 ones sit in unique-local space, which that option opens), in
+ * every spelling that carries them, by literal and by DNS answer; only allowedHosts opens them.
+ */
+const metadataEndpoints: [string, string][] = [
+  ["169.254.169.254", "AWS, GCP, Azure, Oracle, DigitalOcean, Hetzner, Linode, OpenStack, IBM"],
+  ["169.254.170.2", "AWS ECS task metadata"],
+  ["169.254.170.23", "AWS EKS Pod Identity agent"],
+  ["169.254.0.23", "Tencent Cloud metadata"],
+  ["168.63.129.16", "Azure wire server"],
+  ["192.0.0.192", "Oracle Cloud legacy metadata"],
+  ["100.100.100.200", "Alibaba Cloud metadata"],
+  ["fd00:ec2::254", "AWS instance metadata over IPv6"],
+  ["fd00:ec2::23", "AWS EKS Pod Identity over IPv6"],
+  ["fd20:ce::254", "GCP metadata over IPv6"],
+  ["fd00:c1::a9fe:a9fe", "Oracle Cloud metadata over IPv6"],
+  ["fd00:a9fe:a9fe::1", "Akamai / Linode metadata over IPv6"],
+  ["fe80::a9fe:a9fe", "OpenStack and Linode link-local IPv6 metadata"],
+];
+
+const urlHost = (address: string): string => (address.includes(":") ? `[${address}]` : address);
+
+/** The IPv6 forms that carry an IPv4 address, each of which connects (or translates) to it. */
+function carriedForms(ipv4: string): [string, string][] {
+  const hex = ipv4
+    .split(".")
+    .map((octet) => Number(octet).toString(16).padStart(2, "0"))
+    .join("")
+    .replace(/^(.{4})/, "$1:");
+  return [
+    [`::ffff:${ipv4}`, "IPv4-mapped"],
+    [`::ffff:${hex}`, "IPv4-mapped in hex"],
+    [`::ffff:0:${hex}`, "IPv4-translated"],
+    [`64:ff9b::${ipv4}`, "NAT64 well-known prefix"],
+    [`::${hex}`, "IPv4-compatible"],
+    [`2002:${hex}::1`, "6to4"],
+  ];
+}
+
+describe("every cloud's metadata endpoints stay blocked under allowPrivateNetworks", () => {
+  const open = { allowPrivateNetworks: true, requireHttps: false } as const;
+
+  for (const [address, cloud] of metadataEndpoints) {
+    it(`classifies ${address} (${cloud}) as metadata`, () => {
+      expect(classifyAddress(address)).toBe("metadata");
+    });
+
+    it(`refuses the literal ${address} (${cloud}) with allowPrivateNetworks, over http and https`, async () => {
+      const lookup = tableLookup({});
+      for (const scheme of ["http", "https"]) {
+        const result = await validateRemoteUrl(`${scheme}://${urlHost(address)}/`, networkPolicy({ ...open, lookup }));
+        expect(result, scheme).toMatchObject({ ok: false, code: "blocked_address" });
+      }
+      expect(lookup.calls).toEqual([]);
+    });
+
+    it(`refuses a name resolving to ${address} (${cloud}) with allowPrivateNetworks, without naming the address`, async () => {
+      const lookup = tableLookup({ "innocent.example.com": [address] });
+      const result = await validateRemoteUrl("https://innocent.example.com/mcp", networkPolicy({ ...open, lookup }));
+      expect(result).toMatchObject({ ok: false, code: "blocked_address" });
+      expect(JSON.stringify(result)).not.toContain(address);
+    });
+
+    it(`opens ${address} (${cloud}) only when allowedHosts names it, on the named port`, async () => {
+      const policy = networkPolicy({ ...open, allowedHosts: [`${urlHost(address)}:8080`] });
+      expect((await validateRemoteUrl(`http://${urlHost(address)}:8080/`, policy)).ok).toBe(true);
+      expect(await validateRemoteUrl(`http://${urlHost(address)}:8081/`, policy)).toMatchObject({
+        ok: false,
+        code: "blocked_address",
+      });
+    });
+
+    if (!address.includes(":")) {
+      for (const [form, label] of carriedForms(address)) {
+        it(`refuses ${address} (${cloud}) in its ${label} form [${form}] with allowPrivateNetworks`, async () => {
+          expect(classifyAddress(form)).not.toBe("public");
+          const result = await validateRemoteUrl(`https://[${form}]/`, networkPolicy({ ...open }));
+          expect(result).toMatchObject({ ok: false, code: "blocked_address" });
+          const byName = await checkHost(
+            "innocent.example.com",
+            networkPolicy({ ...open, lookup: tableLookup({ "innocent.example.com": [form] }) }),
+          );
+          expect(byName).toMatchObject({ ok: false, code: "blocked_address" });
+        });
+      }
+    }
+  }
+
+  const metadataNames: [string, string][] = [
+    ["metadata.google.internal", "GCP"],
+    ["metadata", "GCP's short name"],
+    ["metadata.goog", "GCP"],
+    ["instance-data", "AWS"],
+    ["instance-data.ec2.internal", "AWS"],
+    ["metadata.tencentyun.com", "Tencent Cloud"],
+    ["api.metadata.cloud.ibm.com", "IBM Cloud VPC"],
+    ["metadata.platformequinix.com", "Equinix Metal"],
+  ];
+  for (const [name, cloud] of metadataNames) {
+    it(`refuses the metadata name ${name} (${cloud}) with allowPrivateNetworks, without asking DNS`, async () => {
+      const lookup = tableLookup({ [name]: ["10.0.0.1"] });
+      const result = await validateRemoteUrl(`http://${name.toUpperCase()}./x`, networkPolicy({ ...open, lookup }));
+      expect(result).toMatchObject({ ok: false, code: "blocked_address" });
+      expect(lookup.calls).toEqual([]);
+    });
+  }
+
+  it("still opens ordinary private addresses with allowPrivateNetworks (the metadata rows are exact)", async () => {
+    const policy = networkPolicy({ ...open });
+    for (const url of [
+      "http://10.0.0.1/",
+      "http://[fd00:ec2::255]/",
+      "http://[fd20:ce::253]/",
+      "http://100.100.100.201/",
+    ]) {
+      expect((await validateRemoteUrl(url, policy)).ok, url).toBe(true);
+    }
+  });
+});
+
+describe("allowedHosts entries", () => {
+  const accepted: [string, string][] = [
+    ["mcp.corp.example", "mcp.corp.example"],
+    ["MCP.Corp.Example.", "mcp.corp.example"],
+    ["mcp.corp.example:8443", "mcp.corp.example:8443"],
+    ["localhost:5173", "localhost:5173"],
+    ["127.0.0.1", "127.0.0.1"],
+    ["127.0.0.1:3000", "127.0.0.1:3000"],
+    ["0x7f.1:3000", "127.0.0.1:3000"],
+    ["::1", "::1"],
+    ["[::1]", "::1"],
+    ["[::1]:8443", "[::1]:8443"],
+    ["[0:0::1]:80", "[::1]:80"],
+    ["[::ffff:127.0.0.1]:80", "127.0.0.1:80"],
+    ["bücher.example:443", "xn--bcher-kva.example:443"],
+    ["169.254.169.254", "169.254.169.254"],
+    ["host:65535", "host:65535"],
+  ];
+  for (const [entry, canonical] of accepted) {
+    it(`accepts ${JSON.stringify(entry)} as ${canonical}`, () => {
+      const policy = createNetworkPolicy({ allowedHosts: [entry] });
+      expect([...policy.allowedHosts]).toEqual([canonical]);
+      const parsed = parseAllowedHost(entry);
+      expect(parsed && formatAllowedHost(parsed)).toBe(canonical);
+    });
+  }
+
+  const malformed: [unknown, string][] = [
+    ["", "empty"],
+    ["https://mcp.corp.example", "a URL"],
+    ["mcp.corp.example/mcp", "a path"],
+    ["*.corp.example", "a wildcard"],
+    ["mcp.corp.example:0", "port 0"],
+    ["mcp.corp.example:65536", "a port over 65535"],
+    ["mcp.corp.example:", "an empty port"],
+    ["mcp.corp.example:http", "a named port"],
+    ["mcp.corp.example:+80", "a signed port"],
+    [":8080", "a port without a host"],
+    ["[::1", "an unclosed bracket"],
+    ["[::1]8080", "a port without a colon"],
+    ["[127.0.0.1]:80", "an IPv4 literal in brackets"],
+    ["fe80::1%eth0", "a zone id"],
+    ["mcp corp", "white space"],
+    ["user@mcp.corp.example", "userinfo"],
+    ["mcp.corp.example?x", "a query"],
+    ["mcp%2ecorp.example", "percent-encoding"],
+    ["256.0.0.1", "an invalid IPv4 literal"],
+    ["a".repeat(301), "over 300 characters"],
+    [42, "not a string"],
+  ];
+  for (const [entry, why] of malformed) {
+    it(`refuses ${JSON.stringify(entry).slice(0, 40)} (${why}) at creation with invalid_config naming it`, () => {
+      expect(parseAllowedHost(entry)).toBeUndefined();
+      const error = expectThrown(() => createNetworkPolicy({ allowedHosts: [entry as string] }), "invalid_config");
+      if (typeof entry === "string" && entry.length <= 100) expect(error.message).toContain(JSON.stringify(entry));
+    });
+  }
+
+  it("refuses an allowedHosts that is not an array", () => {
+    expectThrown(() => createNetworkPolicy({ allowedHosts: "127.0.0.1" as unknown as string[] }), "invalid_config");
+  });
+
+  const lookup = tableLookup({ "mcp.corp.example": ["10.0.0.5"] });
+  const matching: [string[], string, boolean, string][] = [
+    [["mcp.corp.example:8443"], "https://mcp.corp.example:8443/mcp", true, "the named port"],
+    [["mcp.corp.example:8443"], "https://mcp.corp.example/mcp", false, "the default port, not named"],
+    [["mcp.corp.example:8443"], "https://mcp.corp.example:8444/mcp", false, "another port"],
+    [["mcp.corp.example:443"], "https://mcp.corp.example/mcp", true, "https's default port, named"],
+    [["mcp.corp.example:80"], "http://mcp.corp.example/mcp", true, "http's default port, named, plain http"],
+    [["mcp.corp.example:80"], "https://mcp.corp.example/mcp", false, "port 80 named, https connects to 443"],
+    [["mcp.corp.example"], "https://mcp.corp.example:9999/mcp", true, "a bare host opens every port"],
+    [
+      ["mcp.corp.example:1", "mcp.corp.example"],
+      "https://mcp.corp.example:2/",
+      true,
+      "a bare entry beside a port entry",
+    ],
+    [["127.0.0.1:3000"], "http://127.0.0.1:3000/mcp", true, "a loopback literal on its port"],
+    [["127.0.0.1:3000"], "http://127.1:3000/mcp", true, "the same literal spelled short"],
+    [["127.0.0.1:3000"], "http://[::ffff:7f00:1]:3000/mcp", true, "the same literal, IPv4-mapped"],
+    [["127.0.0.1:3000"], "http://127.0.0.1:3001/mcp", false, "the literal on another port"],
+    [["[::1]:3000"], "http://[::1]:3000/mcp", true, "an IPv6 literal on its port"],
+    [["[::1]:3000"], "http://[::1]:3001/mcp", false, "an IPv6 literal on another port"],
+    [["localhost:5173"], "http://localhost:5173/", true, "localhost on its port"],
+    [["localhost:5173"], "http://localhost:5174/", false, "localhost on another port"],
+    [["127.0.0.1:3000"], "http://mcp.corp.example:3000/", false, "a name resolving to a private address"],
+  ];
+  for (const [entries, url, allowed, why] of matching) {
+    it(`${allowed ? "opens" : "keeps closed"} ${url} with allowedHosts ${JSON.stringify(entries)} (${why})`, async () => {
+      const policy = createNetworkPolicy({ allowedHosts: entries, lookup });
+      const result = await validateRemoteUrl(url, policy);
+      if (allowed) expect(result.ok, JSON.stringify(result)).toBe(true);
+      else expect(result).toMatchObject({ ok: false, code: "blocked_address" });
+    });
+  }
+});
+
+describe("port 0", () => {
+  for (const url of ["https://mcp.example.com:0/mcp", "https://1.1.1.1:00/", "https://[2606:4700:4700::1111]:0/"]) {
+    it(`refuses ${url} as invalid_url without asking DNS`, async () => {
+      const lookup = tableLookup({ "mcp.example.com": ["93.184.216.34"] });
+      expect(await validateRemoteUrl(url, networkPolicy({ lookup }))).toMatchObject({ ok: false, code: "invalid_url" });
+      expect(lookup.calls).toEqual([]);
+    });
+  }
+});
+
+describe("a refused host is explained to the operator's log, never to the tenant", () => {
+  const lookup = tableLookup({
+    "svc.example.com": ["10.0.0.5"],
+    "public.example.com": ["93.184.216.34"],
+    "meta.example.com": ["fd20:ce::254"],
+  });
+  const cases: [string, string, Partial<NetworkPolicy>, string, string[], string[]][] = [
+    [
+      "a loopback literal",
+      "http://127.0.0.1:3000/mcp",
+      {},
+      "blocked_address",
+      ['allowedHosts: ["127.0.0.1:3000"]', "allowPrivateNetworks: true", "loopback"],
+      [],
+    ],
+    [
+      "a name resolving to a private address",
+      "https://svc.example.com/mcp",
+      {},
+      "blocked_address",
+      ['allowedHosts: ["svc.example.com:443"]', "allowPrivateNetworks: true", "private"],
+      ["10.0.0.5"],
+    ],
+    [
+      "localhost",
+      "http://localhost:5173/mcp",
+      {},
+      "blocked_address",
+      ['allowedHosts: ["localhost:5173"]', "allowPrivateNetworks"],
+      [],
+    ],
+    [
+      "an IPv6 unique-local literal",
+      "https://[fd12::1]:8443/",
+      {},
+      "blocked_address",
+      ['allowedHosts: ["[fd12::1]:8443"]', "allowPrivateNetworks: true"],
+      [],
+    ],
+    [
+      "a metadata literal under allowPrivateNetworks",
+      "http://169.254.169.254/latest",
+      { allowPrivateNetworks: true },
+      "blocked_address",
+      ["cloud metadata", "allowPrivateNetworks never opens", 'allowedHosts: ["169.254.169.254:80"]'],
+      [],
+    ],
+    [
+      "a name resolving to a metadata address under allowPrivateNetworks",
+      "https://meta.example.com/",
+      { allowPrivateNetworks: true },
+      "blocked_address",
+      ["cloud metadata", "never opens"],
+      ["fd20:ce::254"],
+    ],
+    [
+      "a metadata name",
+      "http://metadata.google.internal/",
+      { allowPrivateNetworks: true },
+      "blocked_address",
+      ["cloud metadata", "metadata.google.internal:80"],
+      [],
+    ],
+    [
+      "plain http to a public host",
+      "http://public.example.com/mcp",
+      {},
+      "invalid_url",
+      ["requireHttps: false", "plain http", 'allowedHosts: ["public.example.com:80"]'],
+      ["93.184.216.34"],
+    ],
+  ];
+  for (const [label, url, overrides, code, hints, secret] of cases) {
+    it(`logs which option opens ${label}, at warn level, and keeps the tenant's message generic`, async () => {
+      const lines: { level: string; text: string }[] = [];
+      const logger = {
+        warn: (...args: unknown[]) => lines.push({ level: "warn", text: args.map(String).join(" ") }),
+      };
+      const result = await validateRemoteUrl(url, { ...networkPolicy({ lookup }), ...overrides, logger });
+      expect(result).toMatchObject({ ok: false, code });
+      expect(lines).toHaveLength(1);
+      const [line] = lines;
+      expect(line?.level).toBe("warn");
+      for (const hint of hints) expect(line?.text).toContain(hint);
+      for (const address of secret) expect(line?.text).not.toContain(address);
+      // The tenant sees neither the options nor any address.
+      const tenant = JSON.stringify(result);
+      for (const word of ["allowedHosts", "allowPrivateNetworks", "requireHttps", ...secret])
+        expect(tenant).not.toContain(word);
+    });
+  }
+
+  it("logs nothing for an accepted host, and nothing without a logger", async () => {
+    const lines: string[] = [];
+    const logger = { warn: (...args: unknown[]) => lines.push(args.map(String).join(" ")) };
+    expect((await validateRemoteUrl("https://public.example.com/", { ...networkPolicy({ lookup }), logger })).ok).toBe(
+      true,
+    );
+    expect(lines).toEqual([]);
+    expect(await validateRemoteUrl("http://127.0.0.1/", networkPolicy())).toMatchObject({ ok: false });
   });
 });
