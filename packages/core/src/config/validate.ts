@@ -1,7 +1,7 @@
 import { fail, ok, type FieldError, type Result } from "../errors.js";
 import type { Limits, NetworkPolicy } from "../options.js";
 import { findForbiddenKeys } from "../security/json-body.js";
-import { validateHeaders } from "../security/headers.js";
+import { validateDefinitionHeaders } from "../security/headers.js";
 import { validateRemoteUrl } from "../security/ssrf.js";
 import type { Tier } from "../types.js";
 import { findPlaceholders } from "./env.js";
@@ -79,25 +79,17 @@ export function validateDefinitionShape(
       "the server definition is invalid",
       issuesToFieldErrors(parsed.error.issues, pointerPrefix),
     );
-  const headerErrors = definitionHeaderErrors(parsed.data, deps.limits, pointerPrefix);
+  const headerErrors = definitionHeaderErrors(parsed.data, deps.limits, pointerPrefix, tier);
   if (headerErrors.length > 0) return fail("invalid_request", "the server's headers are invalid", headerErrors);
   return ok(parsed.data);
 }
 
-/** Plain headers and auth headers together: names unique across both, Authorization reserved for bearer auth. */
+/** Plain headers, auth headers and a bearer token together (security/headers); the config tier may send metadata gate headers. */
 function definitionHeaderErrors(
   definition: ServerDefinition,
   limits: ValidationDeps["limits"],
   pointerPrefix: string,
+  tier: Tier,
 ): FieldError[] {
-  const auth = definition.auth;
-  const authHeaders = auth?.type === "headers" ? auth.headers : {};
-  const reserved = auth?.type === "bearer" ? ["Authorization"] : [];
-  return [
-    ...validateHeaders(definition.headers ?? {}, `${pointerPrefix}/headers`, limits, [
-      ...reserved,
-      ...Object.keys(authHeaders),
-    ]),
-    ...validateHeaders(authHeaders, `${pointerPrefix}/auth/headers`, limits, reserved),
-  ];
+  return validateDefinitionHeaders(definition, pointerPrefix, limits, { trusted: tier === "config" });
 }

@@ -21,6 +21,27 @@ export const REFUSED_HEADER_NAMES: ReadonlySet<string> = new Set([
   "mcp-protocol-version",
 ]);
 
+/**
+ * Headers that cloud metadata services take as proof that a request is deliberate (SPEC §9): GCP's
+ * `Metadata-Flavor` and `X-Google-Metadata-Request`, Azure's `Metadata`, IBM's `Metadata-Flavor`.
+ * A tenant has no reason to send them; refusing them keeps a metadata endpoint that some network
+ * path still reaches from answering.
+ */
+const METADATA_GATE_NAMES: ReadonlySet<string> = new Set(["metadata", "metadata-flavor", "x-google-metadata-request"]);
+
+/** Prefixes of metadata token headers: AWS IMDSv2, Alibaba's hardened mode, Akamai/Linode (`Metadata-Token*`). */
+const METADATA_GATE_PREFIXES: readonly string[] = [
+  "x-aws-ec2-metadata-token",
+  "x-aliyun-ecs-metadata-token",
+  "metadata-token",
+];
+
+/** True for a header a metadata service uses as a gate (compared ignoring case). */
+export function isMetadataGateHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  return METADATA_GATE_NAMES.has(lower) || METADATA_GATE_PREFIXES.some((prefix) => lower.startsWith(prefix));
+}
+
 /** RFC 9110 §5.6.2 token. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -51,6 +72,14 @@ export function headerValueProblem(value: string, maxBytes: number): string | un
   return undefined;
 }
 
+export interface HeaderRuleOptions {
+  /**
+   * The operator's own servers (the config tier) may send metadata gate headers; every other tier's
+   * are refused. @default false
+   */
+  trusted?: boolean;
+}
+
 /**
  * Checks a server's headers (SPEC §9) and returns one error per failing header, each with a JSON
  * Pointer under `pointerPrefix` (e.g. `/headers/X-Foo`). `extraNames` are headers the server sends
@@ -62,6 +91,7 @@ export function validateHeaders(
   pointerPrefix: string,
   limits: HeaderLimits,
   extraNames: readonly string[] = [],
+  options: HeaderRuleOptions = {},
 ): FieldError[] {
   const errors: FieldError[] = [];
   if (typeof headers !== "object" || headers === null || Array.isArray(headers)) {
@@ -87,6 +117,13 @@ export function validateHeaders(
       });
       continue;
     }
+    if (options.trusted !== true && isMetadataGateHeader(name)) {
+      errors.push({
+        pointer,
+        detail: `header '${name}' is one that cloud metadata services require, and cannot be set on a tenant's server`,
+      });
+      continue;
+    }
     if (seen.has(lower)) {
       errors.push({ pointer, detail: `header '${name}' is given more than once (names ignore case)` });
       continue;
@@ -98,6 +135,66 @@ export function validateHeaders(
     }
     const problem = headerValueProblem(value, limits.maxHeaderValueBytes);
     if (problem !== undefined) errors.push({ pointer, detail: `header value ${problem}` });
+  }
+  return errors;
+}
+
+/** The parts of a server definition that become request headers. */
+export interface DefinitionHeaders {
+  headers?: Record<string, string> | undefined;
+  auth?: { type: string; headers?: Record<string, string>; token?: string } | undefined;
+}
+
+/**
+ * Every header a definition sends, checked together (SPEC §9): `headers`, `auth.headers` and a
+ * bearer token's `Authorization` count against one limit, their names are unique ignoring case across
+ * all of them, and the bearer token obeys the value rules of any header (it is sent as one). Errors
+ * point under `pointerPrefix` (`/headers/…`, `/auth/headers/…`, `/auth/token`); never throws.
+ */
+export function validateDefinitionHeaders(
+  definition: DefinitionHeaders,
+  pointerPrefix: string,
+  limits: HeaderLimits,
+  options: HeaderRuleOptions = {},
+): FieldError[] {
+  const headers = definition.headers ?? {};
+  const auth = definition.auth;
+  const authHeaders = auth?.type === "headers" && auth.headers !== undefined ? auth.headers : {};
+  const bearer = auth?.type === "bearer" && typeof auth.token === "string" ? auth.token : undefined;
+  const maps = [headers, authHeaders];
+  if (maps.some((map) => typeof map !== "object" || map === null || Array.isArray(map))) {
+    return [
+      ...validateHeaders(headers, `${pointerPrefix}/headers`, limits, [], options),
+      ...validateHeaders(authHeaders, `${pointerPrefix}/auth/headers`, limits, [], options),
+    ];
+  }
+  const plainCount = Object.keys(headers).length;
+  const total = plainCount + Object.keys(authHeaders).length + (bearer === undefined ? 0 : 1);
+  if (total > limits.maxHeadersPerServer) {
+    return [
+      {
+        pointer: `${pointerPrefix}${plainCount > 0 ? "/headers" : "/auth/headers"}`,
+        detail: `at most ${limits.maxHeadersPerServer} headers are allowed (headers, auth.headers and a bearer token's Authorization together)`,
+      },
+    ];
+  }
+  const reserved = bearer === undefined ? [] : ["Authorization"];
+  const errors = [
+    ...validateHeaders(
+      headers,
+      `${pointerPrefix}/headers`,
+      limits,
+      [...reserved, ...Object.keys(authHeaders)],
+      options,
+    ),
+    ...validateHeaders(authHeaders, `${pointerPrefix}/auth/headers`, limits, reserved, options),
+  ];
+  if (bearer !== undefined) {
+    // Sent as `Authorization: Bearer <token>`: a CR, LF or non-Latin-1 character would fail (or split
+    // the header) at send time, so it is refused here, without echoing the token.
+    const problem = headerValueProblem(bearer, limits.maxHeaderValueBytes);
+    if (problem !== undefined)
+      errors.push({ pointer: `${pointerPrefix}/auth/token`, detail: `bearer token ${problem}` });
   }
   return errors;
 }

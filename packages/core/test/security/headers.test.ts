@@ -1,8 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isValidServerName } from "../../src/config/schema.js";
+import { validateDefinitionShape } from "../../src/config/validate.js";
 import { DEFAULT_LIMITS } from "../../src/options.js";
-import { validateHeaders } from "../../src/security/headers.js";
+import { validateDefinitionHeaders, validateHeaders } from "../../src/security/headers.js";
 import { badInputs } from "./network-helpers.js";
 
 const limits = {
@@ -159,4 +160,160 @@ describe("server names from the shared bad-input sample", () => {
       expect(isValidServerName(sample.input)).toBe(sample.expect === "accept");
     });
   }
+});
+
+describe("headers that cloud metadata services use as a gate", () => {
+  const gates = [
+    "Metadata-Flavor",
+    "metadata-flavor",
+    "Metadata",
+    "METADATA",
+    "X-Google-Metadata-Request",
+    "X-aws-ec2-metadata-token",
+    "x-aws-ec2-metadata-token-ttl-seconds",
+    "X-AWS-EC2-Metadata-Token-Anything",
+    "X-aliyun-ecs-metadata-token",
+    "X-aliyun-ecs-metadata-token-ttl-seconds",
+    "Metadata-Token",
+    "Metadata-Token-Expiry-Seconds",
+  ];
+  for (const name of gates) {
+    it(`refuses ${name} in headers and in auth.headers of a tenant's server, at its pointer`, () => {
+      expect(validateDefinitionHeaders({ headers: { [name]: "true" } }, "", limits)).toEqual([
+        { pointer: `/headers/${name}`, detail: expect.stringContaining("metadata") },
+      ]);
+      expect(
+        validateDefinitionHeaders(
+          { auth: { type: "headers", headers: { [name]: "Google" } } },
+          "/mcp_servers/x",
+          limits,
+        ),
+      ).toEqual([{ pointer: `/mcp_servers/x/auth/headers/${name}`, detail: expect.stringContaining("metadata") }]);
+    });
+
+    it(`lets the operator's config tier send ${name}`, () => {
+      expect(validateDefinitionHeaders({ headers: { [name]: "true" } }, "", limits, { trusted: true })).toEqual([]);
+    });
+  }
+
+  for (const name of ["X-Metadata", "Flavor", "X-Request-Metadata", "Metadatas"]) {
+    it(`accepts ${name}, which only looks like a gate header`, () => {
+      expect(validateDefinitionHeaders({ headers: { [name]: "v" } }, "", limits)).toEqual([]);
+    });
+  }
+});
+
+describe("one header limit for headers, auth.headers and a bearer token together", () => {
+  const many = (prefix: string, count: number): Record<string, string> =>
+    Object.fromEntries(Array.from({ length: count }, (_, index) => [`${prefix}-${index}`, "v"]));
+  const rows: [string, Parameters<typeof validateDefinitionHeaders>[0], string | undefined][] = [
+    ["32 in headers", { headers: many("X-A", 32) }, undefined],
+    ["16 plus 16", { headers: many("X-A", 16), auth: { type: "headers", headers: many("X-B", 16) } }, undefined],
+    ["17 plus 16", { headers: many("X-A", 17), auth: { type: "headers", headers: many("X-B", 16) } }, "/headers"],
+    ["0 plus 33 in auth.headers", { auth: { type: "headers", headers: many("X-B", 33) } }, "/auth/headers"],
+    ["31 plus a bearer token", { headers: many("X-A", 31), auth: { type: "bearer", token: "t" } }, undefined],
+    ["32 plus a bearer token", { headers: many("X-A", 32), auth: { type: "bearer", token: "t" } }, "/headers"],
+  ];
+  for (const [label, definition, pointer] of rows) {
+    it(`${pointer === undefined ? "accepts" : "refuses"} ${label}`, () => {
+      const errors = validateDefinitionHeaders(definition, "", limits);
+      if (pointer === undefined) expect(errors).toEqual([]);
+      else expect(errors).toEqual([{ pointer, detail: expect.stringContaining("at most 32 headers") }]);
+    });
+  }
+
+  const clashes: [string, Parameters<typeof validateDefinitionHeaders>[0], string][] = [
+    [
+      "the same name in headers and auth.headers, case apart",
+      { headers: { "X-Key": "a" }, auth: { type: "headers", headers: { "x-key": "b" } } },
+      "/headers/X-Key",
+    ],
+    [
+      "Authorization beside a bearer token",
+      { headers: { AUTHORIZATION: "x" }, auth: { type: "bearer", token: "t" } },
+      "/headers/AUTHORIZATION",
+    ],
+  ];
+  for (const [label, definition, pointer] of clashes) {
+    it(`refuses ${label} once, at ${pointer}`, () => {
+      expect(validateDefinitionHeaders(definition, "", limits)).toEqual([
+        { pointer, detail: expect.stringContaining("more than once") },
+      ]);
+    });
+  }
+});
+
+describe("a bearer token obeys the header value rules", () => {
+  const refused: [string, string][] = [
+    ["CRLF", "abc\r\nX-Evil: 1"],
+    ["a bare LF", "abc\ndef"],
+    ["a bare CR", "abc\rdef"],
+    ["NUL", "abc\u0000def"],
+    ["another control character", "abc\u0001"],
+    ["a character above U+00FF", "tok€n"],
+    ["an emoji", "😀"],
+    ["over 4 KiB", "t".repeat(4097)],
+  ];
+  for (const [label, token] of refused) {
+    it(`refuses a token with ${label} at /auth/token, without echoing it`, () => {
+      const errors = validateDefinitionHeaders({ auth: { type: "bearer", token: `SENTINEL${token}` } }, "/p", limits);
+      expect(errors).toEqual([{ pointer: "/p/auth/token", detail: expect.stringContaining("bearer token") }]);
+      expect(JSON.stringify(errors)).not.toContain("SENTINEL");
+    });
+  }
+
+  for (const token of ["abc.def-ghi_jkl~mno+pqr/stu=", "t".repeat(4096), "café", "a\tb"]) {
+    it(`accepts the token ${JSON.stringify(token).slice(0, 40)}`, () => {
+      expect(validateDefinitionHeaders({ auth: { type: "bearer", token } }, "", limits)).toEqual([]);
+    });
+  }
+});
+
+describe("the header rules at registration, through validateDefinitionShape", () => {
+  const deps = { limits };
+  const rows: [string, unknown, string][] = [
+    [
+      "a metadata gate header",
+      { url: "https://mcp.example.com/mcp", headers: { "Metadata-Flavor": "Google" } },
+      "/headers/Metadata-Flavor",
+    ],
+    [
+      "an AWS token header in auth.headers",
+      { url: "https://mcp.example.com/mcp", auth: { type: "headers", headers: { "X-aws-ec2-metadata-token": "t" } } },
+      "/auth/headers/X-aws-ec2-metadata-token",
+    ],
+    [
+      "a bearer token with CRLF",
+      { url: "https://mcp.example.com/mcp", auth: { type: "bearer", token: "a\r\nb" } },
+      "/auth/token",
+    ],
+    [
+      "33 headers across both maps",
+      {
+        url: "https://mcp.example.com/mcp",
+        headers: Object.fromEntries(Array.from({ length: 20 }, (_, index) => [`X-A-${index}`, "v"])),
+        auth: {
+          type: "headers",
+          headers: Object.fromEntries(Array.from({ length: 13 }, (_, index) => [`X-B-${index}`, "v"])),
+        },
+      },
+      "/headers",
+    ],
+  ];
+  for (const [label, definition, pointer] of rows) {
+    it(`refuses ${label} from a tenant with invalid_request at ${pointer}`, () => {
+      const result = validateDefinitionShape(definition, "scope", deps);
+      expect(result).toMatchObject({ ok: false, code: "invalid_request" });
+      expect(result.ok ? [] : result.errors?.map((error) => error.pointer)).toEqual([pointer]);
+    });
+  }
+
+  it("lets the config tier send a metadata gate header but not a bearer token with CRLF", () => {
+    const gate = { url: "https://mcp.example.com/mcp", headers: { "Metadata-Flavor": "Google" } };
+    expect(validateDefinitionShape(gate, "config", deps).ok).toBe(true);
+    expect(validateDefinitionShape(gate, "global", deps).ok).toBe(false);
+    expect(validateDefinitionShape(gate, "request", deps).ok).toBe(false);
+    const crlf = { url: "https://mcp.example.com/mcp", auth: { type: "bearer", token: "a\r\nb" } };
+    expect(validateDefinitionShape(crlf, "config", deps).ok).toBe(false);
+  });
 });
