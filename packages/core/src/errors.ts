@@ -32,6 +32,7 @@ export type ErrorCode =
   | "tool_limit_exceeded"
   | "tool_name_conflict"
   | "tool_call_failed"
+  | "tool_changed"
   | "decryption_failed";
 
 /** One failing field of a validation error: a JSON Pointer into the request body and why it failed. */

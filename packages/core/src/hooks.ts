@@ -53,6 +53,35 @@ export interface McpHooks {
   "tool:after-call": (payload: ToolCallPayload & { durationMs: number; isError: boolean }) => void | Promise<void>;
   /** A tool call failed (timeout, transport error, veto). */
   "tool:error": (payload: ToolCallPayload & { code: string; message: string }) => void | Promise<void>;
+  /**
+   * A pinned tool's definition changed (SPEC §8 tool pinning): announced once per change and process,
+   * by the request that first saw it. With `mode: "block"` the changed tools are left out until approved
+   * through `POST /:name/pins/approve`. The payload holds hashes and the changed parts' current text,
+   * redacted and capped; the pinned text is not kept anywhere (the store holds hashes only).
+   */
+  "tools:changed": (payload: {
+    server: HookServerRef;
+    /** The caller whose request saw the change (scope label, user, admin); null for an anonymous one. */
+    caller: { scope: string; user?: string; admin?: boolean } | null;
+    /** The request's `x-request-id`, when it sent a plain one. */
+    requestId?: string;
+    mode: "warn" | "block";
+    changes: ToolChange[];
+  }) => void | Promise<void>;
+}
+
+/** One changed tool in a `tools:changed` payload. */
+export interface ToolChange {
+  /** The MCP tool's own name. */
+  tool: string;
+  /** Which parts of the definition differ from the pinned one. */
+  fields: ("description" | "inputSchema" | "annotations")[];
+  /** Hash of the definition offered now. */
+  fingerprint: string;
+  /** Hash of the pinned (approved or first seen) definition. */
+  pinnedFingerprint: string;
+  /** What the changed parts say now (schemas and annotations as canonical JSON), redacted, at most 2 KiB each. */
+  current: Partial<Record<"description" | "inputSchema" | "annotations", string>>;
 }
 
 export interface ToolCallPayload {

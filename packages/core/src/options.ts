@@ -103,6 +103,13 @@ export interface McpServerSideOptions {
    * with the reasons they failed) and the first request finds them warm. @default true
    */
   warmup?: boolean;
+  /**
+   * Tool pinning (SPEC §8): each tool's definition is fingerprinted at first sight; a later change is
+   * reported (`tool_changed` in `errors`, the `tools:changed` hook). `"block"` also leaves changed tools
+   * out until they are approved through `POST /:name/pins/approve`; `"off"` turns it off. A store
+   * without the pin methods turns it off (with a warning). @default "warn"
+   */
+  toolPinning?: "warn" | "block" | "off";
   /** Clock, injectable for tests. @default Date.now */
   now?: () => number;
 }

@@ -7,6 +7,7 @@ import type { McpHookable } from "../hooks.js";
 import type { Engine } from "../pool/engine.js";
 import type { Registry } from "../registry/registry.js";
 import { sanitizeText } from "../security/redact.js";
+import { type PinCaller, requestIdOf, type ToolPinning } from "../tools/pinning.js";
 import { loadCallerTiers, presentServer } from "../tiers/effective.js";
 import { mergeTiers, type MergedServer } from "../tiers/merge.js";
 import type {
@@ -29,6 +30,8 @@ export interface ContextDeps {
   validation: ValidationDeps;
   /** The most `mcp_servers` entries one request may bring (`maxServersPerScope`). */
   maxRequestServers: number;
+  /** Tool pinning (SPEC §8); absent means off. */
+  pinning?: ToolPinning;
 }
 
 interface Resolution {
@@ -97,6 +100,12 @@ export function createRequestContext(
     toolSet ??= (async () => {
       const [servers, { identity: caller, merged }] = await Promise.all([resolvedServers(), resolve()]);
       const set = await deps.engine.tools(servers, errors, options);
+      // Before `tools:resolved`, so hooks see (and the model gets) the set without blocked tools.
+      const pinned = deps.pinning?.check(set, servers, errors, (): PinCaller => {
+        const requestId = requestIdOf(request);
+        return { identity: caller, ...(requestId === undefined ? {} : { requestId }) };
+      });
+      if (pinned !== undefined) await pinned;
       await deps.hooks.callHook("tools:resolved", {
         tools: set,
         servers: merged.map((server) => presentServer(server, caller)),
