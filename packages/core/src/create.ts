@@ -1,5 +1,6 @@
 import { createChatCompletionsHandler } from "./chat/handler.js";
 import { loadConfigTier } from "./config/load.js";
+import { availabilityOf, isEnabled } from "./config/schema.js";
 import { validateDefinitionShape, type ValidationDeps } from "./config/validate.js";
 import { createRequestContext } from "./context/request-context.js";
 import { McpServerSideError } from "./errors.js";
@@ -17,8 +18,7 @@ import { createCappedFetch, createGuardedFetch } from "./security/guarded-fetch.
 import { createNetworkPolicy } from "./security/ssrf.js";
 import { isMcpStore, type McpStore } from "./store/types.js";
 import { unstorageStore } from "./store/unstorage-store.js";
-import { createToolPinning } from "./tools/pinning.js";
-import type { Identity, McpServerSide } from "./types.js";
+import type { ContextError, Identity, McpServerSide } from "./types.js";
 
 /**
  * Creates the server-side MCP instance. Synchronous: the config tier is read and validated here, so
@@ -88,13 +88,6 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
 
   const identifyOption = options.identify ?? identifyByApiKey;
   const identify = async (request: Request): Promise<Identity | null> => checkIdentity(await identifyOption(request));
-  const pinning = createToolPinning({
-    mode: options.toolPinning ?? "warn",
-    store,
-    hooks,
-    logger,
-    ...(options.now ? { now: options.now } : {}),
-  });
   const contextDeps = {
     identify,
     config,
@@ -103,7 +96,6 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     hooks,
     validation,
     maxRequestServers: limits.maxServersPerScope,
-    pinning,
   };
   const forRequest: McpServerSide["forRequest"] = (request, overrides) =>
     createRequestContext(contextDeps, request, overrides);
@@ -117,7 +109,6 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     validation,
     engine,
     logger,
-    pins: { pinning, engine, maxBodyBytes: limits.maxBodyBytes },
   });
   const chatPath = options.chatCompletions
     ? (options.chatCompletions.path ?? "/v1/chat/completions").replace(/\/+$/, "")
@@ -135,6 +126,7 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     if (pinged.status === "rejected") throw pinged.reason;
     await hooks.callHook("config:loaded", { servers: [...config.keys()] });
   })();
+  let warming: Promise<ContextError[]> | undefined;
   // ready() reports a failed start; an instance nobody awaits must not crash the process with it.
   started.catch((error: unknown) => logger.error("mcp-server-side: start-up failed", error));
 
@@ -149,7 +141,19 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     },
     resolve: (request, overrides) => forRequest(request, overrides).servers(),
     rotateSecrets: () => rotateSecrets({ store, ring }),
-    ready: () => started,
+    // The config tier is connected on the first ready(), so that the first request finds it warm.
+    ready: () => {
+      warming ??=
+        options.warmup === false
+          ? Promise.resolve([])
+          : engine.warmup(
+              [...config]
+                .filter(([, definition]) => isEnabled(definition) && availabilityOf(definition) !== "default_off")
+                .map(([name, definition]) => ({ name, source: "config", definition })),
+            );
+      const warmed = warming;
+      return started.then(async () => ({ failedServers: await warmed }));
+    },
     async close() {
       await Promise.allSettled([started]);
       await registry.close();

@@ -66,6 +66,12 @@ export interface McpRequestContext {
   readonly errors: ContextError[];
 }
 
+/** What `ready()` resolves with. */
+export interface ReadyReport {
+  /** Config servers that could not be connected at start-up, with the reason (`code`, `server`, `message`). */
+  failedServers: ContextError[];
+}
+
 /** The instance `createMcpServerSide` returns. */
 export interface McpServerSide {
   /** The typed `hookable` instance. */
@@ -91,8 +97,12 @@ export interface McpServerSide {
    * old key. Returns how many scopes and servers it saw and how many it rewrote.
    */
   rotateSecrets(): Promise<{ scopes: number; servers: number; rotated: number }>;
-  /** Resolves when asynchronous start-up (store checks) finished; rejects with its error. */
-  ready(): Promise<void>;
+  /**
+   * Resolves when asynchronous start-up (store checks) finished, and — unless `warmup: false` — the
+   * config tier's servers are connected or failed (each failure is also logged as a warning and
+   * retried on use); rejects with the store's error.
+   */
+  ready(): Promise<ReadyReport>;
   /** Closes every pooled connection, ends every stdio child, and unsubscribes from the store. */
   close(): Promise<void>;
 }

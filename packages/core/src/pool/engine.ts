@@ -338,7 +338,7 @@ export function createEngine(deps: EngineDeps): Engine {
       await Promise.allSettled(
         shared.map(async (server) => {
           try {
-            await pool.slotFor(server).view();
+            await pool.slotFor(server).warm();
           } catch (error) {
             report(errors, server, failureOf(error));
           }

@@ -56,6 +56,11 @@ export interface Slot {
   /** A `cooling_down` error while the slot skips a server that failed recently. */
   coolingDown(now: number): ContextError | undefined;
   view(): Promise<ServerToolView>;
+  /**
+   * Connects and lists the tools ahead of any request (start-up warmup). A failure here starts no
+   * cool-down: the first request still tries, and reports, for itself.
+   */
+  warm(): Promise<void>;
   connection(): Promise<Connection>;
   call<T>(
     tool: string,
@@ -427,6 +432,16 @@ export function createSlot(key: string, server: ResolvedServer, deps: SlotDeps):
     },
 
     view: () => listedTools(),
+
+    async warm() {
+      try {
+        await listedTools();
+      } catch (error) {
+        failure = undefined;
+        failuresInRow = 0;
+        throw error;
+      }
+    },
 
     connection,
 
