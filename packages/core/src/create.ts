@@ -18,6 +18,7 @@ import { createCappedFetch, createGuardedFetch } from "./security/guarded-fetch.
 import { createNetworkPolicy } from "./security/ssrf.js";
 import { isMcpStore, type McpStore } from "./store/types.js";
 import { unstorageStore } from "./store/unstorage-store.js";
+import { createToolPinning } from "./tools/pinning.js";
 import type { ContextError, Identity, McpServerSide } from "./types.js";
 
 /**
@@ -88,6 +89,13 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
 
   const identifyOption = options.identify ?? identifyByApiKey;
   const identify = async (request: Request): Promise<Identity | null> => checkIdentity(await identifyOption(request));
+  const pinning = createToolPinning({
+    mode: options.toolPinning ?? "warn",
+    store,
+    hooks,
+    logger,
+    ...(options.now ? { now: options.now } : {}),
+  });
   const contextDeps = {
     identify,
     config,
@@ -96,6 +104,7 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     hooks,
     validation,
     maxRequestServers: limits.maxServersPerScope,
+    pinning,
   };
   const forRequest: McpServerSide["forRequest"] = (request, overrides) =>
     createRequestContext(contextDeps, request, overrides);
@@ -109,6 +118,7 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     validation,
     engine,
     logger,
+    pins: { pinning, engine, maxBodyBytes: limits.maxBodyBytes },
   });
   const chatPath = options.chatCompletions
     ? (options.chatCompletions.path ?? "/v1/chat/completions").replace(/\/+$/, "")

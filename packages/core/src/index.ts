@@ -18,7 +18,7 @@ export type { McpServerSideOptions, ChatCompletionsOptions, Logger, Lookup, Look
 export { DEFAULT_LIMITS } from "./options.js";
 export type { ServerDefinition, AuthConfig, ToolFilter, Availability } from "./config/schema.js";
 export { serverDefinitionSchema, isValidServerName } from "./config/schema.js";
-export type { McpStore, StoredServer, StoreScope, StoreChangeEvent } from "./store/types.js";
+export type { McpStore, PinScope, StoredServer, StoreScope, StoreChangeEvent } from "./store/types.js";
 export { createMcpServerSide } from "./create.js";
 export { mergeTiers } from "./tiers/merge.js";
 export type { TierInputs, MergedServer, MergeResult } from "./tiers/merge.js";
