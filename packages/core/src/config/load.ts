@@ -1,13 +1,15 @@
 import { readFileSync } from "node:fs";
 import { McpServerSideError } from "../errors.js";
 import { configFileSchema, isRemote, type ServerDefinition } from "./schema.js";
+import { normalizeConfigTop, normalizeServerDialect, translateVariables } from "./dialects.js";
 import { expandPlaceholders } from "./env.js";
 
 export type ConfigSource = string | { mcpServers: Record<string, unknown> } | undefined;
 
 /**
- * Loads the config tier once, synchronously: reads the file, resolves `${VAR}` placeholders in every
- * string of every server, and validates the result. Every problem throws, naming the server and the
+ * Loads the config tier once, synchronously: reads the file, accepts other clients' dialects (VS Code's
+ * `servers`, Claude Code's `type`, Cline's `disabled`, …, see dialects.ts), resolves `${VAR}`
+ * placeholders in every string of every server, and validates the result. Every problem throws, naming the server and the
  * field or variable, so a broken config stops the start instead of running half-configured.
  */
 export function loadConfigTier(
@@ -15,24 +17,27 @@ export function loadConfigTier(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Map<string, ServerDefinition> {
   if (source === undefined) return new Map();
-  const raw = typeof source === "string" ? readConfigFile(source) : source;
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+  const file = typeof source === "string" ? readConfigFile(source) : source;
+  if (typeof file !== "object" || file === null || Array.isArray(file)) {
     throw configError("the config must be an object with an 'mcpServers' object");
   }
-  const servers = (raw as { mcpServers?: unknown }).mcpServers;
+  const top = normalizeConfigTop(file as Record<string, unknown>);
+  if (!top.ok) throw configError(`field '${top.path.join(".")}': ${top.message}`);
+  const raw = top.value;
+  const servers = raw["mcpServers"];
   const expanded: Record<string, unknown> = {};
   if (typeof servers === "object" && servers !== null && !Array.isArray(servers)) {
     for (const [name, definition] of Object.entries(servers)) {
-      expanded[name] = expandDeep(
-        definition,
-        (message, path) =>
-          configError(`server '${name}': ${path.length > 0 ? `field '${path.join(".")}': ` : ""}${message}`),
-        env,
-      );
+      const fail = (message: string, path: string[]): McpServerSideError =>
+        configError(`server '${name}': ${path.length > 0 ? `field '${path.join(".")}': ` : ""}${message}`);
+      // Dialects first, so that a refused field is reported for what it is, not for a placeholder in it.
+      const canonical = normalizeServerDialect(definition);
+      if (!canonical.ok) throw fail(canonical.message, canonical.path);
+      expanded[name] = expandDeep(canonical.value, fail, env);
     }
   }
   const parsed = configFileSchema.safeParse({
-    ...(raw as object),
+    ...raw,
     mcpServers: servers === undefined ? undefined : expanded,
   });
   if (!parsed.success) {
@@ -78,7 +83,9 @@ function expandDeep(
   path: string[] = [],
 ): unknown {
   if (typeof value === "string") {
-    const result = expandPlaceholders(value, env);
+    const translated = translateVariables(value);
+    if (!translated.ok) throw fail(translated.message, path);
+    const result = expandPlaceholders(translated.value, env);
     if (!result.ok) throw fail(result.message, path);
     return result.value;
   }

@@ -70,7 +70,7 @@ describe("tool names valid for every provider", () => {
       expect(Object.keys(await mcp.forRequest(new Request("http://app.test/chat")).tools())).toEqual(names);
       const result = await tools[names.find((name) => name.includes("item_get")) ?? ""]?.execute?.(
         { id: "42" },
-        { toolCallId: "call-1", messages: [] },
+        { toolCallId: "call-1", messages: [], context: {} },
       );
       expect(JSON.stringify(result)).toContain("42");
     } finally {
