@@ -9,7 +9,7 @@ import { z } from "zod";
 import { McpServerSideError } from "../../src/errors.js";
 import type { NetworkPolicy } from "../../src/options.js";
 import { type GuardedFetch, createGuardedFetch } from "../../src/security/guarded-fetch.js";
-import { validateRemoteUrl } from "../../src/security/ssrf.js";
+import { createNetworkPolicy, validateRemoteUrl } from "../../src/security/ssrf.js";
 import { badInputs, networkPolicy, sequenceLookup, tableLookup } from "./network-helpers.js";
 
 interface Seen {
@@ -230,6 +230,73 @@ describe("the guarded fetch refuses blocked addresses inside the connect step", 
     expect((await rejection(fetcher(`http://u:p@127.0.0.1:${port}/`))).code).toBe("invalid_url");
     expect((await rejection(fetcher("data:text/plain,hi"))).code).toBe("invalid_url");
     expect(seen).toEqual([]);
+  });
+});
+
+describe("the connect step keeps metadata closed under allowPrivateNetworks and honours allowedHosts ports", () => {
+  const metadata = [
+    "169.254.169.254",
+    "169.254.170.2",
+    "169.254.170.23",
+    "168.63.129.16",
+    "100.100.100.200",
+    "192.0.0.192",
+    "fd00:ec2::254",
+    "fd00:ec2::23",
+    "fd20:ce::254",
+    "fd00:c1::a9fe:a9fe",
+    "fd00:a9fe:a9fe::1",
+    "::ffff:a9fe:a9fe",
+    "64:ff9b::6464:64c8",
+  ];
+  for (const address of metadata) {
+    it(`refuses a name answering 127.0.0.1 and ${address} at connect, though 127.0.0.1 alone would be reached`, async () => {
+      const lines: string[] = [];
+      const lookup = tableLookup({ "svc.example.com": ["127.0.0.1", address] });
+      const policy = {
+        ...networkPolicy({ allowPrivateNetworks: true, requireHttps: false, lookup }),
+        logger: { warn: (...args: unknown[]) => lines.push(args.map(String).join(" ")) },
+      };
+      const error = await rejection(guarded(policy)(`http://svc.example.com:${port}/mcp`));
+      expect(error.code).toBe("blocked_address");
+      expect(error.message).not.toContain(address);
+      expect(seen).toEqual([]);
+      expect(lines.some((line) => line.includes("cloud metadata"))).toBe(true);
+      expect(lines.join("\n")).not.toContain(address);
+    });
+  }
+
+  it("reaches the name when it answers 127.0.0.1 alone (the rows above fail only for the metadata answer)", async () => {
+    const lookup = tableLookup({ "svc.example.com": ["127.0.0.1"] });
+    const fetcher = guarded(networkPolicy({ allowPrivateNetworks: true, requireHttps: false, lookup }));
+    expect((await fetcher(`http://svc.example.com:${port}/ok`)).status).toBe(200);
+    expect(seen).toHaveLength(1);
+  });
+
+  it("opens a name or a literal on the port allowedHosts names, over plain http, and nothing on another port", async () => {
+    const lookup = tableLookup(loopbackNames);
+    const opened = guarded(
+      createNetworkPolicy({ allowedHosts: [`mcp.corp.example:${port}`, `127.0.0.1:${port}`], lookup }),
+    );
+    expect((await opened(`http://mcp.corp.example:${port}/ok`)).status).toBe(200);
+    expect((await opened(`http://127.0.0.1:${port}/ok`)).status).toBe(200);
+    expect(seen).toHaveLength(2);
+
+    const elsewhere = guarded(
+      createNetworkPolicy({
+        allowedHosts: [`mcp.corp.example:${port + 1}`, `127.0.0.1:${port + 1}`],
+        requireHttps: false,
+        lookup,
+      }),
+    );
+    expect((await rejection(elsewhere(`http://mcp.corp.example:${port}/ok`))).code).toBe("blocked_address");
+    expect((await rejection(elsewhere(`http://127.0.0.1:${port}/ok`))).code).toBe("blocked_address");
+    expect(seen).toHaveLength(2);
+  });
+
+  it("refuses port 0 before connecting", async () => {
+    const fetcher = guarded(networkPolicy({ allowPrivateNetworks: true }));
+    expect((await rejection(fetcher("http://127.0.0.1:0/mcp"))).code).toBe("invalid_url");
   });
 });
 
