@@ -194,3 +194,24 @@ describe("the connect step refuses a metadata address even under allowPrivateNet
     expect(warnings.every((line) => !line.text.includes("fd20:ce::254"))).toBe(true);
   });
 });
+
+describe("the request tier gets the same rules", () => {
+  it("drops request-tier servers with a metadata gate header, a metadata address or port 0, each with its own error", async () => {
+    const app = await startApp({ allowPrivateNetworks: true, requireHttps: false, lookup: tableLookup({}) });
+    const context = await app.mcp.forRequest(
+      new Request("http://app.test/chat", { method: "POST", headers: { "x-api-key": "tenant-key" } }),
+      {
+        servers: {
+          flavored: { url: "https://mcp.example.com/mcp", headers: { "Metadata-Flavor": "Google" } },
+          gcp6: { url: "http://[fd20:ce::254]/computeMetadata/v1/" },
+          zero: { url: "https://mcp.example.com:0/mcp" },
+        },
+      },
+    );
+    // The request tier is read when the tools are asked for.
+    await context.tools();
+    const byServer = Object.fromEntries(context.errors.map((error) => [error.server, error.code]));
+    expect(byServer).toMatchObject({ flavored: "invalid_request", gcp6: "blocked_address", zero: "invalid_url" });
+    expect(JSON.stringify(context.errors)).not.toContain("Google");
+  });
+});
