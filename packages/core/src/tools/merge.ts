@@ -18,6 +18,14 @@ export interface ToolSetMerger {
   merge(views: readonly ServerToolView[], errors: ContextError[]): ToolSet;
 }
 
+/** The views each merged set was built from, so per-server work (tool pinning) need not walk every tool. */
+const viewsBySet = new WeakMap<ToolSet, readonly ServerToolView[]>();
+
+/** The server views a set returned by a merger was built from; undefined for any other object. */
+export function viewsOf(tools: ToolSet): readonly ServerToolView[] | undefined {
+  return viewsBySet.get(tools);
+}
+
 export function createToolSetMerger(): ToolSetMerger {
   /** Combinations (view ids in order) whose names are known not to clash. */
   const clean = new Set<string>();
@@ -57,25 +65,30 @@ export function createToolSetMerger(): ToolSetMerger {
     return { tools, clashed };
   };
 
+  const built = (tools: ToolSet, views: readonly ServerToolView[]): ToolSet => {
+    viewsBySet.set(tools, views);
+    return tools;
+  };
+
   return {
     merge(views, errors) {
       for (const view of views) {
         for (const error of view.errors) errors.push(error);
       }
-      if (views.length === 1) return { ...views[0]!.tools };
+      if (views.length === 1) return built({ ...views[0]!.tools }, views);
       let combination = "";
       for (const view of views) combination += `${view.id},`;
       if (clean.has(combination)) {
         const tools: ToolSet = {};
         for (const view of views) Object.assign(tools, view.tools);
-        return tools;
+        return built(tools, views);
       }
       const { tools, clashed } = checkedMerge(views, errors);
       if (!clashed) {
         if (clean.size >= MAX_REMEMBERED_COMBINATIONS) clean.delete(clean.values().next().value as string);
         clean.add(combination);
       }
-      return tools;
+      return built(tools, views);
     },
   };
 }

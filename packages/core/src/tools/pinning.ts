@@ -7,6 +7,8 @@ import { sanitizeText } from "../security/redact.js";
 import { scopeLabel } from "../store/keys.js";
 import type { McpStore, PinScope } from "../store/types.js";
 import type { ContextError, Identity, ResolvedServer } from "../types.js";
+import type { ServerToolView } from "./convert.js";
+import { viewsOf } from "./merge.js";
 
 /**
  * Tool pinning (SPEC §8): protection against a server that changes a tool's text after people came to
@@ -145,6 +147,8 @@ export function createToolPinning(deps: ToolPinningDeps): ToolPinning {
   const fingerprints = new WeakMap<Tool, Fingerprint | null>();
   const verdicts = new WeakMap<Tool, Map<string, Verdict>>();
   const notified = new Set<string>();
+  /** Views whose every tool is pinned as offered, by the pin scope label they were checked for. */
+  const settled = new WeakMap<ServerToolView, string>();
 
   const fingerprintOf = (tool: Tool): Fingerprint | null => {
     let known = fingerprints.get(tool);
@@ -296,15 +300,38 @@ export function createToolPinning(deps: ToolPinningDeps): ToolPinning {
     check(tools, servers, errors, caller) {
       if (mode === "off") return undefined;
       let owners: Map<string, Owner> | undefined;
+      // The warm path: a view (one server's tool list) whose every tool was found as pinned is skipped
+      // whole, so a request costs a lookup per server, not per tool. Other views go tool by tool.
+      const views = viewsOf(tools);
+      let unsettled: Map<string, { view: ServerToolView; byName: Map<string, Tool> }> | undefined;
+      if (views !== undefined) {
+        for (const view of views) {
+          if (view.entries.length === 0) continue;
+          owners ??= ownerIndex(servers);
+          const owner = owners.get(view.server);
+          if (owner === undefined || settled.get(view) === owner.label) continue;
+          unsettled ??= new Map();
+          const byName = new Map<string, Tool>();
+          for (const entry of view.entries) byName.set(entry.name, entry.tool);
+          unsettled.set(view.server, { view, byName });
+        }
+        if (unsettled === undefined) return undefined;
+      }
       let pending: Map<Owner, { key: string; fingerprint: Fingerprint }[]> | undefined;
       const at = now();
       for (const key of Object.keys(tools)) {
-        const tool = tools[key]!;
-        const server = serverOf(tool);
+        const listed = tools[key]!;
+        const server = serverOf(listed);
         if (server === undefined) continue;
+        const known = unsettled?.get(server);
+        if (unsettled !== undefined && known === undefined) continue;
         owners ??= ownerIndex(servers);
         const owner = owners.get(server);
         if (owner === undefined) continue;
+        // A tool offered under another name (a clash between servers) is a copy of its view's tool: the
+        // view's own object carries the cached fingerprint and verdict.
+        const name = toolNameOf(listed);
+        const tool = (name === undefined ? undefined : known?.byName.get(name)) ?? listed;
         const fingerprint = fingerprintOf(tool);
         if (fingerprint === null) {
           apply(
@@ -315,12 +342,7 @@ export function createToolPinning(deps: ToolPinningDeps): ToolPinning {
               checkedAt: at,
             },
             key,
-            {
-              name: toolNameOf(tool) ?? key,
-              hash: "",
-              parts: { description: "", inputSchema: "", annotations: "" },
-              tool,
-            },
+            { name: name ?? key, hash: "", parts: { description: "", inputSchema: "", annotations: "" }, tool },
             owner,
             tools,
             errors,
@@ -341,10 +363,22 @@ export function createToolPinning(deps: ToolPinningDeps): ToolPinning {
         }
         group.push({ key, fingerprint });
       }
-      if (pending === undefined) return undefined;
+      const settle = (): void => {
+        if (unsettled === undefined || owners === undefined) return;
+        for (const { view } of unsettled.values()) {
+          const label = owners.get(view.server)?.label;
+          if (label === undefined) continue;
+          if (view.entries.every((entry) => verdicts.get(entry.tool)?.get(label)?.kind === "ok"))
+            settled.set(view, label);
+        }
+      };
+      if (pending === undefined) {
+        settle();
+        return undefined;
+      }
       const work: Promise<void>[] = [];
       for (const [owner, group] of pending) work.push(verify(owner, group, tools, errors, caller));
-      return Promise.all(work).then(() => undefined);
+      return Promise.all(work).then(settle);
     },
 
     async inspect(server, tools) {

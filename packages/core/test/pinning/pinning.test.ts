@@ -175,6 +175,28 @@ describe("tool pinning of a config server", () => {
     expect(JSON.stringify(payload)).not.toContain("sk-live-abcdefghijklmnop");
   });
 
+  it("does no store I/O for a warm request once the tools are verified", async () => {
+    const server = await fixture();
+    const store = unstorageStore(createStorage());
+    const calls = { add: 0, get: 0 };
+    const counting: McpStore = {
+      ...store,
+      addToolPins: (...args) => {
+        calls.add++;
+        return store.addToolPins!(...args);
+      },
+      getToolPins: (...args) => {
+        calls.get++;
+        return store.getToolPins!(...args);
+      },
+    };
+    const { mcp } = await harness({ config: { mcpServers: { docs: { url: server.url } } } }, counting);
+    await tools(mcp);
+    expect(calls.add).toBe(1);
+    for (let index = 0; index < 20; index++) await tools(mcp, caller(`tenant-${index % 3}`));
+    expect(calls).toEqual({ add: 1, get: 0 });
+  });
+
   it("names an input schema or annotations change as such", async () => {
     const server = await fixture([{ ...ECHO, annotations: { readOnlyHint: true } }, ADD]);
     const { mcp, changes } = await harness({ config: { mcpServers: { docs: { url: server.url } } } });
@@ -257,6 +279,24 @@ describe("tool pinning of a config server", () => {
     expect(changedErrors(back.errors)).toEqual([]);
     // The approval is the admin's for everyone: another tenant gets the tool too.
     expect((await tools(mcp, caller("tenant-b"))).names).toEqual(["docs__add", "docs__echo"]);
+  });
+
+  it("blocks a changed tool that is offered under another name because two servers' names clash", async () => {
+    const one = await fixture([ECHO]);
+    const two = await fixture([ECHO]);
+    const { mcp } = await harness({
+      toolPinning: "block",
+      toolName: (_server: string, tool: string) => tool,
+      config: { mcpServers: { one: { url: one.url }, two: { url: two.url } } },
+    });
+    const before = await tools(mcp);
+    expect(before.names).toHaveLength(2);
+    expect(before.names).toContain("echo");
+    await two.setTools([{ ...ECHO, description: "Two's echo, changed." }]);
+    await untilChanged(mcp);
+    const after = await tools(mcp);
+    expect(after.names).toEqual(["echo"]);
+    expect(changedErrors(after.errors)).toEqual([expect.objectContaining({ server: "two", tool: "echo" })]);
   });
 
   it('with toolPinning "off" records nothing and reports nothing', async () => {
