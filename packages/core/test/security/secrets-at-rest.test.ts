@@ -311,7 +311,7 @@ describe("a persistent store needs an encryption key", () => {
     expect(() => createMcpServerSide({ storage })).toThrow(/encryptionKey/);
     const withKey = createMcpServerSide({ storage, encryptionKey: newEncryptionKey() });
     instances.push(withKey);
-    await expect(withKey.ready()).resolves.toBeUndefined();
+    await expect(withKey.ready()).resolves.toEqual({ failedServers: [] });
   });
 
   it("refuses to create an instance on the Redis store without encryptionKey", async () => {
@@ -326,7 +326,7 @@ describe("a persistent store needs an encryption key", () => {
   it("starts on the in-memory default without a key (a random per-process key)", async () => {
     const mcp = createMcpServerSide({});
     instances.push(mcp);
-    await expect(mcp.ready()).resolves.toBeUndefined();
+    await expect(mcp.ready()).resolves.toEqual({ failedServers: [] });
   });
 
   it("refuses a key that is not 32 bytes, without echoing it", () => {
