@@ -148,14 +148,16 @@ async function startEchoServer(held: string[]): Promise<EchoServer> {
         response.writeHead(typeof id === "string" ? 404 : 400).end();
         return;
       }
-      const created = new StreamableHTTPServerTransport({
+      const created: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
-        onsessioninitialized: (session) => sessions.set(session, created),
+        onsessioninitialized: (session): void => {
+          sessions.set(session, created);
+        },
       });
       transport = created;
       await build().connect(created);
     }
-    await transport.handleRequest(request, response, body);
+    await transport?.handleRequest(request, response, body);
   });
   await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
   const address = http.address();
@@ -277,7 +279,11 @@ function memberRequest(): Request {
 async function execute(tools: ToolSet, name: string): Promise<{ value?: unknown; error?: unknown }> {
   const tool = tools[name];
   if (tool?.execute === undefined) throw new Error(`no tool ${name}`);
-  return Promise.resolve(tool.execute({ text: "hello" }, { toolCallId: "call-1", messages: [] })).then(
+  const pending = tool.execute(
+    { text: "hello" },
+    { toolCallId: "call-1", messages: [], context: {} },
+  ) as Promise<unknown>;
+  return pending.then(
     (value) => ({ value }),
     (error: unknown) => ({ error }),
   );
@@ -369,7 +375,8 @@ describe("a list_changed update", () => {
     globalServer.change(`Changed. Now I say ${global.credentials.join(" ")} again.`);
     let description: string | undefined;
     for (let attempt = 0; attempt < 100; attempt++) {
-      description = (await mcp.forRequest(memberRequest()).tools()).glob__echo?.description;
+      const current = (await mcp.forRequest(memberRequest()).tools()).glob__echo?.description;
+      description = typeof current === "string" ? current : undefined;
       if (description?.startsWith("Changed.")) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

@@ -154,14 +154,14 @@ async function ours(entry: RealCase): Promise<Side & { set: ToolSet; errors: unk
       const tool = byMcpName.get(call.tool);
       if (tool?.execute === undefined) throw new Error(`no tool ${call.tool}`);
       results.push(
-        await Promise.resolve(tool.execute(call.arguments, { toolCallId: "c", messages: [] })).catch(
+        await (tool.execute(call.arguments, { toolCallId: "c", messages: [], context: {} }) as Promise<unknown>).catch(
           (error: unknown) => ({ thrown: error instanceof Error ? error.constructor.name : typeof error }),
         ),
       );
     }
     const tools = [...byMcpName.entries()].map(([name, tool]) => ({
       name,
-      ...(tool.description === undefined ? {} : { description: tool.description }),
+      ...(typeof tool.description === "string" ? { description: tool.description } : {}),
       inputSchema: (tool.inputSchema as { jsonSchema: unknown }).jsonSchema,
     }));
     return { tools, results, set, errors: [...context.errors], instructions: await context.instructions() };
@@ -228,8 +228,9 @@ describe("a server that fails a call", () => {
     try {
       const set = await mcp.forRequest(new Request("http://app.test/chat", { method: "POST" })).tools();
       const get = Object.values(set).find((tool) => tool.metadata?.mcpTool === "kubectl_get");
-      const outcome = await Promise.resolve(
-        get?.execute?.({ resourceType: "pods" }, { toolCallId: "c", messages: [] }),
+      if (get?.execute === undefined) throw new Error("kubectl_get is missing");
+      const outcome = await (
+        get.execute({ resourceType: "pods" }, { toolCallId: "c", messages: [], context: {} }) as Promise<unknown>
       ).then(
         (value) => ({ value }),
         (error: unknown) => ({ error: error as Error & { code?: string } }),
