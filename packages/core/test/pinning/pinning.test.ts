@@ -345,6 +345,42 @@ describe("tool pinning of a config server", () => {
   });
 });
 
+describe("the approval route with hostile bodies", () => {
+  const cases: [string, unknown, number, string][] = [
+    ["tools is a string", { tools: "echo" }, 422, "/tools"],
+    ["a name is a number", { tools: [1] }, 422, "/tools/0"],
+    ["a name is empty", { tools: [""] }, 422, "/tools/0"],
+    ["a name is over 256 characters", { tools: ["x".repeat(257)] }, 422, "/tools/0"],
+    ["too many names", { tools: Array.from({ length: 1025 }, (_, index) => `t${index}`) }, 422, "/tools"],
+    ["an unknown field", { tools: ["echo"], all: true }, 422, "/all"],
+    ["the body is an array", ["echo"], 422, ""],
+    ["tools is null", { tools: null }, 422, "/tools"],
+  ];
+
+  it.each(cases)(
+    "answers %s with a problem naming the field, and approves nothing",
+    async (_title, body, status, pointer) => {
+      const server = await fixture();
+      const { mcp, url, store } = await harness({
+        toolPinning: "block",
+        config: { mcpServers: { docs: { url: server.url } } },
+      });
+      await tools(mcp);
+      const before = await store.getToolPins!({ kind: "config" }, "docs");
+      const reply = await http(
+        url,
+        "POST",
+        "/mcp-servers/docs/pins/approve",
+        caller("ops", { "x-admin": "yes" }),
+        body,
+      );
+      expect(reply.status).toBe(status);
+      expect(reply.json.errors?.[0]?.pointer ?? "").toBe(pointer);
+      expect(await store.getToolPins!({ kind: "config" }, "docs")).toEqual(before);
+    },
+  );
+});
+
 describe("tool pinning of tenant servers", () => {
   async function register(url: string, tenant: string, serverUrl: string): Promise<void> {
     const created = await http(url, "POST", "/mcp-servers", caller(tenant), { name: "docs", url: serverUrl });
@@ -435,6 +471,31 @@ describe("tool pinning with the native Redis store", () => {
     const seen = await tools(second.mcp);
     expect(seen.names).toEqual(["docs__add"]);
     expect(changedErrors(seen.errors).map((error) => error.tool)).toEqual(["echo"]);
+  });
+
+  it("lets an approval made through one worker reach another worker within seconds", async () => {
+    const server = await fixture();
+    const encryptionKey = randomBytes(32).toString("base64");
+    const options = {
+      encryptionKey,
+      toolPinning: "block" as const,
+      config: { mcpServers: { docs: { url: server.url } } },
+    };
+    const workerPrefix = `${prefix}workers:`;
+    const one = await harness(options, redisStore({ url: "redis://127.0.0.1:6379", prefix: workerPrefix }));
+    const two = await harness(options, redisStore({ url: "redis://127.0.0.1:6379", prefix: workerPrefix }));
+    await tools(one.mcp);
+    await tools(two.mcp);
+    await server.setTools([{ ...ECHO, description: "Echo with a twist." }, ADD]);
+    await untilChanged(one.mcp);
+    await untilChanged(two.mcp);
+    expect((await tools(one.mcp)).names).toEqual(["docs__add"]);
+
+    const admin = caller("ops", { "x-admin": "yes" });
+    const approved = await http(two.url, "POST", "/mcp-servers/docs/pins/approve", admin, { tools: ["echo"] });
+    expect(approved.status).toBe(200);
+    expect((await tools(two.mcp)).names).toEqual(["docs__add", "docs__echo"]);
+    await eventually(async () => (await tools(one.mcp)).names.includes("docs__echo"), 15_000);
   });
 });
 
