@@ -13,7 +13,7 @@ export type {
   Tier,
   ToolsOptions,
 } from "./types.js";
-export type { McpHooks, McpHookable, HookServerRef, ToolCallPayload } from "./hooks.js";
+export type { McpHooks, McpHookable, HookServerRef, ToolCallPayload, ToolChange } from "./hooks.js";
 export type { McpServerSideOptions, ChatCompletionsOptions, Logger, Lookup, LookupAddress, Limits } from "./options.js";
 export { DEFAULT_LIMITS } from "./options.js";
 export type { ServerDefinition, AuthConfig, ToolFilter, Availability } from "./config/schema.js";
