@@ -1,7 +1,8 @@
 import { createMcpServerSide } from "./create.js";
 import { isJsonContentType } from "./http/body.js";
 import type { McpServerSideOptions } from "./options.js";
-import type { McpServerSide, RequestOverrides } from "./types.js";
+import { McpServerSideError } from "./errors.js";
+import type { McpRequestContext, McpServerSide, RequestOverrides } from "./types.js";
 
 /** True for an object that behaves as an `McpServerSide` instance (duck-typed, so copies of core work too). */
 export function isMcpServerSide(value: unknown): value is McpServerSide {
@@ -42,3 +43,56 @@ export async function overridesFromJsonRequest(
 }
 
 export { pathOf } from "./http/paths.js";
+
+// Marks a request context with the instance that made it; `Symbol.for`, so copies of core agree.
+const INSTANCE = Symbol.for("mcp-server-side.instance");
+const reportedMounts = new WeakSet<McpServerSide>();
+
+/**
+ * The context `mcp` gives a request that may already hold one from an earlier mount. The same
+ * instance mounted twice (e.g. on the app and on a router) keeps the first context; a different
+ * instance would silently replace it, and the chat route would lose the tenant's tools, so that fails.
+ */
+export function contextForMount(
+  mcp: McpServerSide,
+  existing: McpRequestContext | undefined,
+  create: () => McpRequestContext,
+): McpRequestContext {
+  const owner = existing === undefined ? undefined : (existing as { [INSTANCE]?: unknown })[INSTANCE];
+  if (owner === mcp && existing !== undefined) return existing;
+  if (owner !== undefined) {
+    const error = new McpServerSideError(
+      "invalid_config",
+      "two mcpServerSide() middlewares on one app: create one instance and pass it to both, or mount them on separate routers (a request may pass only one instance)",
+    );
+    if (!reportedMounts.has(mcp)) {
+      reportedMounts.add(mcp);
+      mcp.logger?.error(error.message);
+    }
+    throw error;
+  }
+  const context = create();
+  Object.defineProperty(context, INSTANCE, { value: mcp });
+  return context;
+}
+
+const warnedUnparsed = new WeakSet<McpServerSide>();
+
+/**
+ * The overrides of a body a framework's parser may have left undefined (Express without `express.json()`).
+ * A JSON request with a body but nothing parsed would silently lose its `mcp_servers: {}` opt-out, so
+ * the instance warns once.
+ */
+export function overridesFromParsedBody(
+  mcp: McpServerSide,
+  body: unknown,
+  request: { contentType: string | null | undefined; hasBody: boolean },
+): RequestOverrides | undefined {
+  if (body === undefined && request.hasBody && isJsonContentType(request.contentType) && !warnedUnparsed.has(mcp)) {
+    warnedUnparsed.add(mcp);
+    mcp.logger?.warn(
+      "mcp-server-side: a JSON request reached req.mcp with req.body undefined, so its mcp_servers / mcp_select were ignored: add app.use(express.json()) (before or after mcpServerSide(), before the route)",
+    );
+  }
+  return overridesFromBody(body);
+}

@@ -142,6 +142,7 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
 
   return {
     hooks,
+    logger,
     basePath,
     owns,
     forRequest,

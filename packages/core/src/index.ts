@@ -29,4 +29,12 @@ export { storeKeys, scopeSegment } from "./store/keys.js";
 export type { CreateResult, UpdateResult, DeleteResult } from "./store/types.js";
 export { createChatCompletionsHandler } from "./chat/handler.js";
 export type { ChatCompletionsDeps } from "./chat/handler.js";
-export { isMcpServerSide, overridesFromBody, overridesFromJsonRequest, pathOf, toMcpServerSide } from "./adapter.js";
+export {
+  contextForMount,
+  isMcpServerSide,
+  overridesFromBody,
+  overridesFromJsonRequest,
+  overridesFromParsedBody,
+  pathOf,
+  toMcpServerSide,
+} from "./adapter.js";

@@ -41,8 +41,11 @@ export interface McpServerSideOptions {
   identify?: (request: Request) => Identity | null | Promise<Identity | null>;
   /** Names the AI SDK tool of a server's tool; the result is still made valid and unique. @default `${server}__${tool}` */
   toolName?: (server: string, tool: string) => string;
-  /** Receives sanitized log lines. @default no logging */
-  logger?: Logger;
+  /**
+   * Receives sanitized log lines; `false` silences the instance.
+   * @default warnings and errors to the console (`console.warn` / `console.error`), sanitized
+   */
+  logger?: Logger | false;
   /** Hook functions registered at creation. */
   hooks?: Partial<McpHooks>;
   /** 32 bytes (base64 or bytes) to encrypt secrets at rest. @default a random per-process key for in-memory storage */

@@ -76,6 +76,8 @@ export interface ReadyReport {
 export interface McpServerSide {
   /** The typed `hookable` instance. */
   readonly hooks: import("./hooks.js").McpHookable;
+  /** The instance's sanitizing logger (the `logger` option, the console by default, silent for `false`); adapters warn through it. */
+  readonly logger: import("./options.js").Logger;
   /** Where the management routes are mounted (normalized, no trailing slash). */
   readonly basePath: string;
   /**

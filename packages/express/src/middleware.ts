@@ -1,5 +1,5 @@
-import { overridesFromBody, toMcpServerSide } from "@mcp-server-side/core";
-import { requestPathname, sendWebResponse, toWebRequest } from "./node-http.js";
+import { contextForMount, overridesFromParsedBody, toMcpServerSide } from "@mcp-server-side/core";
+import { announcesBody, requestPathname, sendWebResponse, toWebRequest } from "./node-http.js";
 import type { McpServerSideInput, McpServerSideMiddleware, NodeMiddleware } from "./types.js";
 
 /**
@@ -22,8 +22,14 @@ export function mcpServerSide(input: McpServerSideInput): McpServerSideMiddlewar
         return;
       }
       // The body is read lazily: a body parser mounted after this middleware has run by the time the route asks.
-      req.mcp = mcp.forRequest(toWebRequest(req, { headersOnly: true, response: res }), () =>
-        overridesFromBody(req.body),
+      // A second instance on the same request throws (next(error)) instead of silently replacing req.mcp.
+      req.mcp = contextForMount(mcp, req.mcp, () =>
+        mcp.forRequest(toWebRequest(req, { headersOnly: true, response: res }), () =>
+          overridesFromParsedBody(mcp, req.body, {
+            contentType: req.headers["content-type"],
+            hasBody: announcesBody(req) && req.headers["content-length"] !== "0",
+          }),
+        ),
       );
       next();
     } catch (error: unknown) {

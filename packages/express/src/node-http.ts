@@ -86,7 +86,7 @@ export async function sendWebResponse(res: ServerResponse, response: Response): 
 }
 
 // As HTTP/1.1 framing says: without Content-Length or Transfer-Encoding there is no body.
-function announcesBody(req: NodeRequest): boolean {
+export function announcesBody(req: NodeRequest): boolean {
   return req.headers["transfer-encoding"] !== undefined || req.headers["content-length"] !== undefined;
 }
 

@@ -1,5 +1,5 @@
-import { overridesFromJsonRequest, toMcpServerSide } from "@mcp-server-side/core";
-import type { McpServerSide, RequestOverrides } from "@mcp-server-side/core";
+import { contextForMount, overridesFromJsonRequest, toMcpServerSide } from "@mcp-server-side/core";
+import type { McpRequestContext, McpServerSide, RequestOverrides } from "@mcp-server-side/core";
 import type { Context, MiddlewareHandler } from "hono";
 import type { McpServerSideEnv, McpServerSideInput } from "./types.js";
 
@@ -23,9 +23,12 @@ export function mcpServerSide(input: McpServerSideInput): McpServerSideMiddlewar
       return;
     }
     // The body is read only when the route asks, and through Hono's cache, so the route can read it too.
+    // A second instance on the same request throws instead of silently replacing c.var.mcp.
     c.set(
       "mcp",
-      mcp.forRequest(c.req.raw, () => bodyOverrides(c)),
+      contextForMount(mcp, c.get("mcp") as McpRequestContext | undefined, () =>
+        mcp.forRequest(c.req.raw, () => bodyOverrides(c)),
+      ),
     );
     await next();
   };
