@@ -142,6 +142,9 @@ async function raw(entry: RealCase): Promise<Side> {
 
 async function ours(entry: RealCase): Promise<Side & { set: ToolSet; errors: unknown[] }> {
   const mcp: McpServerSide = createMcpServerSide({
+    // A cold `npx`-style start on a busy machine takes seconds: the deadlines are not under test here.
+    connectTimeoutMs: 60_000,
+    toolsTimeoutMs: 60_000,
     config: { mcpServers: { [entry.server]: { command: entry.command, args: entry.args, env: entry.env("ours") } } },
   });
   try {
@@ -152,7 +155,7 @@ async function ours(entry: RealCase): Promise<Side & { set: ToolSet; errors: unk
     const results: unknown[] = [];
     for (const call of entry.calls) {
       const tool = byMcpName.get(call.tool);
-      if (tool?.execute === undefined) throw new Error(`no tool ${call.tool}`);
+      if (tool?.execute === undefined) throw new Error(`no tool ${call.tool}: ${JSON.stringify(context.errors)}`);
       results.push(
         await (tool.execute(call.arguments, { toolCallId: "c", messages: [], context: {} }) as Promise<unknown>).catch(
           (error: unknown) => ({ thrown: error instanceof Error ? error.constructor.name : typeof error }),
@@ -216,6 +219,8 @@ describe("a server that fails a call", () => {
     timeout: 90_000,
   }, async () => {
     const mcp = createMcpServerSide({
+      connectTimeoutMs: 60_000,
+      toolsTimeoutMs: 60_000,
       config: {
         mcpServers: {
           k8s: {
