@@ -537,7 +537,9 @@ describe("a server that reflects its own credentials", () => {
         body: {
           name: "mirror",
           url: reflector.url,
-          headers: { "X-Reflected": header },
+          // A credential-named header (SPEC §4: header values are credentials by their name), and an
+          // ordinary one whose value must reach the model unmasked.
+          headers: { "X-Reflected-Key": header, "X-Tenant": "tenant-acme-visible" },
           auth: { type: "bearer", token },
         },
       });
@@ -555,6 +557,7 @@ describe("a server that reflects its own credentials", () => {
       });
       expect(completion.status, completion.text).toBe(200);
       expect(completion.text).toContain("the tool said");
+      expect(completion.text).toContain("tenant-acme-visible");
       expect(findSentinels({ "tool result": [describeValue(result)], "chat completion": [completion.text] })).toEqual(
         [],
       );
