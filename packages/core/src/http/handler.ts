@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { isValidServerName, issuesToFieldErrors, serverNameSchema, type ServerDefinition } from "../config/schema.js";
 import {
   validateDefinitionNetwork,
@@ -9,7 +9,7 @@ import {
 import { type FieldError, McpServerSideError, type Result } from "../errors.js";
 import type { Limits, Logger } from "../options.js";
 import type { Engine } from "../pool/engine.js";
-import type { Registry, StoredEntry } from "../registry/registry.js";
+import type { Registry, StoredEntry, TierSnapshot } from "../registry/registry.js";
 import { redactDefinition } from "../security/redact.js";
 import { loadCallerTiers, presentServer, scopeOf } from "../tiers/effective.js";
 import { mergeTiers, type MergedServer } from "../tiers/merge.js";
@@ -62,6 +62,9 @@ export function createManagementHandler(
   const methodsOf = (route: Route): Partial<Record<string, RouteHandler>> =>
     route.kind === "server" && route.name === "test" ? { ...routes.server, POST: testServer } : routes[route.kind];
 
+  // Keys the ETags of config servers; random per instance, never stored or sent (see etagOf).
+  const etagKey = randomBytes(32);
+
   return async (request, path = new URL(request.url).pathname) => {
     const route = matchRoute(path, deps.basePath);
     if (route === undefined) return undefined;
@@ -78,7 +81,7 @@ export function createManagementHandler(
           "unauthorized",
           "an API key is required: send it as X-API-Key, or as a bearer token",
         );
-      return await handler({ request, identity, route, deps });
+      return await handler({ request, identity, route, deps, etagKey });
     } catch (error) {
       if (!McpServerSideError.isInstance(error) || error.status >= 500) {
         deps.logger?.error("mcp-server-side: management route failed", error);
@@ -98,6 +101,7 @@ interface RouteContext {
   identity: Identity;
   route: Route;
   deps: HandlerDeps;
+  etagKey: Uint8Array;
 }
 
 /**
@@ -118,12 +122,24 @@ function matchRoute(path: string, basePath: string): Route | undefined {
   if (segments.length === 1) return { kind: "server", name };
   if (segments.length === 2 && segments[1] === "tools") return { kind: "tools", name };
   if (segments.length === 2 && segments[1] === "pins") return { kind: "pins", name };
-  if (segments.length === 3 && segments[1] === "pins" && segments[2] === "approve") return { kind: "pinsApprove", name };
+  if (segments.length === 3 && segments[1] === "pins" && segments[2] === "approve")
+    return { kind: "pinsApprove", name };
   return { kind: "unknown" };
 }
 
+/** The caller's effective servers, and the one read of each stored tier they were merged from. */
+async function viewOf(deps: HandlerDeps, identity: Identity): Promise<CallerView> {
+  const { tiers, snapshots } = await loadCallerTiers(identity, deps.config, deps.registry);
+  return { catalog: mergeTiers(tiers).catalog, snapshots };
+}
+
+interface CallerView {
+  catalog: MergedServer[];
+  snapshots: { global: TierSnapshot; scope?: TierSnapshot };
+}
+
 async function catalogFor(deps: HandlerDeps, identity: Identity): Promise<MergedServer[]> {
-  return mergeTiers((await loadCallerTiers(identity, deps.config, deps.registry)).tiers).catalog;
+  return (await viewOf(deps, identity)).catalog;
 }
 
 async function listServers({ deps, identity }: RouteContext): Promise<Response> {
@@ -131,9 +147,11 @@ async function listServers({ deps, identity }: RouteContext): Promise<Response> 
   return jsonResponse({ servers: catalog.map((server) => presentServer(server, identity)) });
 }
 
-async function getServer({ deps, identity, route }: RouteContext): Promise<Response> {
-  const server = await findEffective(deps, identity, nameOf(route));
-  return jsonResponse(presentServer(server, identity), 200, { etag: await etagOf(deps, identity, server) });
+async function getServer({ deps, identity, route, etagKey }: RouteContext): Promise<Response> {
+  // Body and ETag from one read: a write in between cannot pair an old body with the new revision.
+  const view = await viewOf(deps, identity);
+  const server = await pick(deps, identity, view, nameOf(route));
+  return jsonResponse(presentServer(server, identity), 200, { etag: etagOf(view, server, etagKey) });
 }
 
 async function registerServer({ deps, identity, request }: RouteContext): Promise<Response> {
@@ -173,7 +191,10 @@ async function updateServer({ deps, identity, request, route }: RouteContext): P
   }
   const merged = mergePatch(entry.definition, changes);
   const definition = unwrap(await validateUntrustedDefinition(merged, deps.validation));
-  const updated = await deps.registry.update(scope, name, definition, ifMatch(request, entry));
+  // The write is conditional on the revision the patch was merged onto, If-Match or not: a concurrent
+  // write in between fails this one (409, or 412 when the caller named the revision) instead of being lost.
+  const conditional = ifMatch(request, entry) !== undefined;
+  const updated = await deps.registry.update(scope, name, definition, entry.record, conditional);
   return storedResponse(updated, scope, 200);
 }
 
@@ -230,7 +251,11 @@ async function findResolved(deps: HandlerDeps, identity: Identity, name: string)
 }
 
 async function findEffective(deps: HandlerDeps, identity: Identity, name: string): Promise<MergedServer> {
-  const server = (await catalogFor(deps, identity)).find((candidate) => candidate.name === name);
+  return pick(deps, identity, await viewOf(deps, identity), name);
+}
+
+async function pick(deps: HandlerDeps, identity: Identity, view: CallerView, name: string): Promise<MergedServer> {
+  const server = view.catalog.find((candidate) => candidate.name === name);
   if (server) return server;
   await assertReadable(deps, identity, name);
   throw new McpServerSideError("not_found", `no server named '${name}'`);
@@ -254,14 +279,15 @@ async function findStored(
   identity: Identity,
   name: string,
 ): Promise<{ scope: StoreScope; entry: StoredEntry }> {
-  const own = scopeOf(identity);
-  const mine = (await deps.registry.servers(own)).entries.get(name);
-  if (mine) return { scope: own, entry: mine };
-  const global = (await deps.registry.servers({ kind: "global" })).entries.get(name);
+  const view = await viewOf(deps, identity);
+  const mine = view.snapshots.scope?.entries.get(name);
+  if (mine) return { scope: scopeOf(identity), entry: mine };
+  const global = view.snapshots.global.entries.get(name);
   if (global && identity.admin) return { scope: { kind: "global" }, entry: global };
-  if (global && global.definition.enabled !== false)
-    throw new McpServerSideError("forbidden", "only admins can change global servers");
-  if (deps.config.has(name))
+  // What the caller sees decides the answer, so a server hidden from it is a 404 like a missing one.
+  const visible = view.catalog.find((candidate) => candidate.name === name);
+  if (visible?.source === "global") throw new McpServerSideError("forbidden", "only admins can change global servers");
+  if (visible?.source === "config")
     throw new McpServerSideError("read_only", `'${name}' comes from the config file and is read-only`);
   await assertReadable(deps, identity, name);
   throw new McpServerSideError("not_found", `no server named '${name}'`);
@@ -278,13 +304,17 @@ function storedResponse(entry: StoredEntry, scope: StoreScope, status: number): 
   return jsonResponse(body, status, { etag: `"${entry.record.revision}"` });
 }
 
-async function etagOf(deps: HandlerDeps, identity: Identity, server: MergedServer): Promise<string> {
-  if (server.source === "global" || server.source === "scope") {
-    const scope: StoreScope = server.source === "global" ? { kind: "global" } : scopeOf(identity);
-    const entry = (await deps.registry.servers(scope)).entries.get(server.name);
-    if (entry) return `"${entry.record.revision}"`;
-  }
-  return `"${createHash("sha256").update(JSON.stringify(server.definition)).digest("base64url").slice(0, 22)}"`;
+/**
+ * A stored server's ETag is its revision, from the same read as its body. A config server has none:
+ * its ETag is a hash of its definition keyed with this instance's random key, so a caller who sees
+ * the ETag cannot test a guessed secret of the definition against it offline. (Instances differ in
+ * it; a config server takes no If-Match, so that only costs a client's cache a miss.)
+ */
+function etagOf(view: CallerView, server: MergedServer, key: Uint8Array): string {
+  const snapshot = server.source === "global" ? view.snapshots.global : view.snapshots.scope;
+  const entry = server.source === "config" ? undefined : snapshot?.entries.get(server.name);
+  if (entry) return `"${entry.record.revision}"`;
+  return `"${createHmac("sha256", key).update(JSON.stringify(server.definition)).digest("base64url").slice(0, 22)}"`;
 }
 
 /** `If-Match`: `*` matches any current version; otherwise the strong ETag must be the current one. */

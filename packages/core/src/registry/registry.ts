@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { isLocked, type ServerDefinition } from "../config/schema.js";
+import { isEnabled, isLocked, type ServerDefinition } from "../config/schema.js";
 import { McpServerSideError } from "../errors.js";
 import type { McpHookable } from "../hooks.js";
 import type { Logger } from "../options.js";
@@ -42,11 +42,16 @@ export interface Registry {
   /** The servers of one stored tier, opened, from a cache that store events keep fresh. */
   servers(scope: StoreScope): Promise<TierSnapshot>;
   create(scope: StoreScope, name: string, definition: ServerDefinition): Promise<StoredEntry>;
+  /**
+   * Replaces `base` (the record the new definition was derived from) if it is still the stored one;
+   * otherwise `409 conflict`, or `412 precondition_failed` when `conditional` (the caller sent If-Match).
+   */
   update(
     scope: StoreScope,
     name: string,
     definition: ServerDefinition,
-    expectedRevision?: string,
+    base: StoredServer,
+    conditional?: boolean,
   ): Promise<StoredEntry>;
   remove(scope: StoreScope, name: string, expectedRevision?: string): Promise<void>;
   /** Starts listening to the store's change events. */
@@ -128,7 +133,11 @@ export function createRegistry(deps: RegistryDeps): Registry {
 
   const assertNotLocked = async (scope: StoreScope, name: string): Promise<void> => {
     const lower = [deps.config.get(name)];
-    if (scope.kind === "scope") lower.push((await servers({ kind: "global" })).definitions.get(name));
+    // A disabled global server is hidden from members, so it does not lock a scope's name: a 409
+    // would tell a member it exists. The lock still holds where it matters, in the merge: once the
+    // server is enabled, it wins its name over the scope's server (which is then reported ignored).
+    const global = scope.kind === "scope" ? (await servers({ kind: "global" })).definitions.get(name) : undefined;
+    if (global !== undefined && isEnabled(global)) lower.push(global);
     if (lower.some((definition) => definition !== undefined && isLocked(definition))) {
       throw new McpServerSideError("name_locked", `'${name}' is locked by a lower tier and cannot be registered here`);
     }
@@ -172,17 +181,15 @@ export function createRegistry(deps: RegistryDeps): Registry {
       return { record, definition };
     },
 
-    async update(scope, name, definition, expectedRevision) {
+    async update(scope, name, definition, base, conditional = false) {
       await assertNotLocked(scope, name);
-      const current = (await servers(scope)).entries.get(name);
-      if (!current) throw new McpServerSideError("not_found", `no server named '${name}'`);
-      const record = write(scope, name, definition, current.record.createdAt);
-      const result = await deps.store.update(scope, record, {
-        expectedRevision: expectedRevision ?? current.record.revision,
-      });
+      // No second read: the store compares against the revision the caller merged onto, so a write
+      // in between is a conflict, never silently overwritten.
+      const record = write(scope, name, definition, base.createdAt);
+      const result = await deps.store.update(scope, record, { expectedRevision: base.revision });
       if (!result.ok) {
         cache.delete(scopeLabel(scope)); // a retry must see the revision that won
-        throw updateFailure(result.reason, name, expectedRevision);
+        throw updateFailure(result.reason, name, conditional ? base.revision : undefined);
       }
       await changed({ type: "updated", scope, name });
       await deps.hooks.callHook("server:updated", {

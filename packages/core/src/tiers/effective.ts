@@ -1,5 +1,5 @@
-import { isEnabled, type ServerDefinition } from "../config/schema.js";
-import type { Registry } from "../registry/registry.js";
+import { isEnabled, isLocked, type ServerDefinition } from "../config/schema.js";
+import type { Registry, TierSnapshot } from "../registry/registry.js";
 import { redactDefinition } from "../security/redact.js";
 import type { StoreScope } from "../store/types.js";
 import type { ContextError, EffectiveServer, Identity } from "../types.js";
@@ -9,29 +9,38 @@ import type { MergedServer, TierInputs } from "./merge.js";
 export type CallerTiers = Required<Pick<TierInputs, "config" | "global">> & Pick<TierInputs, "scope">;
 
 /**
- * Loads the config, global and (for an identified caller) scope tiers. Members see only enabled
- * global servers; admins see them all. Stored servers that cannot be decrypted are left out and
- * named in `errors`.
+ * Loads the config, global and (for an identified caller) scope tiers, one snapshot each. Members see
+ * only enabled global servers; admins see them all. A disabled global server still holds its name
+ * over an unlocked config server for members too (the higher tier wins a name, SPEC §2), so admins
+ * and members get the same effective set, members without the hidden server itself. Stored servers
+ * that cannot be decrypted are left out and named in `errors`. `snapshots` are the reads the tiers
+ * came from, so a route can take a server's body and its revision from the same read.
  */
 export async function loadCallerTiers(
   identity: Identity | null,
   config: ReadonlyMap<string, ServerDefinition>,
   registry: Registry,
-): Promise<{ tiers: CallerTiers; errors: ContextError[] }> {
+): Promise<{
+  tiers: CallerTiers;
+  errors: ContextError[];
+  snapshots: { global: TierSnapshot; scope?: TierSnapshot };
+}> {
   const [global, scope] = await Promise.all([
     registry.servers({ kind: "global" }),
     identity ? registry.servers(scopeOf(identity)) : undefined,
   ]);
-  const globalDefinitions = identity?.admin ? global.definitions : enabledOnly(global.definitions);
+  const admin = identity?.admin === true;
+  const globalDefinitions = admin ? global.definitions : enabledOnly(global.definitions);
+  const configDefinitions = admin ? config : configUnderHidden(config, global.definitions);
   const errors: ContextError[] = [];
   for (const snapshot of scope ? [global, scope] : [global]) {
     for (const [name, { error }] of snapshot.unreadable)
       errors.push({ code: error.code, server: name, message: error.message });
   }
   const tiers: CallerTiers = scope
-    ? { config, global: globalDefinitions, scope: scope.definitions }
-    : { config, global: globalDefinitions };
-  return { tiers, errors };
+    ? { config: configDefinitions, global: globalDefinitions, scope: scope.definitions }
+    : { config: configDefinitions, global: globalDefinitions };
+  return { tiers, errors, snapshots: scope ? { global, scope } : { global } };
 }
 
 export function scopeOf(identity: Identity): StoreScope {
@@ -61,4 +70,26 @@ function enabledOnly(definitions: ReadonlyMap<string, ServerDefinition>): Readon
     enabledCache.set(definitions, enabled);
   }
   return enabled;
+}
+
+const configCache = new WeakMap<
+  ReadonlyMap<string, ServerDefinition>,
+  { config: ReadonlyMap<string, ServerDefinition>; visible: ReadonlyMap<string, ServerDefinition> }
+>();
+
+/** The config tier as a member sees it: without the unlocked servers a disabled global server shadows. */
+function configUnderHidden(
+  config: ReadonlyMap<string, ServerDefinition>,
+  global: ReadonlyMap<string, ServerDefinition>,
+): ReadonlyMap<string, ServerDefinition> {
+  const cached = configCache.get(global);
+  if (cached?.config === config) return cached.visible;
+  const shadowed = (name: string, definition: ServerDefinition): boolean => {
+    const over = global.get(name);
+    return over !== undefined && !isEnabled(over) && !isLocked(definition);
+  };
+  const kept = [...config].filter(([name, definition]) => !shadowed(name, definition));
+  const visible = kept.length === config.size ? config : new Map(kept);
+  configCache.set(global, { config, visible });
+  return visible;
 }
