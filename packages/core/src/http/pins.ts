@@ -10,8 +10,10 @@ import { jsonResponse } from "./problem.js";
 /**
  * The tool pinning routes (SPEC §4, §8):
  * - `GET /:name/pins`: the server's pinned fingerprints and pending changes for the caller's pin scope;
- * - `POST /:name/pins/approve` `{ "tools"?: string[] }`: approves the definitions the server offers now
- *   (all of them when `tools` is absent). Config and global servers are approved by admins, for everyone.
+ * - `POST /:name/pins/approve` `{ "tools"?: string[], "fingerprints"?: { [tool]: string } }`: approves the
+ *   definitions the server offers now (all of them when `tools` is absent); with `fingerprints`, only if
+ *   those tools still have the fingerprints the approver reviewed (409 otherwise). Config and global
+ *   servers are approved by admins, for everyone.
  * The routing layer finds the caller's effective server; this module does the rest.
  */
 
@@ -29,6 +31,11 @@ const approvalSchema = z
     tools: z
       .array(z.string().min(1).max(256))
       .max(MAX_APPROVAL_NAMES, `at most ${MAX_APPROVAL_NAMES} tool names`)
+      .optional(),
+    /** Tool name → the fingerprint the approver reviewed: the approval fails (409) if a tool changed since. */
+    fingerprints: z
+      .record(z.string().min(1).max(256), z.string().min(1).max(64))
+      .refine((value) => Object.keys(value).length <= MAX_APPROVAL_NAMES, `at most ${MAX_APPROVAL_NAMES} fingerprints`)
       .optional(),
   })
   .strict();
@@ -55,7 +62,9 @@ export async function approvePinsResponse(
     throw new McpServerSideError("forbidden", "only admins can approve tool changes of config and global servers");
   if (deps.pinning.mode === "off") throw new McpServerSideError("conflict", "tool pinning is off for this instance");
   const tools = await offeredTools(deps, server);
-  const approved = await deps.pinning.approve(server, tools, parsed.data.tools);
+  const { fingerprints } = parsed.data;
+  const expected = fingerprints === undefined ? undefined : new Map(Object.entries(fingerprints));
+  const approved = await deps.pinning.approve(server, tools, parsed.data.tools, expected);
   return jsonResponse({ approved });
 }
 

@@ -95,9 +95,16 @@ export interface ToolPinning {
   inspect(server: ResolvedServer, tools: ToolSet): Promise<PinReport>;
   /**
    * Approves the offered definitions of the named tools (all when `names` is undefined, which also drops
-   * pins of tools no longer offered). Throws `invalid_request` (422) for a name the server does not offer.
+   * pins of tools no longer offered). Throws `invalid_request` (422) for a name the server does not offer,
+   * and `conflict` (409) when a tool in `expected` no longer has that fingerprint (it changed again since
+   * the approver looked), approving nothing.
    */
-  approve(server: ResolvedServer, tools: ToolSet, names: readonly string[] | undefined): Promise<string[]>;
+  approve(
+    server: ResolvedServer,
+    tools: ToolSet,
+    names: readonly string[] | undefined,
+    expected?: ReadonlyMap<string, string>,
+  ): Promise<string[]>;
 }
 
 /** A tool's definition as hashes: the whole, and each part (to name what changed). */
@@ -425,7 +432,7 @@ export function createToolPinning(deps: ToolPinningDeps): ToolPinning {
       return report;
     },
 
-    async approve(server, tools, names) {
+    async approve(server, tools, names, expected) {
       const scope = pinScopeOf(server);
       if (mode === "off" || scope === undefined)
         throw new McpServerSideError("conflict", "tool pinning is off for this server");
@@ -447,6 +454,23 @@ export function createToolPinning(deps: ToolPinningDeps): ToolPinning {
           });
         for (const name of new Set(names)) chosen.push(offered.get(name)!);
       }
+      const stale: { pointer: string; detail: string }[] = [];
+      for (const [name, fingerprint] of expected ?? []) {
+        if (offered.get(name)?.hash !== fingerprint)
+          stale.push({
+            pointer: `/fingerprints/${name.replaceAll("~", "~0").replaceAll("/", "~1")}`,
+            detail: "the tool's definition is no longer the one with this fingerprint",
+          });
+      }
+      if (stale.length > 0)
+        throw new McpServerSideError(
+          "conflict",
+          "a tool changed again since the fingerprints given; nothing was approved",
+          {
+            status: 409,
+            errors: stale,
+          },
+        );
       const at = new Date(now()).toISOString();
       const pins = new Map<string, string>();
       for (const fingerprint of chosen) pins.set(fingerprint.name, encodePin(fingerprint, at));

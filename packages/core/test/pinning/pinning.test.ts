@@ -272,7 +272,29 @@ describe("tool pinning of a config server", () => {
     expect(refused.json.code).toBe("forbidden");
     expect((await tools(mcp, member)).names).toEqual(["docs__add"]);
 
-    const approved = await http(url, "POST", "/mcp-servers/docs/pins/approve", admin, { tools: ["echo"] });
+    // The server changes again after the admin looked: approving what was reviewed fails, nothing is pinned.
+    const reviewed = echo.fingerprint as string;
+    await server.setTools([{ ...ECHO, description: "Echoes, and now something worse." }, ADD]);
+    await eventually(async () => {
+      const again = await http(url, "GET", "/mcp-servers/docs/pins", admin);
+      return again.json.tools.find((tool: { name: string }) => tool.name === "echo").fingerprint !== reviewed;
+    });
+    const stale = await http(url, "POST", "/mcp-servers/docs/pins/approve", admin, {
+      tools: ["echo"],
+      fingerprints: { echo: reviewed },
+    });
+    expect(stale.status).toBe(409);
+    expect(stale.json).toMatchObject({ code: "conflict", errors: [{ pointer: "/fingerprints/echo" }] });
+    expect((await tools(mcp, member)).names).toEqual(["docs__add"]);
+
+    const current = (await http(url, "GET", "/mcp-servers/docs/pins", admin)).json.tools.find(
+      (tool: { name: string }) => tool.name === "echo",
+    );
+    expect(current.current.description).toContain("something worse");
+    const approved = await http(url, "POST", "/mcp-servers/docs/pins/approve", admin, {
+      tools: ["echo"],
+      fingerprints: { echo: current.fingerprint },
+    });
     expect(approved).toEqual({ status: 200, json: { approved: ["echo"] } });
     const back = await tools(mcp, member);
     expect(back.names).toEqual(["docs__add", "docs__echo"]);
@@ -355,6 +377,7 @@ describe("the approval route with hostile bodies", () => {
     ["an unknown field", { tools: ["echo"], all: true }, 422, "/all"],
     ["the body is an array", ["echo"], 422, ""],
     ["tools is null", { tools: null }, 422, "/tools"],
+    ["a fingerprint is not a string", { fingerprints: { echo: 1 } }, 422, "/fingerprints/echo"],
   ];
 
   it.each(cases)(
