@@ -367,8 +367,16 @@ export function validationScenarios({ app, adapter }: MatrixContext): void {
 }
 
 /** A compact JSON registration of exactly `size` bytes (its description pads it). */
+/**
+ * A valid registration of exactly `size` bytes, padded with header values (each field stays under its
+ * own cap) and without whitespace, so a framework that parses and re-serializes it keeps its size.
+ */
 function bodyOfSize(name: string, size: number): string {
-  const head = `{"name":"${name}","url":"${PUBLIC_URL}","description":"`;
-  const tail = `"}`;
-  return head + "a".repeat(size - head.length - tail.length) + tail;
+  const headers: Record<string, string> = {};
+  const text = (): string => JSON.stringify({ name, url: PUBLIC_URL, headers });
+  for (let index = 0; text().length < size; index += 1) {
+    const value = "a".repeat(Math.min(4000, size - text().length - `,"X-Pad-${index}":""`.length));
+    headers[`X-Pad-${index}`] = value;
+  }
+  return text();
 }
