@@ -35,17 +35,86 @@ const FLAG_SHAPE = /^--?[A-Za-z0-9_.-]+$/;
 /** A command-line flag with a credential name takes a secret as its next argument, e.g. `--api-key abc`. */
 const SECRET_FLAG = { test: (arg: string): boolean => FLAG_SHAPE.test(arg) && isCredentialName(arg) };
 
-const URL_IN_TEXT = /\b[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s"'<>`]+/g;
+/*
+ * Every pass below costs time linear in the text, whatever the text is: it runs on every response,
+ * hook payload, log line and listing, on text that tenants and MCP servers write. A pass is either a
+ * regular expression whose every attempt starts at a literal and whose repeated parts cannot overlap
+ * what follows them (so no character is read by more than a bounded number of attempts), or, where a
+ * regular expression would rescan (an unanchored `[…]*://` read again from every word boundary), a
+ * scanner below that finds exactly the same matches, left to right, reading each character a bounded
+ * number of times. test/security/linear-time.test.ts holds every pass to that.
+ */
 const JSON_PAIR = /"([^"\\]{1,128})"(\s*:\s*)"((?:[^"\\]|\\.)*)"/g;
 const HEADER_LINE =
   /\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|x-auth-token)(\s*:\s*)([^\r\n]*)/gi;
 // Bearer in any case; Basic only as written in headers, so that prose such as "basic auth" stays.
 const AUTH_SCHEME = /\b([Bb][Ee][Aa][Rr][Ee][Rr]|Basic|BASIC)(\s+)[A-Za-z0-9\-._~+/]+=*/g;
-// A value stops at '?' too, so in ".../a=?token=x" the secret parameter after it is still seen.
-const NAME_VALUE = /([A-Za-z0-9_.\-[\]%]{1,128})=([^\s&#;,"'<>?]*)/g;
-// Credentials that are recognizable by their shape alone, wherever they appear.
-const KNOWN_SHAPES =
-  /\b(?:eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*|sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16})/g;
+/** The longest `name` of a `name=value` pair that is judged (the pair's last 128 characters before `=`). */
+const MAX_PARAMETER_NAME = 128;
+
+const isLetter = (code: number): boolean => (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a);
+const isDigit = (code: number): boolean => code >= 0x30 && code <= 0x39;
+const isAlphanumeric = (code: number): boolean => isLetter(code) || isDigit(code);
+/** `\w`, what `\b` looks at. */
+const isWordChar = (code: number): boolean => isAlphanumeric(code) || code === 0x5f;
+/** What JavaScript's `\s` matches. */
+function isSpace(code: number): boolean {
+  if (code <= 0x20) return code === 0x20 || (code >= 0x09 && code <= 0x0d);
+  return (
+    code === 0xa0 ||
+    code === 0x1680 ||
+    (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    code === 0x202f ||
+    code === 0x205f ||
+    code === 0x3000 ||
+    code === 0xfeff
+  );
+}
+/** `[A-Za-z0-9+.-]`: a URL scheme after its first letter. */
+const isSchemeChar = (code: number): boolean => isAlphanumeric(code) || code === 0x2b || code === 0x2e || code === 0x2d;
+/** `[^\s"'<>\`]`: a URL in text runs until one of these. */
+const isUrlChar = (code: number): boolean =>
+  !isSpace(code) && code !== 0x22 && code !== 0x27 && code !== 0x3c && code !== 0x3e && code !== 0x60;
+/** `[A-Za-z0-9_.\-[\]%]`: the name of a `name=value` pair. */
+const isParameterNameChar = (code: number): boolean =>
+  isWordChar(code) || code === 0x2e || code === 0x2d || code === 0x5b || code === 0x5d || code === 0x25;
+/** `[^\s&#;,"'<>?]`: a value stops at '?' too, so in ".../a=?token=x" the secret parameter after it is still seen. */
+const isParameterValueChar = (code: number): boolean =>
+  !isSpace(code) &&
+  code !== 0x26 &&
+  code !== 0x23 &&
+  code !== 0x3b &&
+  code !== 0x2c &&
+  code !== 0x22 &&
+  code !== 0x27 &&
+  code !== 0x3c &&
+  code !== 0x3e &&
+  code !== 0x3f;
+/** `[A-Za-z0-9_-]`: base64url, the pieces of a JWT and of `sk-` keys. */
+const isBase64UrlChar = (code: number): boolean => isWordChar(code) || code === 0x2d;
+const isUpperOrDigit = (code: number): boolean => isDigit(code) || (code >= 0x41 && code <= 0x5a);
+
+/** The end of the run of `accepts` characters that starts at `start`. */
+function runEnd(text: string, start: number, accepts: (code: number) => boolean, limit = text.length): number {
+  let end = start;
+  while (end < limit && end < text.length && accepts(text.charCodeAt(end))) end++;
+  return end;
+}
+
+/** Collects the output of one pass: the text with non-overlapping ranges replaced, left to right. */
+function createSplicer(text: string): { replace(start: number, end: number, by: string): void; result(): string } {
+  let output = "";
+  let copied = 0;
+  return {
+    replace(start, end, by) {
+      output += text.slice(copied, start) + by;
+      copied = end;
+    },
+    result: () => (copied === 0 ? text : output + text.slice(copied)),
+  };
+}
 
 function maskUrlUserinfo(url: string): string {
   const start = url.indexOf("://") + 3;
@@ -59,22 +128,145 @@ function maskUrlUserinfo(url: string): string {
 }
 
 /**
+ * Masks the userinfo of every URL in the text: the matches of `\b[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s"'<>`]+`,
+ * found from each `://` instead of from each word boundary. A scheme cannot hold ':', so the only
+ * starts a `://` can have lie in the run of scheme characters just before it; the leftmost of them
+ * that is a letter at a word boundary is where the expression would have matched.
+ */
+function maskUrls(text: string): string {
+  const splicer = createSplicer(text);
+  let from = 0;
+  let search = 0;
+  for (;;) {
+    const colon = text.indexOf("://", search);
+    if (colon === -1) break;
+    let runStart = colon;
+    while (runStart > from && isSchemeChar(text.charCodeAt(runStart - 1))) runStart--;
+    let start = -1;
+    for (let index = runStart; index < colon; index++) {
+      if (isLetter(text.charCodeAt(index)) && (index === 0 || !isWordChar(text.charCodeAt(index - 1)))) {
+        start = index;
+        break;
+      }
+    }
+    // Read past "://" only for a real start, so a run of starts-that-are-not cannot rescan the rest.
+    const end = start === -1 ? colon + 3 : runEnd(text, colon + 3, isUrlChar);
+    if (end > colon + 3) {
+      const url = text.slice(start, end);
+      const masked = maskUrlUserinfo(url);
+      if (masked !== url) splicer.replace(start, end, masked);
+      from = end;
+      search = end;
+    } else {
+      search = colon + 1;
+    }
+  }
+  return splicer.result();
+}
+
+/**
+ * Masks the value of every `name=value` pair whose name is a secret parameter: the matches of
+ * `([A-Za-z0-9_.\-[\]%]{1,128})=([^\s&#;,"'<>?]*)`, found from each '=' (at most 128 characters back)
+ * instead of from every position.
+ */
+function maskNameValues(text: string): string {
+  const splicer = createSplicer(text);
+  let from = 0;
+  let search = 0;
+  for (;;) {
+    const equals = text.indexOf("=", search);
+    if (equals === -1) break;
+    let start = equals;
+    const limit = Math.max(from, equals - MAX_PARAMETER_NAME);
+    while (start > limit && isParameterNameChar(text.charCodeAt(start - 1))) start--;
+    if (start === equals) {
+      search = equals + 1;
+      continue;
+    }
+    const end = runEnd(text, equals + 1, isParameterValueChar);
+    const name = text.slice(start, equals);
+    if (isSecretParameter(name)) splicer.replace(start, end, `${name}=${MASK}`);
+    from = end;
+    search = end;
+  }
+  return splicer.result();
+}
+
+/**
+ * Masks credentials recognizable by their shape alone, wherever they appear: the matches of
+ * `\b(?:eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*|sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16})`.
+ * Every shape but the JWT either matches its whole run or reads a bounded prefix; a JWT that fails,
+ * fails for every later `eyJ` inside the same first piece (same run, shorter), so those are skipped.
+ */
+function maskKnownShapes(text: string): string {
+  const splicer = createSplicer(text);
+  let jwtFailsBefore = -1;
+  let position = 0;
+  while (position < text.length) {
+    const code = text.charCodeAt(position);
+    let end = -1;
+    if (position === 0 || !isWordChar(text.charCodeAt(position - 1))) {
+      if (code === 0x65 /* e */ && text.startsWith("eyJ", position) && position + 3 > jwtFailsBefore) {
+        const first = runEnd(text, position + 3, isBase64UrlChar);
+        if (first - position - 3 >= 8 && text.charCodeAt(first) === 0x2e) {
+          const second = runEnd(text, first + 1, isBase64UrlChar);
+          if (second - first - 1 >= 8 && text.charCodeAt(second) === 0x2e)
+            end = runEnd(text, second + 1, isBase64UrlChar);
+        }
+        if (end === -1) jwtFailsBefore = first;
+      } else if (code === 0x73 /* s */ && text.startsWith("sk-", position)) {
+        const run = runEnd(text, position + 3, isBase64UrlChar);
+        if (run - position - 3 >= 16) end = run;
+      } else if (code === 0x67 /* g */ && text.startsWith("github_pat_", position)) {
+        const run = runEnd(text, position + 11, isWordChar);
+        if (run - position - 11 >= 20) end = run;
+      } else if (
+        code === 0x67 /* g */ &&
+        text.startsWith("gh", position) &&
+        "pousr".includes(text[position + 2] ?? "-")
+      ) {
+        if (text.charCodeAt(position + 3) === 0x5f) {
+          const run = runEnd(text, position + 4, isAlphanumeric);
+          if (run - position - 4 >= 20) end = run;
+        }
+      } else if (
+        code === 0x78 /* x */ &&
+        text.startsWith("xox", position) &&
+        "abprs".includes(text[position + 3] ?? "-")
+      ) {
+        if (text.charCodeAt(position + 4) === 0x2d) {
+          const run = runEnd(text, position + 5, (next) => isAlphanumeric(next) || next === 0x2d);
+          if (run - position - 5 >= 10) end = run;
+        }
+      } else if (code === 0x41 /* A */ && text.startsWith("AKIA", position)) {
+        if (runEnd(text, position + 4, isUpperOrDigit, position + 20) === position + 20) end = position + 20;
+      }
+    }
+    if (end === -1) {
+      position++;
+    } else {
+      splicer.replace(position, end, MASK);
+      position = end;
+    }
+  }
+  return splicer.result();
+}
+
+/**
  * Masks secrets in free text: URL userinfo (`https://u:p@h` → `https://***@h`), secret-named query
  * parameters and `name=value` pairs (`?token=abc` → `?token=***`), secret-named JSON string members,
  * `Authorization`/`Cookie`/`X-Api-Key` header lines, `Bearer`/`Basic` credentials, and tokens with a
- * recognizable shape (JWTs, common provider keys). Idempotent.
+ * recognizable shape (JWTs, common provider keys). Idempotent, and linear in the length of the text.
  */
 export function sanitizeText(text: string): string {
   if (typeof text !== "string" || text.length === 0) return text;
-  return text
-    .replace(URL_IN_TEXT, maskUrlUserinfo)
+  const masked = maskUrls(text)
     .replace(JSON_PAIR, (match, key: string, separator: string) =>
       isSecretKey(key) ? `"${key}"${separator}"${MASK}"` : match,
     )
     .replace(HEADER_LINE, (_match, name: string, separator: string) => `${name}${separator}${MASK}`)
-    .replace(AUTH_SCHEME, (_match, scheme: string, space: string) => `${scheme}${space}${MASK}`)
-    .replace(NAME_VALUE, (match, name: string) => (isSecretParameter(name) ? `${name}=${MASK}` : match))
-    .replace(KNOWN_SHAPES, MASK);
+    .replace(AUTH_SCHEME, (_match, scheme: string, space: string) => `${scheme}${space}${MASK}`);
+  return maskKnownShapes(maskNameValues(masked));
 }
 
 /** Deeper structures are cut here rather than risking the stack on a hostile payload. */

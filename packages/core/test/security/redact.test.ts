@@ -3,7 +3,15 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ServerDefinition } from "../../src/config/schema.js";
 import { McpServerSideError } from "../../src/errors.js";
-import { MASK, redactDefinition, redactUrl, sanitize, sanitizeText } from "../../src/security/redact.js";
+import {
+  isSecretKey,
+  isSecretParameter,
+  MASK,
+  redactDefinition,
+  redactUrl,
+  sanitize,
+  sanitizeText,
+} from "../../src/security/redact.js";
 import { badInputs } from "./network-helpers.js";
 
 /** Everything a value shows when logged or serialized: nested Maps, Sets, errors, causes and hidden properties. */
@@ -88,6 +96,123 @@ describe("sanitizeText", () => {
       }),
     );
   });
+
+  /**
+   * The regular-expression pipeline sanitizeText used before its rescanning expressions became
+   * scanners (linear-time.test.ts). The scanners must find exactly the same matches.
+   */
+  function referenceSanitizeText(text: string): string {
+    const maskUserinfo = (url: string): string => {
+      const start = url.indexOf("://") + 3;
+      const rest = url.slice(start);
+      const end = rest.search(/[/?#\\]/);
+      const at = (end === -1 ? rest : rest.slice(0, end)).lastIndexOf("@");
+      return at === -1 ? url : `${url.slice(0, start)}${MASK}${rest.slice(at)}`;
+    };
+    return text
+      .replace(/\b[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s"'<>`]+/g, maskUserinfo)
+      .replace(/"([^"\\]{1,128})"(\s*:\s*)"((?:[^"\\]|\\.)*)"/g, (match, key: string, separator: string) =>
+        isSecretKey(key) ? `"${key}"${separator}"${MASK}"` : match,
+      )
+      .replace(
+        /\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|x-auth-token)(\s*:\s*)([^\r\n]*)/gi,
+        (_match, name: string, separator: string) => `${name}${separator}${MASK}`,
+      )
+      .replace(
+        /\b([Bb][Ee][Aa][Rr][Ee][Rr]|Basic|BASIC)(\s+)[A-Za-z0-9\-._~+/]+=*/g,
+        (_match, scheme: string, space: string) => `${scheme}${space}${MASK}`,
+      )
+      .replace(/([A-Za-z0-9_.\-[\]%]{1,128})=([^\s&#;,"'<>?]*)/g, (match, name: string) =>
+        isSecretParameter(name) ? `${name}=${MASK}` : match,
+      )
+      .replace(
+        /\b(?:eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*|sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16})/g,
+        MASK,
+      );
+  }
+
+  it("finds exactly what the regular expressions it replaced found", () => {
+    const fragment = fc.constantFrom(
+      "a",
+      "Z",
+      "0",
+      "_",
+      "-",
+      ".",
+      "+",
+      ":",
+      "://",
+      "/",
+      "@",
+      "?",
+      "#",
+      "&",
+      "=",
+      ";",
+      ",",
+      " ",
+      "\n",
+      "\u00a0",
+      '"',
+      "'",
+      "<",
+      "`",
+      "\\",
+      "[",
+      "%",
+      "é",
+      "https",
+      "token",
+      "key",
+      "code",
+      "eyJ",
+      "eyJabcdefgh",
+      "abcdefgh",
+      "sk-",
+      "ghp_",
+      "github_pat_",
+      "xoxb-",
+      "AKIA",
+      "ABCDEFGHIJ",
+      "0123456789",
+      "Bearer",
+      "cookie",
+      "set-cookie",
+      '"token"',
+      '":"',
+    );
+    fc.assert(
+      fc.property(fc.array(fragment, { maxLength: 40 }), (parts) => {
+        const text = parts.join("");
+        expect(sanitizeText(text)).toBe(referenceSanitizeText(text));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  const scannerCases: [string, string][] = [
+    ["x_https://u:p@h/", "x_https://u:p@h/"],
+    ["1https://u:p@h/", "1https://u:p@h/"],
+    ["_a.b+c-d://u:p@h/", "_a.b+c-d://***@h/"],
+    ["a://", "a://"],
+    ["::a://u:p@h :// b://u:p@h", "::a://***@h :// b://***@h"],
+    [`${"n".repeat(200)}=v&token=s`, `${"n".repeat(200)}=v&token=***`],
+    [`${"x".repeat(130)}token=s`, `${"x".repeat(130)}token=***`],
+    ["a==token=s", "a==token=s"],
+    ["?=x&=y&token=s", "?=x&=y&token=***"],
+    ["eyJ-abc eyJ-eyJabcdefgh.abcdefgh.x", "eyJ-abc ***"],
+    ["eyJabcdefghi.abcdefg.x eyJabcdefgh.abcdefgh.", "eyJabcdefghi.abcdefg.x ***"],
+    ["AKIA0123456789ABCDEFG", "***G"],
+    ["xAKIA0123456789ABCDEF", "xAKIA0123456789ABCDEF"],
+    ["ghx_abcdefghijklmnopqrstu gho_abcdefghijklmnopqrst", "ghx_abcdefghijklmnopqrstu ***"],
+    ["xoxz-abcdefghij xoxp-abcdefghij", "xoxz-abcdefghij ***"],
+  ];
+  for (const [input, output] of scannerCases) {
+    it(`masks ${JSON.stringify(input)} as the expressions did`, () => {
+      expect(sanitizeText(input)).toBe(output);
+      expect(referenceSanitizeText(input)).toBe(output);
+    });
+  }
 });
 
 describe("sanitize", () => {
