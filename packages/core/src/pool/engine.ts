@@ -12,7 +12,8 @@ import type { ContextError, ResolvedServer, Tier, ToolsOptions } from "../types.
 import { classifyConnectError, type ConnectFailureCode } from "./classify.js";
 import { type Connection, openConnection } from "./connection.js";
 import { createPool } from "./pool.js";
-import { fireHook, type Slot } from "./slot.js";
+import { fireHook } from "./lifecycle.js";
+import type { Slot } from "./slot.js";
 
 /**
  * The injection engine (SPEC §5): pooled connections to MCP servers and their tools as AI SDK tools.

@@ -1,22 +1,23 @@
 import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { McpServerSideError } from "../errors.js";
-import type { HookServerRef, McpHookable, McpHooks } from "../hooks.js";
+import type { HookServerRef, McpHookable } from "../hooks.js";
 import type { Limits, Logger } from "../options.js";
 import type { CallOptions } from "../tools/call.js";
 import { buildToolView, type ServerToolView } from "../tools/convert.js";
 import type { ToolNamer } from "../tools/naming.js";
-import { isStdio } from "../config/schema.js";
 import type { ContextError, ResolvedServer } from "../types.js";
-import { classifyConnectError, isConnectionBroken, isRetrySafe } from "./classify.js";
-import { type Connection, openConnection } from "./connection.js";
+import { isConnectionBroken, isRetrySafe } from "./classify.js";
+import type { Connection } from "./connection.js";
 import type { Release } from "./gate.js";
+import { createLifecycle } from "./lifecycle.js";
+import { createToolList } from "./tool-list.js";
 
 /**
  * A pool slot: everything the engine keeps for one server as one caller group sees it (one pool key).
- * It opens the connection once for all concurrent callers (single flight), retries a failed connect
- * once, cools down after a failure, re-initializes a session the server lost, caches the tool list
- * (refreshed on `notifications/tools/list_changed`) and the AI SDK tools built from it.
+ * It is three parts: the connection's lifecycle (single-flight connect, one retry, back-off,
+ * re-initializing a lost session — `lifecycle.ts`), the tool-list cache (`tool-list.ts`), and the
+ * tool call below, whose warm path goes straight to the live connection.
  */
 
 export type CloseReason = "idle" | "changed" | "removed" | "evicted" | "shutdown" | "error";
@@ -72,53 +73,6 @@ export interface Slot {
   close(reason: CloseReason): Promise<void>;
 }
 
-/** How many tools a server may list before the listing stops (the rest could never be offered). */
-const MAX_LISTED_TOOLS = 10_000;
-
-/** The first cool-down; each further failure in a row doubles it, up to `coolDownMs`. */
-const FIRST_COOL_DOWN_MS = 1_000;
-
-/** How long a server is skipped after `failures` failures in a row: about a second, doubling to the cap. */
-export function coolDownFor(failures: number, capMs: number): number {
-  const first = Math.min(FIRST_COOL_DOWN_MS, capMs);
-  return Math.min(capMs, first * 2 ** Math.min(30, Math.max(0, failures - 1)));
-}
-
-interface Failure {
-  until: number;
-  code: string;
-  message: string;
-}
-
-/** Hooks must never break the engine: their errors are logged and dropped, and they are not awaited. */
-export function fireHook<N extends "connection:open" | "connection:error" | "connection:close">(
-  hooks: McpHookable,
-  logger: Logger | undefined,
-  name: N,
-  payload: Parameters<McpHooks[N]>[0],
-): void {
-  try {
-    const result = (hooks.callHook as (name: N, payload: Parameters<McpHooks[N]>[0]) => unknown)(name, payload);
-    if (result instanceof Promise)
-      result.catch((error: unknown) => logger?.warn(`mcp-server-side: the ${name} hook failed`, error));
-  } catch (error) {
-    logger?.warn(`mcp-server-side: the ${name} hook failed`, error);
-  }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
 /** `promise`, or a `timeout` error once `deadline` (performance.now) passed or `signal` aborted. */
 function within<T>(
   promise: Promise<T>,
@@ -164,171 +118,13 @@ export function createSlot(key: string, server: ResolvedServer, deps: SlotDeps):
     source: server.source,
     ...(server.scope === undefined ? {} : { scope: server.scope }),
   };
-
-  let conn: Connection | undefined;
-  let opening: Promise<Connection> | undefined;
-  let failure: Failure | undefined;
-  let closedReason: CloseReason | undefined;
   let activeCalls = 0;
-  /** Failures in a row; the first success resets it. */
-  let failuresInRow = 0;
-  /** A connect holds its permits (it is really connecting, not waiting for its turn). */
-  let connecting = false;
-  /** Listings running on a live connection. */
-  let listingsRunning = 0;
-  /** Aborted when the slot closes: a connect waiting for its turn gives up its place. */
-  const closing = new AbortController();
-  const stop = AbortSignal.any([deps.shutdown, closing.signal]);
 
-  /** The tools of the last listing; the raw list itself is not kept (heap per connection). */
-  let view: ServerToolView | undefined;
-  /** Bumped by every tools/list_changed; a listing that started before a bump is stale when it ends. */
-  let changes = 0;
-  let listedAt = -1;
-  let listing: Promise<ServerToolView> | undefined;
-
-  const coolDown = (code: string, message: string): void => {
-    failuresInRow++;
-    failure = { until: deps.now() + coolDownFor(failuresInRow, limits.coolDownMs), code, message };
-  };
-
-  const closedError = (): McpServerSideError =>
-    closedReason === "evicted"
-      ? new McpServerSideError(
-          "limit_exceeded",
-          "the connection pool is full; this connection was closed before it was ready",
-        )
-      : new McpServerSideError(
-          "connection_failed",
-          closedReason === "removed"
-            ? `the server '${server.name}' was removed`
-            : closedReason === "changed"
-              ? `the server '${server.name}' was changed`
-              : closedReason === "idle"
-                ? `the connection to '${server.name}' was closed as idle before it was ready`
-                : "the MCP engine is closed",
-        );
-
-  /** Forget a broken connection so that the next use opens a new one. */
-  const markLost = (lost: Connection): void => {
-    if (conn !== lost) return;
-    conn = undefined;
-    lost.retire();
-  };
-
-  const open = async (): Promise<Connection> => {
-    for (let attempt = 0; ; attempt++) {
-      // Events name the connection they come from, so a late event of a replaced one changes nothing.
-      let opened: Connection | undefined;
-      let release: Release | undefined;
-      try {
-        // Waiting for a turn is not connecting: the slot stays evictable, the deadline has not started.
-        release = await deps.admit(server, stop);
-        if (closedReason !== undefined) throw closedError();
-        connecting = true;
-        const authProvider = deps.authProviderFor?.(server);
-        opened = await openConnection({
-          server,
-          fetch: deps.fetchFor(server),
-          timeoutMs: limits.connectTimeoutMs,
-          signal: deps.shutdown,
-          maxStdioMessageBytes: deps.maxStdioMessageBytes,
-          ...(authProvider ? { authProvider } : {}),
-          ...(logger ? { logger } : {}),
-          events: {
-            onToolsChanged: () => {
-              if (opened === undefined || opened !== conn) return;
-              changes++;
-              // Refresh at once, so the next request finds the new list ready.
-              if (listing === undefined) listedTools().catch(() => undefined);
-            },
-            onLost: () => {
-              if (opened === undefined || opened !== conn) return;
-              logger?.warn(
-                `mcp-server-side: ${server.name}: the connection closed; it will be re-initialized on next use`,
-              );
-              markLost(opened);
-              fireHook(hooks, logger, "connection:close", { server: ref, reason: "error" });
-            },
-          },
-        });
-        return opened;
-      } catch (error) {
-        if (closedReason !== undefined) throw closedError();
-        if (deps.shutdown.aborted) throw new McpServerSideError("connection_failed", "the MCP engine is closed");
-        const failed = classifyConnectError(error);
-        // A child that did not start in time is not retried: killing it and spawning another doubles
-        // the load that made it slow.
-        const retryable = failed.retryable && !(failed.code === "timeout" && isStdio(server.definition));
-        if (attempt > 0 || !retryable) {
-          throw new McpServerSideError(failed.code, failed.message, { cause: error });
-        }
-      } finally {
-        connecting = false;
-        release?.();
-      }
-      await sleep(limits.connectRetryDelayMs, stop);
-    }
-  };
-
-  const connection = (): Promise<Connection> => {
-    if (closedReason !== undefined) return Promise.reject(closedError());
-    if (conn?.alive) return Promise.resolve(conn);
-    if (opening) return opening;
-    if (failure && deps.now() < failure.until) {
-      return Promise.reject(
-        new McpServerSideError("cooling_down", `skipped after a recent failure (${failure.code}: ${failure.message})`),
-      );
-    }
-    if (conn) markLost(conn);
-    const started = performance.now();
-    const pending = open().then(
-      (opened) => {
-        if (closedReason !== undefined) {
-          void opened.close();
-          throw closedError();
-        }
-        conn = opened;
-        failure = undefined;
-        failuresInRow = 0;
-        // A new session may come with a new tool list (a restarted server).
-        changes++;
-        fireHook(hooks, logger, "connection:open", {
-          server: ref,
-          transport: opened.kind,
-          latencyMs: Math.round(performance.now() - started),
-        });
-        return opened;
-      },
-      (error: unknown) => {
-        if (McpServerSideError.isInstance(error)) coolDown(error.code, error.message);
-        throw error;
-      },
-    );
-    opening = pending;
-    const clear = (): void => {
-      if (opening === pending) opening = undefined;
-    };
-    pending.then(clear, clear);
-    return pending;
-  };
-
-  /**
-   * Runs an idempotent request on a live connection; when the connection turns out broken (a session
-   * the server forgot, a socket it closed), once more on a new one.
-   */
-  const withConnection = async <T>(use: (connection: Connection) => Promise<T>): Promise<T> => {
-    const first = await connection();
-    try {
-      return await use(first);
-    } catch (error) {
-      if (!isConnectionBroken(error) || closedReason !== undefined) throw error;
-      markLost(first);
-      return use(await connection());
-    }
-  };
-
-  const buildView = (listed: readonly unknown[]): ServerToolView =>
+  const lifecycle = createLifecycle(server, ref, deps, {
+    onOpened: () => tools.stale(),
+    onToolsChanged: () => tools.changed(),
+  });
+  const tools = createToolList(lifecycle, limits, (listed) =>
     buildToolView({
       server: server.name,
       ref,
@@ -339,51 +135,8 @@ export function createSlot(key: string, server: ResolvedServer, deps: SlotDeps):
       hooks,
       call: (tool, args, options, onResult, onError) => slot.call(tool, args, options, onResult, onError),
       ...(logger ? { logger } : {}),
-    });
-
-  /** The view of a current tool list: listed once per connection and per tools/list_changed. */
-  const listedTools = (): Promise<ServerToolView> => {
-    if (view !== undefined && listedAt === changes && conn?.alive) return Promise.resolve(view);
-    listing ??= (async () => {
-      try {
-        return await withConnection(async (live) => {
-          const startedAt = changes;
-          listingsRunning++;
-          let listed: unknown[];
-          try {
-            listed = live.hasTools
-              ? await live.listTools({
-                  timeoutMs: limits.toolsTimeoutMs,
-                  maxTools: MAX_LISTED_TOOLS,
-                  maxPages: limits.maxToolListPages,
-                })
-              : [];
-          } finally {
-            listingsRunning--;
-          }
-          const built = buildView(listed);
-          if (live === conn) {
-            view = built;
-            listedAt = startedAt;
-          }
-          return built;
-        });
-      } catch (error) {
-        if (McpServerSideError.isInstance(error)) throw error;
-        const failed = classifyConnectError(error);
-        const code = failed.code === "timeout" ? "timeout" : "upstream_error";
-        const message =
-          code === "timeout"
-            ? "the MCP server did not list its tools in time"
-            : "the MCP server failed to list its tools";
-        coolDown(code, message);
-        throw new McpServerSideError(code, message, { cause: error });
-      } finally {
-        listing = undefined;
-      }
-    })();
-    return listing;
-  };
+    }),
+  );
 
   /** Ends a call's bookkeeping and hands its outcome on. */
   const finishCall = <V, T>(next: (value: V) => T, value: V): T => {
@@ -399,7 +152,7 @@ export function createSlot(key: string, server: ResolvedServer, deps: SlotDeps):
     options: CallOptions,
     deadline: number,
   ): Promise<unknown> => {
-    const live = await within(connection(), deadline, options.timeoutMs, options.signal);
+    const live = await within(lifecycle.connection(), deadline, options.timeoutMs, options.signal);
     return live.callTool(tool, args, callOptions(options, deadline));
   };
 
@@ -409,52 +162,43 @@ export function createSlot(key: string, server: ResolvedServer, deps: SlotDeps):
     ref,
     lastUsed: deps.now(),
     get busy() {
-      return activeCalls > 0 || connecting || listingsRunning > 0;
+      return activeCalls > 0 || lifecycle.connecting || tools.running > 0;
     },
     get connected() {
-      return conn?.alive === true;
+      return lifecycle.current !== undefined;
     },
     get closed() {
-      return closedReason !== undefined;
+      return lifecycle.closedReason !== undefined;
     },
 
-    readyView() {
-      return view !== undefined && listedAt === changes && conn?.alive ? view : undefined;
-    },
+    readyView: () => tools.ready(),
 
-    coolingDown(now) {
-      if (failure === undefined || now >= failure.until || conn?.alive) return undefined;
-      return {
-        code: "cooling_down",
-        server: server.name,
-        message: `skipped after a recent failure (${failure.code}: ${failure.message})`,
-      };
-    },
+    coolingDown: (now) => lifecycle.coolingDown(now),
 
-    view: () => listedTools(),
+    view: () => tools.view(),
 
     async warm() {
       try {
-        await listedTools();
+        await tools.view();
       } catch (error) {
-        failure = undefined;
-        failuresInRow = 0;
+        lifecycle.forgetFailure();
         throw error;
       }
     },
 
-    connection,
+    connection: () => lifecycle.connection(),
 
     call(tool, args, options, onResult, onError) {
+      const closedReason = lifecycle.closedReason;
       // A tool set held past an idle eviction still works: the call goes to the server's current slot.
       if (closedReason === "idle" || closedReason === "evicted") {
         return deps.replacement(server).call(tool, args, options, onResult, onError);
       }
-      if (closedReason !== undefined) return Promise.reject(closedError()).then(undefined, onError);
+      if (closedReason !== undefined) return Promise.reject(lifecycle.closedError()).then(undefined, onError);
       const deadline = performance.now() + options.timeoutMs;
       activeCalls++;
       slot.lastUsed = deps.now();
-      const live = conn?.alive ? conn : undefined;
+      const live = lifecycle.current;
       if (live === undefined) {
         return callOnNewConnection(tool, args, options, deadline).then(
           (raw) => finishCall(onResult, raw),
@@ -462,12 +206,13 @@ export function createSlot(key: string, server: ResolvedServer, deps: SlotDeps):
         );
       }
       // The warm path: the caller's callbacks are the one reaction to the SDK's promise, and nothing
-      // here allocates a named closure per call.
+      // here allocates a named closure per call. Unlike a listing (lifecycle.withConnection), a call
+      // is sent again only when it provably never ran.
       return live.callTool(tool, args, callOptions(options, deadline)).then(
         (raw) => finishCall(onResult, raw),
         (error: unknown) => {
-          if (isConnectionBroken(error)) markLost(live);
-          if (!isRetrySafe(error) || closedReason !== undefined || options.signal?.aborted)
+          if (isConnectionBroken(error)) lifecycle.markLost(live);
+          if (!isRetrySafe(error) || lifecycle.closedReason !== undefined || options.signal?.aborted)
             return finishCall(onError, error);
           return callOnNewConnection(tool, args, options, deadline).then(
             (raw) => finishCall(onResult, raw),
@@ -477,20 +222,7 @@ export function createSlot(key: string, server: ResolvedServer, deps: SlotDeps):
       );
     },
 
-    async close(reason) {
-      if (closedReason !== undefined) return;
-      closedReason = reason;
-      closing.abort(closedError());
-      const open = conn;
-      conn = undefined;
-      const pending = opening;
-      if (open) {
-        await open.close();
-        fireHook(hooks, logger, "connection:close", { server: ref, reason });
-      }
-      // A connect still in flight closes what it opens (it sees closedReason); wait for it.
-      if (pending) await pending.catch(() => undefined);
-    },
+    close: (reason) => lifecycle.close(reason),
   };
   return slot;
 }

