@@ -60,6 +60,12 @@ export interface ToolViewInput {
 
 let nextViewId = 1;
 
+/**
+ * Annotations (hints and a display title) serialized longer than this are left out of the tool's
+ * metadata (the tool stays): a hostile server's megabyte of annotations never reaches hooks or pins.
+ */
+export const MAX_ANNOTATIONS_LENGTH = 4096;
+
 /** MCP tool names longer than this are not real names. */
 export const MAX_TOOL_NAME_LENGTH = 256;
 
@@ -172,7 +178,7 @@ export function buildToolView(input: ToolViewInput): ServerToolView {
       name,
       ...(description === undefined ? {} : { description }),
       inputSchema: schema.value,
-      ...(isPlainObject(mcpTool.annotations)
+      ...(isPlainObject(mcpTool.annotations) && JSON.stringify(mcpTool.annotations).length <= MAX_ANNOTATIONS_LENGTH
         ? { annotations: mcpTool.annotations as NonNullable<Tool["metadata"]> }
         : {}),
       needsApproval: filter.needsApproval(name),

@@ -12,6 +12,10 @@ import {
   resealDefinition,
   sealDefinition,
 } from "../../src/security/secrets.js";
+import { createMcpHooks } from "../../src/hooks.js";
+import { DEFAULT_LIMITS } from "../../src/options.js";
+import { buildToolView, MAX_ANNOTATIONS_LENGTH } from "../../src/tools/convert.js";
+import { createToolNamer } from "../../src/tools/naming.js";
 import { checkInputSchema, MAX_REJECTION_REASON_LENGTH } from "../../src/tools/schema.js";
 
 /*
@@ -233,5 +237,49 @@ describe("masking what a server says", () => {
 
   it("sanitize agrees with the list: a `passphrase` member is masked, `page` is not", () => {
     expect(sanitize({ passphrase: "x", page: "2" })).toEqual({ passphrase: "***", page: "2" });
+  });
+});
+
+describe("the tool view of a server's list", () => {
+  const view = (tools: unknown[], definition: ServerDefinition = { url: "https://a.example/mcp" }) =>
+    buildToolView({
+      server: "s",
+      ref: { name: "s", source: "config" },
+      definition,
+      tools,
+      namer: createToolNamer(undefined),
+      limits: DEFAULT_LIMITS,
+      hooks: createMcpHooks(),
+      call: () => Promise.reject(new Error("not called")),
+    });
+
+  it("keeps annotations up to their cap and leaves larger ones out (the tool stays)", () => {
+    const small = { title: "a".repeat(100), readOnlyHint: true };
+    const big = { title: "a".repeat(MAX_ANNOTATIONS_LENGTH) };
+    const built = view([
+      { name: "small", inputSchema: { type: "object" }, annotations: small },
+      { name: "big", inputSchema: { type: "object" }, annotations: big },
+    ]);
+    expect(built.entries.map((entry) => [entry.name, entry.annotations])).toEqual([
+      ["small", small],
+      ["big", undefined],
+    ]);
+  });
+
+  it("masks the server's credentials in annotations and leaves out a tool named after one", () => {
+    const definition: ServerDefinition = {
+      url: "https://a.example/mcp",
+      auth: { type: "bearer", token: "tok-1234567890" },
+    };
+    const built = view(
+      [
+        { name: "ok", inputSchema: { type: "object" }, annotations: { title: "uses tok-1234567890" } },
+        { name: "x_tok-1234567890", inputSchema: { type: "object" } },
+      ],
+      definition,
+    );
+    expect(built.entries.map((entry) => [entry.name, entry.annotations])).toEqual([["ok", { title: "uses ***" }]]);
+    expect(JSON.stringify(built.errors)).not.toContain("tok-1234567890");
+    expect(built.errors.map((error) => error.code)).toEqual(["tool_schema_rejected"]);
   });
 });
