@@ -16,6 +16,7 @@ import { validateHeaders } from "../../src/security/headers.js";
 import { findForbiddenKeys, parseJsonBody } from "../../src/security/json-body.js";
 import { redactUrl, sanitize, sanitizeText } from "../../src/security/redact.js";
 import { maskCredentialText } from "../../src/security/secrets.js";
+import { isLocalhostName, isMetadataName, normalizeHost, parseRemoteUrl } from "../../src/security/ssrf.js";
 import { buildToolView } from "../../src/tools/convert.js";
 import { compileToolFilter, globMatcher } from "../../src/tools/filter.js";
 import { createToolNamer, providerSafeName } from "../../src/tools/naming.js";
@@ -188,6 +189,25 @@ const cases: AnyCase[] = [
     size: 2_000,
     input: (n: number) => Object.fromEntries(Array.from({ length: n }, (_, index) => [`k${index}`, { a: [1] }])),
     run: (value: unknown) => findForbiddenKeys(value),
+  },
+  // Hosts of tenant URLs (a URL is at most 8 192 characters).
+  {
+    name: "normalizeHost: a run of dots before the end",
+    size: 1_000,
+    input: (n: number) => `a${".".repeat(n)}x`,
+    run: normalizeHost,
+  },
+  {
+    name: "isMetadataName and isLocalhostName: a run of dots",
+    size: 1_000,
+    input: (n: number) => `a${".".repeat(n)}x`,
+    run: (host: string) => isMetadataName(host) || isLocalhostName(host),
+  },
+  {
+    name: "parseRemoteUrl: a host of dots",
+    size: 1_000,
+    input: (n: number) => `https://a${".".repeat(n)}x/`,
+    run: parseRemoteUrl,
   },
   // Placeholders: expanded in the operator's config, refused everywhere else.
   {
