@@ -186,3 +186,27 @@ export function normalizeServerDialect(definition: unknown): DialectResult<unkno
 
   return { ok: true, value: out };
 }
+
+/** What a client dialect field is called in the canonical format, for the API's unknown-field errors. */
+const CANONICAL: Readonly<Record<string, string>> = {
+  type: '\'transport\' ("streamable-http" or "sse")',
+  transportType: '\'transport\' ("streamable-http" or "sse")',
+  serverUrl: "'url'",
+  httpUrl: "'url'",
+  disabled: "'enabled'",
+  autoApprove: "nothing: no tool asks for approval unless 'tools.requireApproval' lists it",
+  alwaysAllow: "nothing: no tool asks for approval unless 'tools.requireApproval' lists it",
+  trust: "nothing: no tool asks for approval unless 'tools.requireApproval' lists it",
+  includeTools: "'tools.allow'",
+  excludeTools: "'tools.deny'",
+  timeout: "'timeoutMs' (milliseconds)",
+};
+
+/**
+ * A hint for an unknown field of an API or request-tier definition that is another client's dialect:
+ * only the config file translates dialects, so the caller learns the canonical name instead.
+ */
+export function dialectHint(field: string): string | undefined {
+  const canonical = Object.hasOwn(CANONICAL, field) ? CANONICAL[field] : undefined;
+  return canonical === undefined ? undefined : `a client dialect only the config file accepts; here write ${canonical}`;
+}

@@ -4,6 +4,7 @@ import { findForbiddenKeys } from "../security/json-body.js";
 import { validateDefinitionHeaders } from "../security/headers.js";
 import { validateRemoteUrl } from "../security/ssrf.js";
 import type { Tier } from "../types.js";
+import { dialectHint } from "./dialects.js";
 import { findPlaceholders } from "./env.js";
 import { issuesToFieldErrors, serverDefinitionSchema, type ServerDefinition } from "./schema.js";
 
@@ -77,11 +78,22 @@ export function validateDefinitionShape(
     return fail(
       "invalid_request",
       "the server definition is invalid",
-      issuesToFieldErrors(parsed.error.issues, pointerPrefix),
+      withDialectHints(issuesToFieldErrors(parsed.error.issues, pointerPrefix), pointerPrefix),
     );
   const headerErrors = definitionHeaderErrors(parsed.data, deps.limits, pointerPrefix, tier);
   if (headerErrors.length > 0) return fail("invalid_request", "the server's headers are invalid", headerErrors);
   return ok(parsed.data);
+}
+
+/** An unknown top-level field that another client's config uses (`serverUrl`, `disabled`, …) is named with its canonical field. */
+function withDialectHints(errors: FieldError[], pointerPrefix: string): FieldError[] {
+  return errors.map((error) => {
+    const field = error.pointer.startsWith(`${pointerPrefix}/`) ? error.pointer.slice(pointerPrefix.length + 1) : "";
+    const hint = field.includes("/") ? undefined : dialectHint(field);
+    return hint === undefined || !error.detail.startsWith("unknown field")
+      ? error
+      : { ...error, detail: `${error.detail} (${hint})` };
+  });
 }
 
 /** Plain headers, auth headers and a bearer token together (security/headers); the config tier may send metadata gate headers. */

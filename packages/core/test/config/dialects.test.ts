@@ -272,7 +272,11 @@ describe("each dialect field maps to its meaning or is refused with the reason",
         }),
       );
       expect(response?.status).toBe(422);
-      expect(JSON.stringify(await response?.json())).toContain("serverUrl");
+      const problem = (await response?.json()) as { errors: { pointer: string; detail: string }[] };
+      expect(problem.errors).toContainEqual({
+        pointer: "/serverUrl",
+        detail: expect.stringContaining("only the config file accepts; here write 'url'"),
+      });
     } finally {
       await mcp.close();
     }
