@@ -1,7 +1,11 @@
 import type { FieldError } from "../errors.js";
 import { toPointer } from "./schema.js";
 
-/** `${VAR}` or `${VAR:-default}`; the default may not contain `$`, `{` or `}`. */
+/**
+ * `${VAR}` or `${VAR:-default}`; the default may not contain `$`, `{` or `}`. Linear in the text (SPEC
+ * §9): every attempt starts at a literal `${`, and the default cannot run past the next `$`, where the
+ * next attempt starts, so no character is read by two attempts.
+ */
 const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^${}]*))?\}/g;
 
 export type ExpandResult = { ok: true; value: string } | { ok: false; message: string };

@@ -96,6 +96,7 @@ function createParser(text: string) {
     return syntax("unterminated string");
   };
 
+  // Sticky and made of parts that cannot overlap what follows them: linear in the number's length.
   const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
   const parseNumber = (): number => {
     NUMBER.lastIndex = position;
