@@ -110,6 +110,23 @@ describe("one caller cannot starve the others", () => {
     expect(fine).toEqual([]);
   });
 
+  it("anonymous callers count as one scope: together they get limit_exceeded, a keyed scope does not", async () => {
+    const engine = makeEngine({
+      maxConnectionsPerScope: 2,
+      maxConcurrentConnectsPerScope: 2,
+      connectTimeoutMs: 30_000,
+    });
+    const anonymous = (name: string) => server(name, { url: hanging.url }, "request");
+    await engine.tools([anonymous("h1")], [], { timeoutMs: 100 });
+    await engine.tools([anonymous("h2")], [], { timeoutMs: 100 });
+    const third: ContextError[] = [];
+    await engine.tools([anonymous("h3")], third, { timeoutMs: 100 });
+    expect(third.map((error) => error.code)).toEqual(["limit_exceeded"]);
+    const keyed: ContextError[] = [];
+    await engine.tools([server("h3", { url: hanging.url }, "request", "someone")], keyed, { timeoutMs: 100 });
+    expect(keyed.map((error) => error.code)).toEqual(["timeout"]);
+  });
+
   it("config servers are never evicted by tenants' pressure on a full pool", async () => {
     const shared = await startStreamableServer({ tools: [echoTool()] });
     try {
