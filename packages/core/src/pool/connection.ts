@@ -296,7 +296,9 @@ async function openWith(kind: TransportKind, options: OpenOptions, deadline: num
         const listDeadline = performance.now() + timeoutMs;
         const tools: unknown[] = [];
         let cursor: string | undefined;
-        for (let page = 0; page < maxPages && tools.length < maxTools; page++) {
+        // At least the first page: a cap of zero would offer no tools at all.
+        const pages = Math.max(1, maxPages);
+        for (let page = 0; page < pages && tools.length < maxTools; page++) {
           const left = Math.ceil(listDeadline - performance.now());
           if (left <= 0) throw new McpError(JsonRpcErrorCode.RequestTimeout, "tools/list did not finish in time");
           const result = await client.request(
@@ -307,9 +309,9 @@ async function openWith(kind: TransportKind, options: OpenOptions, deadline: num
           for (const tool of result.tools) if (tools.length < maxTools) tools.push(tool);
           cursor = typeof result.nextCursor === "string" ? result.nextCursor : undefined;
           if (cursor === undefined) break;
-          if (page + 1 >= maxPages) {
+          if (page + 1 >= pages) {
             options.logger?.warn(
-              `mcp-server-side: ${options.server.name}: tools/list stopped after ${maxPages} pages (maxToolListPages)`,
+              `mcp-server-side: ${options.server.name}: tools/list stopped after ${pages} pages (maxToolListPages)`,
             );
           }
         }
