@@ -1,4 +1,6 @@
+import { randomBytes } from "node:crypto";
 import { createMcpServerSide, type Logger } from "@mcp-server-side/core";
+import { redisStore } from "@mcp-server-side/storage-redis";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 // A config server nothing listens for, its URL carrying a secret the log line must not show.
@@ -60,29 +62,18 @@ describe("the default logger", () => {
     expect(text).not.toContain(SECRET);
   });
 
-  it("reports a failed start-up on the console even when nobody awaits ready()", async () => {
+  it("reports an unreachable Redis on the console, sanitized, even when nobody awaits ready()", async () => {
     const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    // A real Redis store pointed at a port where nothing listens, its password in the URL.
     const failing = createMcpServerSide({
-      storage: {
-        persistent: false,
-        list: async () => [],
-        get: async () => null,
-        create: async () => {
-          throw new Error("unused");
-        },
-        update: async () => {
-          throw new Error("unused");
-        },
-        delete: async () => false,
-        ping: async () => {
-          throw new Error(`store unreachable at redis://admin:${SECRET}@10.0.0.5:6379`);
-        },
-      } as never,
+      storage: redisStore({ url: `redis://:${SECRET}@127.0.0.1:9/0`, timeoutMs: 500 }),
+      encryptionKey: randomBytes(32).toString("base64"),
+      warmup: false,
     });
-    await expect(failing.ready()).rejects.toThrow("store unreachable");
+    await expect(failing.ready()).rejects.toThrow();
     await vi.waitFor(() => expect(error).toHaveBeenCalled());
     const text = error.mock.calls.map((args) => args.map(String).join(" ")).join("\n");
-    expect(text).toContain("start-up failed");
+    expect(text).toMatch(/^mcp-server-side: start-up failed/);
     expect(text).not.toContain(SECRET);
     await failing.close();
   });
