@@ -4,6 +4,7 @@ import type { ChatMessage } from "../../src/chat/request-schema.js";
 import { parseChatCompletionRequest } from "../../src/chat/request-schema.js";
 import { toModelMessages } from "../../src/chat/messages.js";
 import { expandPlaceholders, findPlaceholders } from "../../src/config/env.js";
+import { validateDefinitionShape } from "../../src/config/validate.js";
 import {
   MAX_DESCRIPTION_LENGTH,
   MAX_TOOL_PATTERN_LENGTH,
@@ -156,6 +157,18 @@ const cases: AnyCase[] = [
       tools: { allow: Array.from({ length: Math.min(MAX_TOOL_PATTERNS, n / 2) }, () => STARRY) },
     }),
     run: (definition: unknown) => serverDefinitionSchema.safeParse(definition),
+  },
+  {
+    name: "validateDefinitionShape: unknown fields, hostile headers and text over the caps",
+    size: 500,
+    input: (n: number) => ({
+      url: `https://example.com/${repeat("a.", n)}`,
+      description: repeat("eyJ-", n * 4),
+      headers: { "X-A": repeat("a", n), [repeat("b(", n)]: "v" },
+      tools: { allow: Array.from({ length: n / 4 }, () => STARRY) },
+      ...Object.fromEntries(Array.from({ length: n / 8 }, (_, index) => [`unknown${index}`, 1])),
+    }),
+    run: (definition: unknown) => validateDefinitionShape(definition, "request", { limits: DEFAULT_LIMITS }),
   },
   {
     name: "validateHeaders: long names and values",
