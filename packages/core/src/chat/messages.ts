@@ -124,14 +124,14 @@ function userContent(content: UserMessage["content"], index: number): Result<Use
           const detail = "image_url.url must be an http(s) URL or a base64 data: URL";
           return fail("invalid_request", detail, [{ pointer: `${pointer}/image_url/url`, detail }]);
         }
-        parts.push({ type: "file", mediaType: data.mediaType ?? "image", data: data.data });
+        parts.push({ type: "file", mediaType: data.mediaType ?? "image/*", data: data.data });
         break;
       }
       case "input_audio":
         parts.push({
           type: "file",
           mediaType: part.input_audio.format === "wav" ? "audio/wav" : "audio/mpeg",
-          data: { type: "data", data: part.input_audio.data },
+          data: part.input_audio.data,
         });
         break;
       case "file": {
@@ -159,11 +159,13 @@ type FileData = Extract<UserPart, { type: "file" }>["data"];
 /**
  * A data: URL becomes inline bytes with its media type; an http(s) URL is handed to the AI SDK as a
  * URL (the provider or the SDK's own downloader decides whether to fetch it, as for any AI SDK app).
+ * Bare base64 and `URL` (not AI SDK 7's tagged `{ type: "data" }`) and `image/*` (not the bare `image`)
+ * are the spellings AI SDK 6 and 7 both read.
  */
 function toUrlOrData(value: string): { data: FileData; mediaType?: string } | undefined {
   const match = /^data:([\w.+-]+\/[\w.+-]+)?(?:;[\w-]+=[^;,]*)*;base64,(.*)$/s.exec(value);
   if (match !== null) {
-    const data: FileData = { type: "data", data: match[2] ?? "" };
+    const data: FileData = match[2] ?? "";
     return match[1] === undefined ? { data } : { data, mediaType: match[1] };
   }
   let url: URL;
@@ -173,5 +175,5 @@ function toUrlOrData(value: string): { data: FileData; mediaType?: string } | un
     return undefined;
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") return undefined;
-  return { data: { type: "url", url } };
+  return { data: url };
 }

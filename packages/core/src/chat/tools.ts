@@ -1,4 +1,4 @@
-import { type JSONSchema7, type LanguageModelCallOptions, type ToolChoice, type ToolSet, jsonSchema, tool } from "ai";
+import { type JSONSchema7, type ToolChoice, type ToolSet, jsonSchema, tool } from "ai";
 import type { ContextError } from "../types.js";
 import type { ChatCompletionRequest, ChatTool, ChatToolChoice } from "./request-schema.js";
 
@@ -52,9 +52,23 @@ export function toToolChoice(choice: ChatToolChoice | null | undefined, tools: T
   return { ok: true, value: { type: "tool", toolName: name } };
 }
 
-/** The sampling settings OpenAI and the AI SDK share; absent and `null` both mean the model's default. */
-export function toCallSettings(request: ChatCompletionRequest): LanguageModelCallOptions {
-  const settings: LanguageModelCallOptions = {};
+/**
+ * The sampling settings OpenAI and the AI SDK share. Spelled out here rather than imported: AI SDK 7
+ * calls them `LanguageModelCallOptions`, AI SDK 6 `CallSettings`, and both versions are supported.
+ */
+export interface CallSettings {
+  maxOutputTokens?: number;
+  temperature?: number;
+  topP?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  seed?: number;
+  stopSequences?: string[];
+}
+
+/** OpenAI's sampling settings in AI SDK terms; absent and `null` both mean the model's default. */
+export function toCallSettings(request: ChatCompletionRequest): CallSettings {
+  const settings: CallSettings = {};
   const maxOutputTokens = request.max_completion_tokens ?? request.max_tokens;
   if (maxOutputTokens != null) settings.maxOutputTokens = maxOutputTokens;
   if (request.temperature != null) settings.temperature = request.temperature;

@@ -1,4 +1,5 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { aiSdkMajor } from "../ai-sdk.js";
 
 /**
  * What a tool's `execute` returns and what the model gets from it. The MCP result is returned as it
@@ -108,7 +109,8 @@ export function capToolResult(result: CallToolResult, maxBytes: number): CallToo
 
 type ModelOutputPart =
   | { type: "text"; text: string }
-  | { type: "file"; mediaType: string; data: { type: "data"; data: string } };
+  | { type: "file"; mediaType: string; data: { type: "data"; data: string } }
+  | { type: "file-data"; mediaType: string; data: string };
 
 export type ModelOutput =
   | { type: "text"; value: string }
@@ -116,17 +118,23 @@ export type ModelOutput =
   | { type: "error-text"; value: string }
   | { type: "content"; value: ModelOutputPart[] };
 
+/** Base64 bytes as the installed AI SDK spells a binary part (see ai-sdk.ts). */
+function filePart(mediaType: string, data: string): ModelOutputPart {
+  return aiSdkMajor >= 7
+    ? { type: "file", mediaType, data: { type: "data", data } }
+    : { type: "file-data", mediaType, data };
+}
+
 function toModelPart(part: ContentPart): ModelOutputPart {
   switch (part.type) {
     case "text":
       return { type: "text", text: part.text };
     case "image":
     case "audio":
-      return { type: "file", mediaType: part.mimeType, data: { type: "data", data: part.data } };
+      return filePart(part.mimeType, part.data);
     case "resource":
       if ("text" in part.resource) return { type: "text", text: part.resource.text };
-      if (part.resource.mimeType)
-        return { type: "file", mediaType: part.resource.mimeType, data: { type: "data", data: part.resource.blob } };
+      if (part.resource.mimeType) return filePart(part.resource.mimeType, part.resource.blob);
       return { type: "text", text: JSON.stringify(part) };
     default:
       return { type: "text", text: JSON.stringify(part) };

@@ -156,10 +156,10 @@ describe("OpenAI messages to AI SDK model messages", () => {
       role: "user",
       content: [
         { type: "text", text: "look" },
-        { type: "file", mediaType: "image/png", data: { type: "data", data: "iVBORw0KGgo=" } },
-        { type: "file", mediaType: "image", data: { type: "url", url: new URL("https://example.com/cat.jpg") } },
-        { type: "file", mediaType: "audio/wav", data: { type: "data", data: "UklGRg==" } },
-        { type: "file", mediaType: "application/pdf", data: { type: "data", data: "JVBERi0=" }, filename: "a.pdf" },
+        { type: "file", mediaType: "image/png", data: "iVBORw0KGgo=" },
+        { type: "file", mediaType: "image/*", data: new URL("https://example.com/cat.jpg") },
+        { type: "file", mediaType: "audio/wav", data: "UklGRg==" },
+        { type: "file", mediaType: "application/pdf", data: "JVBERi0=", filename: "a.pdf" },
       ],
     });
   });
