@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import type { LanguageModel } from "ai";
 import type { Storage } from "unstorage";
 import type { McpHooks } from "./hooks.js";
@@ -97,7 +98,7 @@ export interface McpServerSideOptions {
   maxConcurrentConnectsPerScope?: number;
   /** `POST /test` runs one scope may have in flight; one more answers `limit_exceeded`. @default 4 */
   maxConcurrentTestsPerScope?: number;
-  /** Stdio children being started (spawn to initialize) at once, across all tiers; the rest wait. @default 4 */
+  /** Stdio children being started (spawn to initialize) at once, across all tiers; the rest wait. @default the number of CPUs, at least 2 */
   maxConcurrentSpawns?: number;
   /** Pages of `tools/list` read from one server; a longer listing stops there. @default 20 */
   maxToolListPages?: number;
@@ -157,7 +158,9 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxConnectionsPerScope: 50,
   maxConcurrentConnectsPerScope: 8,
   maxConcurrentTestsPerScope: 4,
-  maxConcurrentSpawns: 4,
+  // A child's start is mostly CPU (loading and compiling modules): about one per core at a time
+  // starts each sooner than all at once, and none runs into connectTimeoutMs while the others load.
+  maxConcurrentSpawns: Math.max(2, availableParallelism()),
   maxToolListPages: 20,
   maxHeadersPerServer: 32,
   maxHeaderValueBytes: 4096,
