@@ -6,6 +6,7 @@ import {
   type PinScope,
   type StoredServer,
   type StoreScope,
+  scopeSegment,
   storeKeys,
 } from "@mcp-server-side/core";
 import { type Cluster, Redis } from "ioredis";
@@ -105,6 +106,31 @@ for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return 'ok'
 `);
 
+/**
+ * A user's secret and the index of its server's users, in one slot (the server's hash tag).
+ * KEYS: secret, index. ARGV: value, ttl in ms ('' for none).
+ */
+const SET_SECRET = script(`
+if ARGV[2] == '' then redis.call('SET', KEYS[1], ARGV[1]) else redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+redis.call('SADD', KEYS[2], KEYS[1])
+return 'ok'
+`);
+
+/** KEYS: secret, index. */
+const DELETE_SECRET = script(`
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], KEYS[1])
+return 'ok'
+`);
+
+/** Every user's secret of a server, from its index, in one step. KEYS: index (members share its slot). */
+const DELETE_SECRETS = script(`
+local members = redis.call('SMEMBERS', KEYS[1])
+for i = 1, #members do redis.call('DEL', members[i]) end
+redis.call('DEL', KEYS[1])
+return 'ok'
+`);
+
 const PREFIX_PATTERN = /^[A-Za-z0-9:_.-]{0,64}$/;
 
 /**
@@ -133,6 +159,11 @@ export function redisStore(options: RedisStoreOptions): McpStore {
 
   /** The scope's hash; the braces make the whole servers key the Cluster hash tag. */
   const serversKey = (scope: StoreScope): string => `${prefix}{${storeKeys.servers(scope)}}`;
+  /** A user's secret; the braces make the server's group the Cluster hash tag, shared with its users index. */
+  const userSecretKey = (scope: StoreScope, server: string, user: string): string =>
+    `${prefix}secrets:{${storeKeys.userSecretGroup(scope, server)}}:user:${scopeSegment(user)}`;
+  const userIndexKey = (scope: StoreScope, server: string): string =>
+    `${prefix}secrets:{${storeKeys.userSecretGroup(scope, server)}}:users`;
   /** The set of every scope that holds servers, tenant ids as given (a servers key may hold only their digest). */
   const scopesKey = `${prefix}{${storeKeys.scopeIndex()}}`;
 
@@ -162,6 +193,16 @@ export function redisStore(options: RedisStoreOptions): McpStore {
     } catch (error) {
       if (!isNoScript(error)) throw error;
       return client.eval(source.source, 1, key, ...args);
+    }
+  }
+
+  /** A script over several keys of one slot (a server's user secrets and their index). */
+  async function evalKeys(source: Script, keys: string[], args: string[]): Promise<unknown> {
+    try {
+      return await client.evalsha(source.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      return client.eval(source.source, keys.length, ...keys, ...args);
     }
   }
 
@@ -228,6 +269,8 @@ export function redisStore(options: RedisStoreOptions): McpStore {
       // The server's trust goes with it. Another key (another Cluster slot), so a command of its own: a
       // failure here leaves pins that a new server of that name is compared against, never fewer checks.
       await run(() => client.del(pinsKey(scope, name)));
+      // So are its users' OAuth tokens and its client registration, all at once (one slot, one script).
+      await run(() => evalKeys(DELETE_SECRETS, [userIndexKey(scope, name)], []));
       events.emitLocal({ type: "deleted", scope, name });
       return { ok: true };
     },
@@ -258,26 +301,32 @@ export function redisStore(options: RedisStoreOptions): McpStore {
     },
 
     async getUserSecret(scope, server, user) {
-      const key = prefix + storeKeys.userSecret(scope, server, user);
+      const key = userSecretKey(scope, server, user);
       return run(() => client.get(key));
     },
 
     async setUserSecret(scope, server, user, value, ttlMs) {
-      const key = prefix + storeKeys.userSecret(scope, server, user);
+      const keys = [userSecretKey(scope, server, user), userIndexKey(scope, server)];
       assertString(value);
-      if (ttlMs === undefined) await run(() => client.set(key, value));
-      else await run(() => client.set(key, value, "PX", ttlArgument(ttlMs)));
+      const ttl = ttlMs === undefined ? "" : ttlArgument(ttlMs);
+      expectOk(await run(() => evalKeys(SET_SECRET, keys, [value, ttl])));
     },
 
     async deleteUserSecret(scope, server, user) {
-      const key = prefix + storeKeys.userSecret(scope, server, user);
-      await run(() => client.del(key));
+      const keys = [userSecretKey(scope, server, user), userIndexKey(scope, server)];
+      expectOk(await run(() => evalKeys(DELETE_SECRET, keys, [])));
     },
 
     async putPending(id, value, ttlMs) {
       const key = prefix + storeKeys.pending(id);
       assertString(value);
       await run(() => client.set(key, value, "PX", ttlArgument(ttlMs)));
+    },
+
+    async putPendingIfAbsent(id, value, ttlMs) {
+      const key = prefix + storeKeys.pending(id);
+      assertString(value);
+      return (await run(() => client.set(key, value, "PX", ttlArgument(ttlMs), "NX"))) === "OK";
     },
 
     async takePending(id) {

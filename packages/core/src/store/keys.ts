@@ -25,9 +25,16 @@ export const storeKeys = {
    * servers key, never below it: on file-system drivers a key cannot be both a file and a folder.
    */
   userSecret(scope: StoreScope, server: string, user: string): string {
+    return `secrets:${storeKeys.userSecretGroup(scope, server)}:user:${scopeSegment(user)}`;
+  },
+  /**
+   * What every user-secret key of one server shares (owner and server name): the prefix that finds them
+   * all when the server is deleted, and on Redis the hash tag that keeps them in one Cluster slot.
+   */
+  userSecretGroup(scope: StoreScope, server: string): string {
     assertServerName(server);
     const owner = scope.kind === "global" ? "global" : `scope:${scopeSegment(scope.id)}`;
-    return `secrets:${owner}:${server}:user:${scopeSegment(user)}`;
+    return `${owner}:${server}`;
   },
   /**
    * The key of one server's tool pins. Beside the servers keys, never below them (fs drivers); config

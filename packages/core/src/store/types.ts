@@ -72,12 +72,18 @@ export interface McpStore {
   getUserSecret(scope: StoreScope, server: string, user: string): Promise<string | null>;
   /** Stores or replaces a user's secret; it expires after `ttlMs` when given. */
   setUserSecret(scope: StoreScope, server: string, user: string, value: string, ttlMs?: number): Promise<void>;
-  /** Removes a user's secret; removing an absent one is not an error. */
+  /** Removes a user's secret; removing an absent one is not an error. `delete` of a server removes all of them. */
   deleteUserSecret(scope: StoreScope, server: string, user: string): Promise<void>;
   /** Stores a pending state (an OAuth authorization in progress) under a random id, for `ttlMs`. */
   putPending(id: string, value: string, ttlMs: number): Promise<void>;
   /** Returns and removes a pending state in one step, so a state is used at most once; null when absent or expired. */
   takePending(id: string): Promise<string | null>;
+  /**
+   * Stores a pending state only when none (unexpired) is stored under `id`, atomically across every
+   * process sharing the store; true when this call stored it. A lock with expiry (OAuth refresh is
+   * single-flight with it); `takePending` releases it.
+   */
+  putPendingIfAbsent(id: string, value: string, ttlMs: number): Promise<boolean>;
 
   /**
    * Tool pinning (SPEC §8). Optional: a store without these four methods disables `toolPinning` (with

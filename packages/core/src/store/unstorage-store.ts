@@ -154,6 +154,16 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
     });
   }
 
+  async function removeUserSecrets(scope: StoreScope, server: string): Promise<void> {
+    const prefix = `secrets:${storeKeys.userSecretGroup(scope, server)}:user:`;
+    const keys = await backend(() => storage.getKeys(prefix));
+    for (const key of keys) {
+      // Drivers may report keys below a mount; only exact members of this server's group are removed.
+      if (!key.startsWith(prefix)) continue;
+      await withLock(key, () => backend(() => storage.removeItem(key)));
+    }
+  }
+
   async function readExpiring(key: string, remove: boolean): Promise<string | null> {
     const raw = await backend(() => storage.getItem(key));
     if (raw === null || raw === undefined) return null;
@@ -257,6 +267,8 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
         // The server's trust goes with it: a new server of that name is pinned afresh. (Pins lock second.)
         const pinsKey = storeKeys.toolPins(scope, name);
         await withLock(pinsKey, () => backend(() => storage.removeItem(pinsKey)));
+        // So are its users' OAuth tokens and its client registration: a new server of that name starts clean.
+        await removeUserSecrets(scope, name);
         return { ok: true };
       });
       if (result.ok) emit({ type: "deleted", scope, name });
@@ -315,6 +327,16 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
     async takePending(id) {
       const key = storeKeys.pending(id);
       return withLock(key, () => readExpiring(key, true));
+    },
+
+    async putPendingIfAbsent(id, value, ttlMs) {
+      const key = storeKeys.pending(id);
+      assertTtl(ttlMs);
+      return withLock(key, async () => {
+        if ((await readExpiring(key, false)) !== null) return false;
+        await writeExpiring(key, value, ttlMs);
+        return true;
+      });
     },
 
     async getToolPins(scope: PinScope, server: string) {

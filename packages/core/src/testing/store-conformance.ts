@@ -454,6 +454,26 @@ export function describeStoreConformance(
         expect(await store.list(scope)).toEqual([]);
       });
 
+      it("removes every user's secret of a server when the server is deleted, and only those", async () => {
+        const scope = uniqueScope();
+        await store.create(scope, sampleServer("docs"), { maxServers: 10 });
+        await store.create(scope, sampleServer("wiki"), { maxServers: 10 });
+        const users = hostileIds(uniqueToken());
+        for (const user of users) {
+          await store.setUserSecret(scope, "docs", user, `tokens of ${user}`);
+          await store.setUserSecret(scope, "wiki", user, `wiki tokens of ${user}`);
+        }
+        await store.setUserSecret(scope, "docs", "expiring", "soon", 60_000);
+        await store.delete(scope, "docs", {});
+        for (const user of [...users, "expiring"]) expect(await store.getUserSecret(scope, "docs", user)).toBeNull();
+        for (const user of users) expect(await store.getUserSecret(scope, "wiki", user)).toBe(`wiki tokens of ${user}`);
+        // A new server of that name starts without the old one's secrets, and keeps its own.
+        await store.create(scope, sampleServer("docs"), { maxServers: 10 });
+        expect(await store.getUserSecret(scope, "docs", users[0] ?? "")).toBeNull();
+        await store.setUserSecret(scope, "docs", "alice", "fresh");
+        expect(await store.getUserSecret(scope, "docs", "alice")).toBe("fresh");
+      });
+
       it("refuses a server name that could build another key", async () => {
         const scope = uniqueScope();
         for (const invalid of ["a:b", "../docs", "docs*", "__proto__"]) {
@@ -518,6 +538,27 @@ export function describeStoreConformance(
           await expect(store.putPending(invalid, "state", 60_000)).rejects.toThrow();
           await expect(store.takePending(invalid)).rejects.toThrow();
         }
+      });
+
+      it("puts a pending state if absent for exactly one of 20 concurrent callers (a lock)", async () => {
+        const id = pendingId();
+        const stored = await Promise.all(
+          Array.from({ length: 20 }, (_, index) => store.putPendingIfAbsent(id, `holder ${index}`, 60_000)),
+        );
+        expect(stored.filter(Boolean)).toHaveLength(1);
+        const holder = `holder ${stored.indexOf(true)}`;
+        expect(await store.takePending(id)).toBe(holder);
+        expect(await store.putPendingIfAbsent(id, "next", 60_000)).toBe(true);
+        expect(await store.takePending(id)).toBe("next");
+      });
+
+      withCapability("expiry", "lets a lock be taken again once its ttl has passed", async () => {
+        const id = pendingId();
+        expect(await store.putPendingIfAbsent(id, "first", 50)).toBe(true);
+        expect(await store.putPendingIfAbsent(id, "second", 50)).toBe(false);
+        await sleep(150);
+        expect(await store.putPendingIfAbsent(id, "third", 60_000)).toBe(true);
+        expect(await store.takePending(id)).toBe("third");
       });
 
       withCapability("expiry", "forgets a pending state once its ttl has passed", async () => {
