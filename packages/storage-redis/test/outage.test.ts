@@ -40,7 +40,8 @@ async function app(
     prefix: keyPrefix,
     encryptionKey,
     awaitReady,
-    storeTimeoutMs: 500,
+    // Short enough that an outage shows quickly, long enough that a busy machine never trips it while Redis is up.
+    storeTimeoutMs: 2_000,
     maxServersPerScope: 100,
     mcpServers: { base: { url: upstream.url } },
   });
