@@ -1,4 +1,4 @@
-import { createChatCompletionsHandler } from "./chat/handler.js";
+import { createOpenAIRoutes } from "./chat/routes.js";
 import { loadConfigTier } from "./config/load.js";
 import { availabilityOf, isEnabled } from "./config/schema.js";
 import { validateDefinitionShape, type ValidationDeps } from "./config/validate.js";
@@ -6,7 +6,7 @@ import { createRequestContext } from "./context/request-context.js";
 import { McpServerSideError } from "./errors.js";
 import { createMcpHooks } from "./hooks.js";
 import { createManagementHandler } from "./http/handler.js";
-import { isChatPath, isUnderBasePath } from "./http/paths.js";
+import { isUnderBasePath } from "./http/paths.js";
 import { checkIdentity, identifyByApiKey } from "./identity.js";
 import { resolveLogger } from "./logging.js";
 import { normalizeBasePath, resolveLimits, type McpServerSideOptions, type NetworkPolicy } from "./options.js";
@@ -120,15 +120,13 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     logger,
     pins: { pinning, engine, maxBodyBytes: limits.maxBodyBytes },
   });
-  const chatPath = options.chatCompletions
-    ? (options.chatCompletions.path ?? "/v1/chat/completions").replace(/\/+$/, "")
-    : undefined;
-  const chat = options.chatCompletions
-    ? createChatCompletionsHandler(options.chatCompletions, { forRequest, logger })
+  // The OpenAI-compatible routes: chat completions, responses and models under one prefix.
+  const openai = options.chatCompletions
+    ? createOpenAIRoutes(options.chatCompletions, { forRequest, ring, logger })
     : undefined;
 
   // `path` is the path the framework routed, never a normalized copy (see http/paths.ts).
-  const owns = (path: string): boolean => isUnderBasePath(path, basePath) || isChatPath(path, chatPath);
+  const owns = (path: string): boolean => isUnderBasePath(path, basePath) || openai?.owns(path) === true;
 
   const started = (async () => {
     // Subscribe even when the store is down at start, so change events flow once it comes back.
@@ -147,7 +145,7 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     owns,
     forRequest,
     async handle(request, path = new URL(request.url).pathname) {
-      if (chat && isChatPath(path, chatPath)) return chat(request);
+      if (openai?.owns(path)) return openai.handle(request, path);
       return management(request, path);
     },
     resolve: (request, overrides) => forRequest(request, overrides).servers(),

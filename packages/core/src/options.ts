@@ -29,6 +29,12 @@ export interface ChatCompletionsOptions {
   path?: string;
   /** Server-side tool steps per request. @default 5 */
   maxSteps?: number;
+  /**
+   * The model ids `GET /v1/models` lists (beside the chat path: `/v1/models` for the default path),
+   * so that `client.models.list()` and model pickers show them. Listing only: `model` still decides
+   * which ids a request may use. @default [] (an empty list)
+   */
+  models?: string[];
 }
 
 export interface McpServerSideOptions {

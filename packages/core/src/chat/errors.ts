@@ -11,7 +11,7 @@ import {
 import type { FieldError, McpServerSideError } from "../errors.js";
 
 /** The `type` values OpenAI uses in error bodies; clients branch on them. */
-export type OpenAIErrorType = "invalid_request_error" | "not_found_error" | "server_error";
+export type OpenAIErrorType = "invalid_request_error" | "not_found_error" | "rate_limit_error" | "server_error";
 
 /** The body of every error this endpoint answers: the shape the official `openai` client parses. */
 export interface OpenAIErrorBody {
@@ -26,6 +26,8 @@ export interface OpenAIErrorBody {
 export interface ChatError {
   status: number;
   body: OpenAIErrorBody;
+  /** Headers the answer carries besides the content type (`retry-after` for a rate limit). */
+  headers?: Record<string, string>;
 }
 
 /** Builds an OpenAI-style error; `param` names the failing request field (`messages[0].content`). */
@@ -76,7 +78,7 @@ export function fromMcpError(error: McpServerSideError): ChatError {
 export function errorResponse(error: ChatError, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(error.body), {
     status: error.status,
-    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+    headers: { "content-type": "application/json; charset=utf-8", ...error.headers, ...headers },
   });
 }
 
@@ -98,8 +100,54 @@ export function generationError(error: unknown): ChatError {
     return chatError(400, cause.message, { code: "invalid_prompt" });
   }
   if (APICallError.isInstance(cause)) {
-    const status = cause.statusCode === undefined ? "an error" : `HTTP ${cause.statusCode}`;
-    return chatError(502, `The model provider answered with ${status}.`, { code: "upstream_error" });
+    const status = cause.statusCode;
+    if (status === 429) {
+      // The caller's client backs off and retries on a 429 with Retry-After, as it would at OpenAI.
+      const retryAfter = retryAfterOf(cause.responseHeaders);
+      return {
+        ...chatError(429, "The model provider is rate limiting requests; retry later.", {
+          type: "rate_limit_error",
+          code: "rate_limit_exceeded",
+        }),
+        ...(retryAfter === undefined ? {} : { headers: { "retry-after": retryAfter } }),
+      };
+    }
+    if (status !== undefined && status >= 200 && status < 300) return streamBrokeOff();
+    const answered = status === undefined ? "an error" : `HTTP ${status}`;
+    return chatError(502, `The model provider answered with ${answered}.`, { code: "upstream_error" });
   }
   return chatError(500, "The completion failed.", { code: "internal" });
+}
+
+/**
+ * A failure after the answer began streaming: the caller already has part of it. A provider whose
+ * stream broke (a dropped connection, a truncated body, an unparsable event) is said to have done
+ * so, rather than quoting the 200 its answer started with.
+ */
+export function midStreamError(error: unknown): ChatError {
+  const known = generationError(error);
+  return known.body.error.code === "internal" || known.body.error.code === "upstream_error" ? streamBrokeOff() : known;
+}
+
+function streamBrokeOff(): ChatError {
+  return chatError(502, "The model provider's stream broke off before the answer was complete.", {
+    code: "upstream_stream_interrupted",
+  });
+}
+
+/**
+ * The provider's `Retry-After` (seconds or an HTTP date), else its `retry-after-ms` in whole seconds
+ * rounded up; anything else (or a value longer than a date) is not passed on.
+ */
+function retryAfterOf(headers: Record<string, string> | undefined): string | undefined {
+  if (headers === undefined) return undefined;
+  const value = headers["retry-after"]?.trim();
+  if (value !== undefined && value.length <= 64 && (/^\d{1,9}$/.test(value) || !Number.isNaN(Date.parse(value)))) {
+    return value;
+  }
+  const milliseconds = headers["retry-after-ms"]?.trim();
+  if (milliseconds !== undefined && /^\d{1,12}(\.\d{1,6})?$/.test(milliseconds)) {
+    return String(Math.ceil(Number(milliseconds) / 1000));
+  }
+  return undefined;
 }

@@ -43,7 +43,8 @@ export interface ChatCompletionChunk {
     index: 0;
     delta: {
       role?: "assistant";
-      content?: string;
+      /** `null` on the first chunk of a turn that opens with tool calls, as OpenAI sends it. */
+      content?: string | null;
       refusal?: null;
       tool_calls?: (OpenAIToolCall & { index: number })[];
     };

@@ -11,6 +11,7 @@ import { McpServerSideError } from "../errors.js";
 import type { ChatCompletionsOptions, Logger } from "../options.js";
 import type { ContextError, McpRequestContext, RequestOverrides } from "../types.js";
 import { readJsonBody } from "../http/body.js";
+import { withoutApprovalTools } from "./approval.js";
 import { toChatCompletion } from "./completion.js";
 import { type ChatError, chatError, errorResponse, fromMcpError, generationError, validationError } from "./errors.js";
 import { completionMeta } from "./format.js";
@@ -78,43 +79,30 @@ export function createChatCompletionsHandler(
   };
 
   async function complete(request: Request): Promise<Response> {
-    // The one strict reader of the project: byte cap while reading, duplicate and prototype keys refused.
-    let body: unknown;
-    try {
-      body = await readJsonBody(request, maxBodyBytes);
-    } catch (error) {
-      if (McpServerSideError.isInstance(error)) return errorResponse(fromMcpError(error));
-      throw error;
-    }
-    const parsed = parseChatCompletionRequest(body);
+    const read = await readChatBody(request, maxBodyBytes);
+    if (!read.ok) return errorResponse(read.error);
+    const parsed = parseChatCompletionRequest(read.body);
     if (!parsed.ok) return errorResponse(validationError(parsed.errors ?? [], parsed.message));
     const chat = parsed.value;
     const messages = toModelMessages(chat.messages);
     if (!messages.ok) return errorResponse(validationError(messages.errors ?? [], messages.message));
 
-    const model = await resolveModel(chat.model);
-    if (model === undefined) {
-      return errorResponse(
-        chatError(404, `The model '${chat.model}' does not exist or you do not have access to it.`, {
-          type: "invalid_request_error",
-          param: "model",
-          code: "model_not_found",
-        }),
-      );
-    }
+    const model = await resolveModel(options, chat.model, logger);
+    if (model === undefined) return errorResponse(modelNotFound(chat.model));
 
     const context = deps.forRequest(request, { servers: chat.mcp_servers, select: chat.mcp_select });
-    const mcpTools = await context.tools({ signal: request.signal });
+    // Chat Completions cannot ask for approval: such tools stay for the Responses API, reported.
+    const offered = withoutApprovalTools(await context.tools({ signal: request.signal }));
     const clientTools = toClientTools(chat.tools);
-    const merged = mergeTools(mcpTools, clientTools);
+    const merged = mergeTools(offered.tools, clientTools);
     const choice = toToolChoice(chat.tool_choice, merged.tools);
     if (!choice.ok) {
       return errorResponse(
         chatError(400, `Invalid value for 'tool_choice': ${choice.detail}.`, { param: "tool_choice" }),
       );
     }
-    const instructions = await serverInstructions(context);
-    const errors = (): ContextError[] => [...context.errors, ...merged.errors];
+    const instructions = await serverInstructions(context, logger);
+    const errors = (): ContextError[] => [...context.errors, ...offered.errors, ...merged.errors];
 
     const params = {
       model,
@@ -174,29 +162,55 @@ export function createChatCompletionsHandler(
       headers: { "content-type": "application/json; charset=utf-8" },
     });
   }
+}
 
-  /** `undefined` when the app's `model` function knows no such id (returns nothing or throws). */
-  async function resolveModel(id: string): Promise<LanguageModel | undefined> {
-    try {
-      return (await options.model(id)) ?? undefined;
-    } catch (error) {
-      logger?.warn(`chatCompletions.model could not resolve '${id}'`, error);
-      return undefined;
-    }
-  }
-
-  /** The servers' own usage notes for the model; a failure here must not cost the answer. */
-  async function serverInstructions(context: McpRequestContext): Promise<string> {
-    try {
-      return await context.instructions();
-    } catch (error) {
-      logger?.warn("could not read MCP server instructions", error);
-      return "";
-    }
+/** `undefined` when the app's `model` function knows no such id (returns nothing or throws). */
+export async function resolveModel(
+  options: ChatCompletionsOptions,
+  id: string,
+  logger: Logger | undefined,
+): Promise<LanguageModel | undefined> {
+  try {
+    return (await options.model(id)) ?? undefined;
+  } catch (error) {
+    logger?.warn(`chatCompletions.model could not resolve '${id}'`, error);
+    return undefined;
   }
 }
 
-function isForced(choice: ToolChoice<ToolSet> | undefined): boolean {
+/** The 404 of a model id that `resolveModel` does not know, as OpenAI answers it. */
+export function modelNotFound(id: string): ChatError {
+  return chatError(404, `The model '${id}' does not exist or you do not have access to it.`, {
+    type: "invalid_request_error",
+    param: "model",
+    code: "model_not_found",
+  });
+}
+
+/** The servers' own usage notes for the model; a failure here must not cost the answer. */
+export async function serverInstructions(context: McpRequestContext, logger: Logger | undefined): Promise<string> {
+  try {
+    return await context.instructions();
+  } catch (error) {
+    logger?.warn("could not read MCP server instructions", error);
+    return "";
+  }
+}
+
+/** The request body through the project's one strict reader (byte cap, duplicate and prototype keys refused). */
+export async function readChatBody(
+  request: Request,
+  maxBodyBytes: number,
+): Promise<{ ok: true; body: unknown } | { ok: false; error: ChatError }> {
+  try {
+    return { ok: true, body: await readJsonBody(request, maxBodyBytes) };
+  } catch (error) {
+    if (McpServerSideError.isInstance(error)) return { ok: false, error: fromMcpError(error) };
+    throw error;
+  }
+}
+
+export function isForced(choice: ToolChoice<ToolSet> | undefined): boolean {
   return choice === "required" || (typeof choice === "object" && choice !== null);
 }
 
@@ -205,9 +219,9 @@ function isForced(choice: ToolChoice<ToolSet> | undefined): boolean {
  * results from MCP servers), and fetching them here would be a server-side request forgery. URLs
  * stay URLs for providers that fetch them themselves; other providers refuse them (a 400).
  */
-const noDownload: DownloadFunction = async (requests) => requests.map(() => null);
+export const noDownload: DownloadFunction = async (requests) => requests.map(() => null);
 
-function asChatError(error: unknown): ChatError {
+export function asChatError(error: unknown): ChatError {
   return McpServerSideError.isInstance(error) ? fromMcpError(error) : generationError(error);
 }
 

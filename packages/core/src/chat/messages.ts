@@ -154,7 +154,7 @@ function userContent(content: UserMessage["content"], index: number): Result<Use
   return ok(parts);
 }
 
-type FileData = Extract<UserPart, { type: "file" }>["data"];
+export type FileData = Extract<UserPart, { type: "file" }>["data"];
 
 /**
  * A data: URL becomes inline bytes with its media type; an http(s) URL is handed to the AI SDK as a
@@ -162,7 +162,7 @@ type FileData = Extract<UserPart, { type: "file" }>["data"];
  * Bare base64 and `URL` (not AI SDK 7's tagged `{ type: "data" }`) and `image/*` (not the bare `image`)
  * are the spellings AI SDK 6 and 7 both read.
  */
-function toUrlOrData(value: string): { data: FileData; mediaType?: string } | undefined {
+export function toUrlOrData(value: string): { data: FileData; mediaType?: string } | undefined {
   const match = /^data:([\w.+-]+\/[\w.+-]+)?(?:;[\w-]+=[^;,]*)*;base64,(.*)$/s.exec(value);
   if (match !== null) {
     const data: FileData = match[2] ?? "";

@@ -33,7 +33,7 @@ const userPart = z.discriminatedUnion("type", [
 ]);
 
 /** `^[a-zA-Z0-9_-]{1,64}$` is what OpenAI accepts for function names. */
-const functionName = z
+export const functionName = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 characters of a-z, A-Z, 0-9, underscores and dashes");
 
@@ -83,7 +83,7 @@ const toolChoice = z.union([
   z.looseObject({ type: z.literal("function"), function: z.looseObject({ name: z.string().min(1) }) }),
 ]);
 
-const tokenCount = z.int().positive().nullish();
+export const tokenCount = z.int().positive().nullish();
 
 export const chatCompletionRequestSchema = z.looseObject({
   model: z.string().min(1),
@@ -143,7 +143,7 @@ type Issue = z.core.$ZodIssue;
  * zod reports a failed union as one vague "Invalid input". For a client that needs to know what to
  * fix, follow the branch that got furthest (the longest path) and report its issues instead.
  */
-function flattenIssues(issues: readonly Issue[], base: readonly PropertyKey[]): FieldError[] {
+export function flattenIssues(issues: readonly Issue[], base: readonly PropertyKey[]): FieldError[] {
   const out: FieldError[] = [];
   for (const issue of issues) {
     const path = [...base, ...issue.path];

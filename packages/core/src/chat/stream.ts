@@ -1,6 +1,6 @@
 import type { FinishReason, LanguageModelUsage, TextStreamPart, ToolSet } from "ai";
 import type { ContextError } from "../types.js";
-import { type ChatError, generationError } from "./errors.js";
+import { type ChatError, generationError, midStreamError } from "./errors.js";
 import {
   type ChatCompletionChunk,
   type CompletionMeta,
@@ -39,6 +39,34 @@ export async function toChunkStream(
   parts: AsyncIterable<Part>,
   options: ChunkStreamOptions,
 ): Promise<ChunkStreamResult> {
+  const opened = await openPartStream(parts, options.abort);
+  if (!opened.ok) return opened;
+  return { ok: true, stream: opened.pipe(createChunkWriter(options)) };
+}
+
+/** What turns AI SDK parts into server-sent events: one per endpoint (chat chunks, Responses events). */
+export interface PartWriter {
+  open(controller: ReadableStreamDefaultController<Uint8Array>): void;
+  write(part: Part): void;
+  /** The source ended without a `finish` part. */
+  end(): void;
+  /** The source failed after the answer began. */
+  fail(error: unknown): void;
+  /** How many events were enqueued so far. */
+  sent(): number;
+  closed(): boolean;
+}
+
+export type OpenedPartStream =
+  | { ok: true; pipe(writer: PartWriter): ReadableStream<Uint8Array> }
+  | { ok: false; error: ChatError };
+
+/**
+ * Reads `parts` up to the first real output, so that a model failing at once (bad key, provider
+ * down, rate limited) is answered as a JSON error with its status, not a 200 that breaks; then pipes
+ * the rest through a writer, pulled as fast as the reader reads.
+ */
+export async function openPartStream(parts: AsyncIterable<Part>, abort: () => void): Promise<OpenedPartStream> {
   const iterator = parts[Symbol.asyncIterator]();
   const buffered: Part[] = [];
   let exhausted = false;
@@ -50,7 +78,7 @@ export async function toChunkStream(
         break;
       }
       if (next.value.type === "error") {
-        options.abort();
+        abort();
         await iterator.return?.();
         return { ok: false, error: generationError(next.value.error) };
       }
@@ -58,50 +86,41 @@ export async function toChunkStream(
       if (!PREAMBLE.has(next.value.type)) break;
     }
   } catch (error) {
-    options.abort();
+    abort();
     return { ok: false, error: generationError(error) };
   }
 
-  const writer = createChunkWriter(options);
-  const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
-      writer.open(controller);
-      for (const part of buffered) writer.write(part);
-      if (exhausted) writer.end();
-    },
-    async pull() {
-      // A pull that enqueues nothing is not called again, so read on until a part produced output.
-      const sent = writer.sent();
-      try {
-        while (writer.sent() === sent && !writer.closed()) {
-          const next = await iterator.next();
-          if (next.done === true) writer.end();
-          else writer.write(next.value);
-        }
-      } catch (error) {
-        writer.fail(error);
-      }
-    },
-    async cancel() {
-      options.abort();
-      await iterator.return?.();
-    },
-  });
-  return { ok: true, stream };
+  return {
+    ok: true,
+    pipe: (writer) =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          writer.open(controller);
+          for (const part of buffered) writer.write(part);
+          if (exhausted) writer.end();
+        },
+        async pull() {
+          // A pull that enqueues nothing is not called again, so read on until a part produced output.
+          const sent = writer.sent();
+          try {
+            while (writer.sent() === sent && !writer.closed()) {
+              const next = await iterator.next();
+              if (next.done === true) writer.end();
+              else writer.write(next.value);
+            }
+          } catch (error) {
+            writer.fail(error);
+          }
+        },
+        async cancel() {
+          abort();
+          await iterator.return?.();
+        },
+      }),
+  };
 }
 
-interface ChunkWriter {
-  open(controller: ReadableStreamDefaultController<Uint8Array>): void;
-  write(part: Part): void;
-  /** The source ended without a `finish` part: finish as `stop`. */
-  end(): void;
-  fail(error: unknown): void;
-  /** How many events were enqueued so far. */
-  sent(): number;
-  closed(): boolean;
-}
-
-function createChunkWriter(options: ChunkStreamOptions): ChunkWriter {
+function createChunkWriter(options: ChunkStreamOptions): PartWriter {
   const { meta, clientToolNames, includeUsage } = options;
   const encoder = new TextEncoder();
   let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
@@ -111,6 +130,7 @@ function createChunkWriter(options: ChunkStreamOptions): ChunkWriter {
   let stepHasText = false;
   let toolCallCount = 0;
   let lastFinishReason: FinishReason | undefined;
+  let roleSent = false;
 
   const send = (data: string): void => {
     if (closed) return;
@@ -147,8 +167,18 @@ function createChunkWriter(options: ChunkStreamOptions): ChunkWriter {
       // Already cancelled by the reader.
     }
   };
+  /**
+   * The first chunk names the role, as OpenAI's does: with `content: ""` before text, and with
+   * `content: null` on a turn that opens with tool calls (sent with the first of them).
+   */
+  const sendRole = (): void => {
+    if (roleSent) return;
+    roleSent = true;
+    sendChunk({ role: "assistant", content: "", refusal: null });
+  };
   const finish = (usage: LanguageModelUsage | undefined): void => {
     if (closed) return;
+    sendRole();
     const errors = options.errors();
     sendChunk(
       {},
@@ -172,14 +202,13 @@ function createChunkWriter(options: ChunkStreamOptions): ChunkWriter {
   const fail = (error: unknown): void => {
     if (closed) return;
     options.abort();
-    send(`data: ${JSON.stringify(generationError(error).body)}\n\n`);
+    send(`data: ${JSON.stringify(midStreamError(error).body)}\n\n`);
     close();
   };
 
   return {
     open(streamController) {
       controller = streamController;
-      sendChunk({ role: "assistant", content: "", refusal: null });
     },
     write(part) {
       if (closed) return;
@@ -192,12 +221,18 @@ function createChunkWriter(options: ChunkStreamOptions): ChunkWriter {
           const separator = wroteText && !stepHasText ? STEP_SEPARATOR : "";
           wroteText = true;
           stepHasText = true;
+          sendRole();
           sendChunk({ content: separator + part.text });
           break;
         }
         case "tool-call":
           if (isClientToolCall(part, clientToolNames)) {
-            sendChunk({ tool_calls: [{ index: toolCallCount++, ...toOpenAIToolCall(part) }] });
+            const call = { index: toolCallCount++, ...toOpenAIToolCall(part) };
+            if (roleSent) sendChunk({ tool_calls: [call] });
+            else {
+              roleSent = true;
+              sendChunk({ role: "assistant", content: null, refusal: null, tool_calls: [call] });
+            }
           }
           break;
         case "finish-step":

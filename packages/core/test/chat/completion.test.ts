@@ -223,7 +223,12 @@ describe("a streamed generation as chat.completion.chunk events", () => {
     if (!result.ok) throw new Error("expected a stream");
     expect(result.events.at(-1)).not.toBe("[DONE]");
     expect(JSON.parse(result.events.at(-1) ?? "{}")).toEqual({
-      error: { message: "The completion failed.", type: "server_error", param: null, code: "internal" },
+      error: {
+        message: "The model provider's stream broke off before the answer was complete.",
+        type: "server_error",
+        param: null,
+        code: "upstream_stream_interrupted",
+      },
     });
   });
 });
