@@ -10,6 +10,7 @@ import type { LanguageModel } from "ai";
 import { startExampleServer } from "example-mcp-server";
 import { createOpenAICompatibleApp } from "./app.js";
 import { runClientDemo } from "./client-demo.js";
+import { runResponsesDemo } from "./responses-demo.js";
 import { createScriptedModel } from "./scripted-model.js";
 
 const real = process.env.OPENAI_API_KEY !== undefined;
@@ -29,7 +30,8 @@ if (real) {
 }
 
 const weather = await startExampleServer({ port: port("MCP_PORT", 3334) });
-const { app, mcp } = createOpenAICompatibleApp({ model, weatherServerUrl: weather.url });
+const modelId = real ? (process.env.OPENAI_MODEL ?? "gpt-4o-mini") : "scripted";
+const { app, mcp } = createOpenAICompatibleApp({ model, models: [modelId], weatherServerUrl: weather.url });
 const server = app.listen(port("PORT", 3000), "127.0.0.1");
 await new Promise<void>((resolve) => server.once("listening", () => resolve()));
 const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -41,11 +43,11 @@ const stop = async (): Promise<void> => {
   await weather.close();
 };
 
-console.log(`OpenAI-compatible endpoint: ${origin}/v1/chat/completions`);
+console.log(`OpenAI-compatible endpoint: ${origin}/v1/chat/completions and ${origin}/v1/responses`);
 console.log(`MCP server "weather":       ${weather.url}`);
-const modelId = real ? (process.env.OPENAI_MODEL ?? "gpt-4o-mini") : "scripted";
 try {
   await runClientDemo(`${origin}/v1`, modelId);
+  await runResponsesDemo(`${origin}/v1`, modelId, weather.url);
 } catch (error) {
   console.error("\nThe demo failed:", error);
   await stop();
