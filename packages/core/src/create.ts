@@ -10,6 +10,7 @@ import { isUnderBasePath } from "./http/paths.js";
 import { checkIdentity, identifyByApiKey } from "./identity.js";
 import { resolveLogger } from "./logging.js";
 import { normalizeBasePath, resolveLimits, type McpServerSideOptions, type NetworkPolicy } from "./options.js";
+import { createOAuthManager } from "./oauth/manager.js";
 import { createEngine } from "./pool/engine.js";
 import { createRegistry } from "./registry/registry.js";
 import { rotateSecrets } from "./registry/rotate.js";
@@ -19,7 +20,7 @@ import { createNetworkPolicy } from "./security/ssrf.js";
 import { isMcpStore, type McpStore } from "./store/types.js";
 import { unstorageStore } from "./store/unstorage-store.js";
 import { createToolPinning } from "./tools/pinning.js";
-import type { ContextError, Identity, McpServerSide } from "./types.js";
+import type { ContextError, Identity, McpServerSide, ResolvedServer } from "./types.js";
 
 /**
  * Creates the server-side MCP instance. Synchronous: the config tier is read and validated here, so
@@ -59,14 +60,28 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
   const validation: ValidationDeps = { policy, limits };
   const guardedFetch = createGuardedFetch(policy, { connectTimeoutMs: limits.connectTimeoutMs });
   const configFetch = createCappedFetch();
+  // The config tier is the operator's and is not SSRF-checked; everything else goes through the guard.
+  const baseFetchFor = (server: ResolvedServer): typeof fetch =>
+    server.source === "config" ? configFetch : guardedFetch;
+  const oauth = createOAuthManager({
+    store,
+    ring,
+    policy,
+    fetchFor: baseFetchFor,
+    basePath,
+    options: options.oauth ?? {},
+    logger,
+    ...(options.now ? { now: options.now } : {}),
+  });
   const engine = createEngine({
     limits,
     hooks,
     logger,
     ...(options.toolName ? { toolName: options.toolName } : {}),
     ...(options.now ? { now: options.now } : {}),
-    // The config tier is the operator's and is not SSRF-checked; everything else goes through the guard.
-    fetchFor: (server) => (server.source === "config" ? configFetch : guardedFetch),
+    // OAuth servers' requests carry the user's access token, refreshed before expiry and on a 401.
+    fetchFor: (server) =>
+      server.definition.auth?.type === "oauth2" ? oauth.wrapFetch(server, baseFetchFor(server)) : baseFetchFor(server),
   });
   const registry = createRegistry({
     store,
@@ -105,6 +120,7 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     validation,
     maxRequestServers: limits.maxServersPerScope,
     pinning,
+    oauth,
   };
   const forRequest: McpServerSide["forRequest"] = (request, overrides) =>
     createRequestContext(contextDeps, request, overrides);
@@ -119,6 +135,11 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     engine,
     logger,
     pins: { pinning, engine, maxBodyBytes: limits.maxBodyBytes },
+    oauth: {
+      manager: oauth,
+      ...(options.oauth?.returnTo === undefined ? {} : { returnTo: options.oauth.returnTo }),
+      ...(options.oauth?.redirectUri === undefined ? {} : { redirectUri: options.oauth.redirectUri }),
+    },
   });
   // The OpenAI-compatible routes: chat completions, responses and models under one prefix.
   const openai = options.chatCompletions

@@ -33,7 +33,10 @@ export type ErrorCode =
   | "tool_name_conflict"
   | "tool_call_failed"
   | "tool_changed"
-  | "decryption_failed";
+  | "decryption_failed"
+  | "oauth_required"
+  | "user_required"
+  | "invalid_state";
 
 /** One failing field of a validation error: a JSON Pointer into the request body and why it failed. */
 export interface FieldError {
@@ -62,6 +65,9 @@ const DEFAULT_STATUS: Partial<Record<ErrorCode, number>> = {
   connection_failed: 502,
   timeout: 504,
   internal: 500,
+  oauth_required: 403,
+  user_required: 403,
+  invalid_state: 400,
 };
 
 const MARKER = Symbol.for("mcp-server-side.error");

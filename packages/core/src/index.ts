@@ -26,6 +26,7 @@ export { sanitize } from "./security/redact.js";
 export { unstorageStore } from "./store/unstorage-store.js";
 export { identifyByApiKey } from "./identity.js";
 export { storeKeys, scopeSegment } from "./store/keys.js";
+export type { OAuthOptions, OAuthStatus } from "./oauth/manager.js";
 export type { CreateResult, UpdateResult, DeleteResult } from "./store/types.js";
 export { createChatCompletionsHandler } from "./chat/handler.js";
 export type { ChatCompletionsDeps } from "./chat/handler.js";

@@ -120,6 +120,12 @@ export interface McpServerSideOptions {
    * without the pin methods turns it off (with a warning). @default "warn"
    */
   toolPinning?: "warn" | "block" | "off";
+  /**
+   * Per-user OAuth for `auth.type: "oauth2"` servers (SPEC §7): the callback URL, where the browser
+   * goes afterwards, and refresh timing. @default {} (OAuth servers are listed but cannot be connected
+   * until `oauth.redirectUri` is set)
+   */
+  oauth?: import("./oauth/manager.js").OAuthOptions;
   /** Clock, injectable for tests. @default Date.now */
   now?: () => number;
 }

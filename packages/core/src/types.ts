@@ -27,6 +27,8 @@ export interface ContextError {
   message: string;
   server?: string;
   tool?: string;
+  /** For `oauth_required`: the path (below the app's origin) where the user connects the server. */
+  connectUrl?: string;
 }
 
 /** Per-request inputs that adapters read from the JSON body (`mcp_servers`, `mcp_select`). */

@@ -4,6 +4,7 @@ import { validateUntrustedDefinition, type ValidationDeps } from "../config/vali
 import { isValidServerName } from "../config/schema.js";
 import { McpServerSideError } from "../errors.js";
 import type { McpHookable } from "../hooks.js";
+import type { OAuthManager } from "../oauth/manager.js";
 import type { Engine } from "../pool/engine.js";
 import type { Registry } from "../registry/registry.js";
 import { sanitizeText } from "../security/redact.js";
@@ -32,6 +33,8 @@ export interface ContextDeps {
   maxRequestServers: number;
   /** Tool pinning (SPEC §8); absent means off. */
   pinning?: ToolPinning;
+  /** Per-user OAuth (SPEC §7): which OAuth servers the caller connected, and where to connect the others. */
+  oauth?: Pick<OAuthManager, "status" | "connectPath">;
 }
 
 interface Resolution {
@@ -79,7 +82,13 @@ export function createRequestContext(
         ),
         requestTier(given, deps.validation, deps.maxRequestServers, errors),
       ]);
-      const result = mergeTiers({ ...tiers, request, select: selection(given, errors) });
+      const inputs = { ...tiers, request, select: selection(given, errors) };
+      const connected = await connectedServers(deps, caller, mergeTiers(inputs).catalog);
+      const result = mergeTiers({
+        ...inputs,
+        isConnected: (name) => connected.has(name),
+        ...(deps.oauth ? { connectUrl: (name: string) => deps.oauth?.connectPath(name) ?? "" } : {}),
+      });
       errors.push(...result.errors);
       return { identity: caller, merged: result.servers };
     })();
@@ -90,7 +99,12 @@ export function createRequestContext(
     const { identity: caller, merged } = await resolve();
     return merged.map((server) => {
       const resolved: ResolvedServer = { name: server.name, source: server.source, definition: server.definition };
-      if (caller && (server.source === "scope" || server.source === "request")) resolved.scope = caller.scope;
+      // OAuth servers are per caller scope and user whatever their tier (their tokens and connections).
+      if (
+        caller &&
+        (server.source === "scope" || server.source === "request" || server.definition.auth?.type === "oauth2")
+      )
+        resolved.scope = caller.scope;
       if (caller?.user !== undefined) resolved.user = caller.user;
       return resolved;
     });
@@ -190,6 +204,32 @@ async function requestTier(
   );
   // An object whose every entry was invalid must not turn into `{}`, which would opt out of everything.
   return Object.keys(servers).length > 0 && Object.keys(tier).length === 0 ? null : tier;
+}
+
+/** The OAuth servers of the catalog that this caller has connected (tokens stored for their current URL). */
+async function connectedServers(
+  deps: ContextDeps,
+  caller: Identity | null,
+  catalog: MergedServer[],
+): Promise<Set<string>> {
+  const connected = new Set<string>();
+  const oauth = deps.oauth;
+  if (!oauth || caller?.user === undefined) return connected;
+  await Promise.all(
+    catalog
+      .filter((server) => server.definition.auth?.type === "oauth2")
+      .map(async (server) => {
+        const status = await oauth.status({
+          name: server.name,
+          source: server.source,
+          definition: server.definition,
+          scope: caller.scope,
+          user: caller.user,
+        });
+        if (status.connected) connected.add(server.name);
+      }),
+  );
+  return connected;
 }
 
 function errorMessage(error: unknown): string {

@@ -10,6 +10,14 @@ import { type FieldError, McpServerSideError, type Result } from "../errors.js";
 import type { Limits, Logger } from "../options.js";
 import type { Engine } from "../pool/engine.js";
 import type { Registry, StoredEntry, TierSnapshot } from "../registry/registry.js";
+import {
+  callbackResponse,
+  connectResponse,
+  disconnectResponse,
+  type OAuthRouteDeps,
+  resolvedFor,
+  withOAuthStatus,
+} from "../oauth/routes.js";
 import { redactDefinition } from "../security/redact.js";
 import { loadCallerTiers, presentServer, scopeOf } from "../tiers/effective.js";
 import { mergeTiers, type MergedServer } from "../tiers/merge.js";
@@ -31,6 +39,8 @@ export interface HandlerDeps {
   logger?: Logger;
   /** The tool pinning routes (`/:name/pins`); without it they are 404. */
   pins?: PinRouteDeps;
+  /** The per-user OAuth routes (`/:name/oauth/connect`, `/oauth/callback`, `/:name/oauth`); without it they are 404. */
+  oauth?: OAuthRouteDeps;
 }
 
 type Route =
@@ -39,6 +49,9 @@ type Route =
   | { kind: "tools"; name: string }
   | { kind: "pins"; name: string }
   | { kind: "pinsApprove"; name: string }
+  | { kind: "oauthConnect"; name: string }
+  | { kind: "oauth"; name: string }
+  | { kind: "oauthCallback" }
   | { kind: "unknown" };
 
 type RouteHandler = (context: RouteContext) => Promise<Response>;
@@ -56,6 +69,9 @@ export function createManagementHandler(
     tools: { GET: listTools },
     pins: { GET: listPins },
     pinsApprove: { POST: approvePins },
+    oauthConnect: { GET: oauthConnect },
+    oauth: { DELETE: oauthDisconnect },
+    oauthCallback: { GET: ({ request, deps }) => oauthCallback(request, deps) },
     unknown: {},
   };
   // Routing is by method as well as path: only `POST /test` is the tester, so `test` is a name like any other.
@@ -75,6 +91,9 @@ export function createManagementHandler(
       if (!handler) {
         throw new McpServerSideError("invalid_request", `${request.method} is not allowed here`, { status: 405 });
       }
+      // The browser returns from the authorization server without the app's API key: the state and the
+      // CSRF cookie authenticate the callback (an identity, when identify finds one, must match).
+      if (route.kind === "oauthCallback") return await oauthCallback(request, deps);
       const identity = await deps.identify(request);
       if (!identity)
         throw new McpServerSideError(
@@ -112,6 +131,7 @@ function matchRoute(path: string, basePath: string): Route | undefined {
   const segments = segmentsBelow(path, basePath);
   if (segments === undefined) return undefined;
   if (segments.length === 0) return { kind: "list" };
+  if (segments.length === 2 && segments[0] === "oauth" && segments[1] === "callback") return { kind: "oauthCallback" };
   let name: string;
   try {
     name = decodeURIComponent(segments[0] ?? "");
@@ -122,6 +142,9 @@ function matchRoute(path: string, basePath: string): Route | undefined {
   if (segments.length === 1) return { kind: "server", name };
   if (segments.length === 2 && segments[1] === "tools") return { kind: "tools", name };
   if (segments.length === 2 && segments[1] === "pins") return { kind: "pins", name };
+  if (segments.length === 2 && segments[1] === "oauth") return { kind: "oauth", name };
+  if (segments.length === 3 && segments[1] === "oauth" && segments[2] === "connect")
+    return { kind: "oauthConnect", name };
   if (segments.length === 3 && segments[1] === "pins" && segments[2] === "approve")
     return { kind: "pinsApprove", name };
   return { kind: "unknown" };
@@ -144,14 +167,18 @@ async function catalogFor(deps: HandlerDeps, identity: Identity): Promise<Merged
 
 async function listServers({ deps, identity }: RouteContext): Promise<Response> {
   const catalog = await catalogFor(deps, identity);
-  return jsonResponse({ servers: catalog.map((server) => presentServer(server, identity)) });
+  const servers = await Promise.all(
+    catalog.map((server) => withOAuthStatus(presentServer(server, identity), server, identity, deps.oauth)),
+  );
+  return jsonResponse({ servers });
 }
 
 async function getServer({ deps, identity, route, etagKey }: RouteContext): Promise<Response> {
   // Body and ETag from one read: a write in between cannot pair an old body with the new revision.
   const view = await viewOf(deps, identity);
   const server = await pick(deps, identity, view, nameOf(route));
-  return jsonResponse(presentServer(server, identity), 200, { etag: etagOf(view, server, etagKey) });
+  const body = await withOAuthStatus(presentServer(server, identity), server, identity, deps.oauth);
+  return jsonResponse(body, 200, { etag: etagOf(view, server, etagKey) });
 }
 
 async function registerServer({ deps, identity, request }: RouteContext): Promise<Response> {
@@ -239,6 +266,27 @@ async function listPins({ deps, identity, route }: RouteContext): Promise<Respon
 async function approvePins({ deps, identity, route, request }: RouteContext): Promise<Response> {
   if (!deps.pins) throw new McpServerSideError("not_found", "no such route");
   return approvePinsResponse(deps.pins, await findResolved(deps, identity, nameOf(route)), identity, request);
+}
+
+async function oauthConnect({ deps, identity, route, request }: RouteContext): Promise<Response> {
+  if (!deps.oauth) throw new McpServerSideError("not_found", "no such route");
+  return connectResponse(deps.oauth, await findEffective(deps, identity, nameOf(route)), identity, request);
+}
+
+async function oauthDisconnect({ deps, identity, route }: RouteContext): Promise<Response> {
+  if (!deps.oauth) throw new McpServerSideError("not_found", "no such route");
+  return disconnectResponse(deps.oauth, await findEffective(deps, identity, nameOf(route)), identity);
+}
+
+async function oauthCallback(request: Request, deps: HandlerDeps): Promise<Response> {
+  if (!deps.oauth) throw new McpServerSideError("not_found", "no such route");
+  return callbackResponse(deps.oauth, request, await deps.identify(request), async (pending) => {
+    const identity: Identity = { scope: pending.scope, user: pending.user };
+    const server = (await catalogFor(deps, identity)).find(
+      (candidate) => candidate.name === pending.server && candidate.source === pending.source,
+    );
+    return server === undefined ? undefined : resolvedFor(server, identity);
+  });
 }
 
 /** The caller's effective server as the engine connects to it (a request would get the same connection). */

@@ -17,6 +17,11 @@ export interface TierInputs {
   select?: readonly string[] | null;
   /** For servers that need per-user OAuth: whether this user connected them. Defaults to "no". */
   isConnected?: (name: string, definition: ServerDefinition) => boolean;
+  /**
+   * Where a user connects an OAuth server. When given, a wanted OAuth server the user has not connected
+   * is reported in `errors` as `oauth_required` with this URL, so an app can show a Connect button.
+   */
+  connectUrl?: (name: string) => string;
 }
 
 export interface MergedServer {
@@ -108,6 +113,13 @@ export function mergeTiers(inputs: TierInputs): MergeResult {
       return false;
     }
     if (server.definition.auth?.type === "oauth2" && !(inputs.isConnected?.(server.name, server.definition) ?? false)) {
+      if (inputs.connectUrl)
+        errors.push({
+          code: "oauth_required",
+          server: server.name,
+          message: `'${server.name}' needs the user to connect it (OAuth)`,
+          connectUrl: inputs.connectUrl(server.name),
+        });
       return false;
     }
     return true;

@@ -1,0 +1,336 @@
+import { createStorage } from "unstorage";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createMcpServerSide, type McpServerSide, unstorageStore } from "../../src/index.js";
+import type { McpServerSideOptions } from "../../src/options.js";
+import {
+  type AuthorizationServer,
+  authorizeInBrowser,
+  type ProtectedMcpServer,
+  startAuthorizationServer,
+  startProtectedMcpServer,
+} from "../fixtures/oauth.js";
+
+const APP = "http://app.test";
+const REDIRECT_URI = `${APP}/mcp-servers/oauth/callback`;
+const call = { toolCallId: "call-1", messages: [], context: {} };
+
+let authorization: AuthorizationServer;
+let protectedServer: ProtectedMcpServer;
+const open: McpServerSide[] = [];
+
+beforeAll(async () => {
+  let resource = "";
+  authorization = await startAuthorizationServer({ resource: () => resource, accessTokenTtl: 600 });
+  protectedServer = await startProtectedMcpServer(() => authorization.issuer);
+  resource = protectedServer.url;
+});
+
+afterAll(async () => {
+  await protectedServer?.close();
+  await authorization?.close();
+});
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((mcp) => mcp.close()));
+});
+
+/** A caller of tenant `acme`: the user comes from the `x-user` header (none: a tenant without user). */
+function identify(request: Request): { scope: string; user?: string } | null {
+  const user = request.headers.get("x-user");
+  if (user === null) return request.headers.get("x-tenant") === null ? null : { scope: "acme" };
+  return { scope: "acme", user };
+}
+
+function instance(extra: Partial<McpServerSideOptions> = {}): McpServerSide {
+  const mcp = createMcpServerSide({
+    identify,
+    allowPrivateNetworks: true,
+    requireHttps: false,
+    logger: process.env.DEBUG_OAUTH ? console : false,
+    warmup: false,
+    oauth: { redirectUri: REDIRECT_URI, refreshSkewMs: 0 },
+    ...extra,
+  });
+  open.push(mcp);
+  return mcp;
+}
+
+function as(user: string | undefined, path: string, init: RequestInit = {}): Request {
+  const headers = new Headers(init.headers);
+  if (user !== undefined) headers.set("x-user", user);
+  else headers.set("x-tenant", "acme");
+  return new Request(`${APP}${path}`, { ...init, headers });
+}
+
+async function register(mcp: McpServerSide, name = "docs"): Promise<void> {
+  const response = await mcp.handle(
+    as("alice", "/mcp-servers", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name, url: protectedServer.url, auth: { type: "oauth2" } }),
+    }),
+  );
+  expect(response?.status, await response?.clone().text()).toBe(201);
+}
+
+/** Connect as `user` all the way: connect route, login at the authorization server, callback. */
+async function connect(mcp: McpServerSide, user: string, name = "docs"): Promise<Response> {
+  const started = await mcp.handle(as(user, `/mcp-servers/${name}/oauth/connect?mode=json`));
+  expect(started?.status, await started?.clone().text()).toBe(200);
+  const { authorizationUrl } = (await (started as Response).json()) as { authorizationUrl: string };
+  const cookie = (started?.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+  const callback = await authorizeInBrowser(authorizationUrl, user, REDIRECT_URI);
+  const done = await mcp.handle(new Request(callback, { headers: { cookie } }));
+  if (done === undefined) throw new Error("the callback was not handled");
+  return done;
+}
+
+async function whoami(mcp: McpServerSide, user: string): Promise<unknown> {
+  const context = mcp.forRequest(as(user, "/chat"));
+  const tools = await context.tools();
+  expect(context.errors).toEqual([]);
+  const result = await tools.docs__whoami?.execute?.({}, call);
+  return (result as { content: { text: string }[] }).content[0]?.text;
+}
+
+describe("per-user OAuth against a real authorization server", () => {
+  it("reports oauth_required with the connect URL until the user connects, then injects the user's own tools", async () => {
+    const mcp = instance();
+    await register(mcp);
+
+    const before = mcp.forRequest(as("alice", "/chat"));
+    expect(await before.tools()).toEqual({});
+    expect(before.errors).toEqual([
+      expect.objectContaining({
+        code: "oauth_required",
+        server: "docs",
+        connectUrl: "/mcp-servers/docs/oauth/connect",
+      }),
+    ]);
+
+    const done = await connect(mcp, "alice");
+    expect(done.status).toBe(200);
+    expect(done.headers.get("content-type")).toContain("text/html");
+    expect(done.headers.get("set-cookie")).toContain("Max-Age=0");
+
+    expect(await whoami(mcp, "alice")).toBe("alice");
+
+    // Bob of the same tenant has not connected: no tools, and the same Connect hint.
+    const bob = mcp.forRequest(as("bob", "/chat"));
+    expect(await bob.tools()).toEqual({});
+    expect(bob.errors).toEqual([expect.objectContaining({ code: "oauth_required", server: "docs" })]);
+
+    // Bob connects his own account: each user's calls carry their own token.
+    expect((await connect(mcp, "bob")).status).toBe(200);
+    expect(await whoami(mcp, "bob")).toBe("bob");
+    expect(await whoami(mcp, "alice")).toBe("alice");
+    expect(authorization.registrations).toBe(1);
+  });
+
+  it("shows the caller's connection in GET / and GET /:name, never a token", async () => {
+    const mcp = instance();
+    await register(mcp);
+    await connect(mcp, "alice");
+    const listed = await mcp.handle(as("alice", "/mcp-servers"));
+    const body = await listed?.text();
+    const docs = (JSON.parse(body ?? "{}") as { servers: { name: string; auth: Record<string, unknown> }[] })
+      .servers[0];
+    expect(docs?.auth).toMatchObject({
+      type: "oauth2",
+      connected: true,
+      scopes: expect.arrayContaining(["tools:read"]),
+    });
+    expect(typeof docs?.auth.expiresAt).toBe("string");
+    for (const token of protectedServer.tokensSeen) expect(body).not.toContain(token.slice(7));
+    const bobs = await (await mcp.handle(as("bob", "/mcp-servers/docs")))?.json();
+    expect(bobs).toMatchObject({ auth: { type: "oauth2", connected: false } });
+  });
+
+  it("redirects to the authorization server with PKCE S256, the resource and a single-use state", async () => {
+    const mcp = instance();
+    await register(mcp);
+    const response = await mcp.handle(as("alice", "/mcp-servers/docs/oauth/connect"));
+    expect(response?.status).toBe(302);
+    const location = new URL(response?.headers.get("location") ?? "");
+    expect(location.origin).toBe(authorization.issuer);
+    expect(location.searchParams.get("code_challenge_method")).toBe("S256");
+    expect(location.searchParams.get("resource")).toBe(protectedServer.url);
+    expect(location.searchParams.get("redirect_uri")).toBe(REDIRECT_URI);
+    expect(location.searchParams.get("state")).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const cookie = response?.headers.get("set-cookie") ?? "";
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Lax/);
+    expect(cookie).not.toMatch(/Secure/);
+  });
+
+  it("answers 403 user_required when identify() gives no user", async () => {
+    const mcp = instance();
+    await register(mcp);
+    const response = await mcp.handle(as(undefined, "/mcp-servers/docs/oauth/connect"));
+    expect(response?.status).toBe(403);
+    expect(await response?.json()).toMatchObject({ code: "user_required" });
+  });
+
+  it("refuses a callback with a wrong, replayed or expired state, or without the cookie, and stores nothing", async () => {
+    const mcp = instance();
+    await register(mcp);
+    const started = await mcp.handle(as("alice", "/mcp-servers/docs/oauth/connect?mode=json"));
+    const { authorizationUrl } = (await (started as Response).json()) as { authorizationUrl: string };
+    const cookie = (started?.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    const callback = await authorizeInBrowser(authorizationUrl, "alice", REDIRECT_URI);
+
+    const wrong = new URL(callback);
+    wrong.searchParams.set("state", "x".repeat(43));
+    const cases: [string, Request][] = [
+      ["wrong state", new Request(wrong, { headers: { cookie } })],
+      ["malformed state", new Request(`${REDIRECT_URI}?code=abc&state=../../x`, { headers: { cookie } })],
+    ];
+    for (const [label, request] of cases) {
+      const response = await mcp.handle(request);
+      expect(response?.status, label).toBe(400);
+      expect(await response?.json(), label).toMatchObject({ code: "invalid_state" });
+    }
+    // Without the cookie the state is spent and nothing is stored; the replay with it fails too.
+    const missingCookie = await mcp.handle(new Request(callback));
+    expect(missingCookie?.status).toBe(400);
+    const replay = await mcp.handle(new Request(callback, { headers: { cookie } }));
+    expect(replay?.status).toBe(400);
+    expect(await replay?.json()).toMatchObject({ code: "invalid_state" });
+    const context = mcp.forRequest(as("alice", "/chat"));
+    expect(await context.tools()).toEqual({});
+    expect(context.errors).toEqual([expect.objectContaining({ code: "oauth_required" })]);
+  });
+
+  it("refuses a callback whose state has expired", async () => {
+    let clock = Date.now();
+    const storage = createStorage();
+    const mcp = instance({ storage: unstorageStore(storage, { now: () => clock }) });
+    await register(mcp);
+    const started = await mcp.handle(as("alice", "/mcp-servers/docs/oauth/connect?mode=json"));
+    const { authorizationUrl } = (await (started as Response).json()) as { authorizationUrl: string };
+    const cookie = (started?.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    const callback = await authorizeInBrowser(authorizationUrl, "alice", REDIRECT_URI);
+    clock += 10 * 60_000 + 1;
+    const response = await mcp.handle(new Request(callback, { headers: { cookie } }));
+    expect(response?.status).toBe(400);
+    expect(await response?.json()).toMatchObject({ code: "invalid_state" });
+  });
+
+  it("refreshes once on a 401 and retries the call; disconnecting revokes the tokens, idempotently", async () => {
+    const mcp = instance();
+    await register(mcp);
+    await connect(mcp, "alice");
+    expect(await whoami(mcp, "alice")).toBe("alice");
+    const refreshes = authorization.grants.refresh_token ?? 0;
+    // The resource server stops accepting the current token (as after an early revocation).
+    for (const header of protectedServer.tokensSeen) protectedServer.refused.add(header.slice(7));
+    expect(await whoami(mcp, "alice")).toBe("alice");
+    expect(authorization.grants.refresh_token).toBe(refreshes + 1);
+
+    // Disconnect revokes at the authorization server (RFC 7009) and is idempotent.
+    const revocations = authorization.revocations;
+    const removed = await mcp.handle(as("alice", "/mcp-servers/docs/oauth", { method: "DELETE" }));
+    expect(removed?.status).toBe(204);
+    expect(authorization.revocations).toBe(revocations + 1);
+    const again = await mcp.handle(as("alice", "/mcp-servers/docs/oauth", { method: "DELETE" }));
+    expect(again?.status).toBe(204);
+    const context = mcp.forRequest(as("alice", "/chat"));
+    expect(await context.tools()).toEqual({});
+    expect(context.errors).toEqual([expect.objectContaining({ code: "oauth_required" })]);
+  });
+
+  it("marks the user disconnected when a refresh fails with invalid_grant", async () => {
+    const mcp = instance();
+    await register(mcp);
+    await connect(mcp, "alice");
+    expect(await whoami(mcp, "alice")).toBe("alice");
+    await authorization.revokeGrants();
+    for (const header of protectedServer.tokensSeen) protectedServer.refused.add(header.slice(7));
+    const context = mcp.forRequest(as("alice", "/chat"));
+    const tools = await context.tools();
+    await expect(tools.docs__whoami?.execute?.({}, call)).rejects.toThrow();
+    const next = mcp.forRequest(as("alice", "/chat"));
+    expect(await next.tools()).toEqual({});
+    expect(next.errors).toEqual([expect.objectContaining({ code: "oauth_required", server: "docs" })]);
+  });
+
+  it("refreshes an expired access token before the call", async () => {
+    let resource = "";
+    const shortLived = await startAuthorizationServer({ resource: () => resource, accessTokenTtl: 2 });
+    const server = await startProtectedMcpServer(() => shortLived.issuer);
+    resource = server.url;
+    try {
+      const mcp = instance();
+      const response = await mcp.handle(
+        as("alice", "/mcp-servers", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ name: "docs", url: server.url, auth: { type: "oauth2" } }),
+        }),
+      );
+      expect(response?.status).toBe(201);
+      const started = await mcp.handle(as("alice", "/mcp-servers/docs/oauth/connect?mode=json"));
+      const { authorizationUrl } = (await (started as Response).json()) as { authorizationUrl: string };
+      const cookie = (started?.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+      const callback = await authorizeInBrowser(authorizationUrl, "alice", REDIRECT_URI);
+      expect((await mcp.handle(new Request(callback, { headers: { cookie } })))?.status).toBe(200);
+      expect(await whoami(mcp, "alice")).toBe("alice");
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      const unauthorized = server.unauthorized;
+      expect(await whoami(mcp, "alice")).toBe("alice");
+      expect(shortLived.grants.refresh_token).toBe(1);
+      // Refreshed ahead of the call: the expired token never reached the server.
+      expect(server.unauthorized).toBe(unauthorized);
+    } finally {
+      await server.close();
+      await shortLived.close();
+    }
+  });
+
+  it("refuses an authorization server that does not support PKCE S256", async () => {
+    let resource = "";
+    const noPkce = await startAuthorizationServer({ resource: () => resource, withoutS256: true });
+    const server = await startProtectedMcpServer(() => noPkce.issuer);
+    resource = server.url;
+    try {
+      const mcp = instance();
+      const created = await mcp.handle(
+        as("alice", "/mcp-servers", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ name: "docs", url: server.url, auth: { type: "oauth2" } }),
+        }),
+      );
+      expect(created?.status).toBe(201);
+      const response = await mcp.handle(as("alice", "/mcp-servers/docs/oauth/connect"));
+      expect(response?.status).toBe(502);
+      expect(await response?.json()).toMatchObject({ code: "upstream_error", detail: expect.stringContaining("S256") });
+    } finally {
+      await server.close();
+      await noPkce.close();
+    }
+  });
+
+  it("refuses metadata that points at a private address when private networks are not opened", async () => {
+    const mcp = instance({
+      allowPrivateNetworks: false,
+      // The MCP server itself is opened by name and port; the authorization server is not.
+      allowedHosts: [`127.0.0.1:${new URL(protectedServer.url).port}`],
+    });
+    await register(mcp);
+    const response = await mcp.handle(as("alice", "/mcp-servers/docs/oauth/connect"));
+    expect(response?.status).toBe(422);
+    expect(await response?.json()).toMatchObject({ code: "blocked_address" });
+  });
+
+  it("deletes the users' tokens and the client registration with the server", async () => {
+    const storage = createStorage();
+    const mcp = instance({ storage: unstorageStore(storage) });
+    await register(mcp);
+    await connect(mcp, "alice");
+    expect((await storage.getKeys("secrets:")).length).toBe(2);
+    const removed = await mcp.handle(as("alice", "/mcp-servers/docs", { method: "DELETE" }));
+    expect(removed?.status).toBe(204);
+    expect(await storage.getKeys("secrets:")).toEqual([]);
+  });
+});
