@@ -37,9 +37,12 @@ export function connectionScope(server: ResolvedServer): string {
   return server.source === "scope" || server.source === "request" ? (server.scope ?? "") : "";
 }
 
-/** Per-user connections only where the credentials are the user's own (OAuth). */
+/**
+ * Per-user connections only where the credentials are the user's own (OAuth). Users are per scope,
+ * so the caller's scope is part of it: two tenants' users of one id never share a connection.
+ */
 export function connectionUser(server: ResolvedServer): string {
-  return server.definition.auth?.type === "oauth2" ? (server.user ?? "") : "";
+  return server.definition.auth?.type === "oauth2" ? JSON.stringify([server.scope ?? "", server.user ?? ""]) : "";
 }
 
 /**

@@ -37,8 +37,9 @@ afterEach(async () => {
 /** A caller of tenant `acme`: the user comes from the `x-user` header (none: a tenant without user). */
 function identify(request: Request): { scope: string; user?: string } | null {
   const user = request.headers.get("x-user");
-  if (user === null) return request.headers.get("x-tenant") === null ? null : { scope: "acme" };
-  return { scope: "acme", user };
+  const tenant = request.headers.get("x-tenant");
+  if (user === null) return tenant === null ? null : { scope: tenant };
+  return { scope: tenant ?? "acme", user };
 }
 
 function instance(extra: Partial<McpServerSideOptions> = {}): McpServerSide {
@@ -125,6 +126,15 @@ describe("per-user OAuth against a real authorization server", () => {
     expect(await whoami(mcp, "bob")).toBe("bob");
     expect(await whoami(mcp, "alice")).toBe("alice");
     expect(authorization.registrations).toBe(1);
+  });
+
+  it("keeps a config server's tokens and connections apart for equal user ids of two tenants", async () => {
+    const mcp = instance({ config: { mcpServers: { docs: { url: protectedServer.url, auth: { type: "oauth2" } } } } });
+    await connect(mcp, "alice");
+    expect(await whoami(mcp, "alice")).toBe("alice");
+    const other = mcp.forRequest(as("alice", "/chat", { headers: { "x-tenant": "globex" } }));
+    expect(await other.tools()).toEqual({});
+    expect(other.errors).toEqual([expect.objectContaining({ code: "oauth_required", server: "docs" })]);
   });
 
   it("shows the caller's connection in GET / and GET /:name, never a token", async () => {
