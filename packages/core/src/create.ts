@@ -19,6 +19,7 @@ import { createCappedFetch, createGuardedFetch } from "./security/guarded-fetch.
 import { createNetworkPolicy } from "./security/ssrf.js";
 import { isMcpStore, type McpStore } from "./store/types.js";
 import { unstorageStore } from "./store/unstorage-store.js";
+import { createTelemetry } from "./telemetry/telemetry.js";
 import { createToolPinning } from "./tools/pinning.js";
 import type { ContextError, Identity, McpServerSide, ResolvedServer } from "./types.js";
 
@@ -73,10 +74,13 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     logger,
     ...(options.now ? { now: options.now } : {}),
   });
+  // Loads @opentelemetry/api when it is installed; spans start once it is in (ready() waits for it).
+  const telemetry = createTelemetry(options.telemetry);
   const engine = createEngine({
     limits,
     hooks,
     logger,
+    telemetry,
     ...(options.toolName ? { toolName: options.toolName } : {}),
     ...(options.now ? { now: options.now } : {}),
     // OAuth servers' requests carry the user's access token, refreshed before expiry and on a 401.
@@ -176,13 +180,16 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
       warming ??=
         options.warmup === false
           ? Promise.resolve([])
-          : engine.warmup(
-              [...config]
-                .filter(([, definition]) => isEnabled(definition) && availabilityOf(definition) !== "default_off")
-                .map(([name, definition]) => ({ name, source: "config", definition })),
+          : // After the telemetry load (a dynamic import, settled at once), so the warmup's connects are traced.
+            telemetry.loaded.then(() =>
+              engine.warmup(
+                [...config]
+                  .filter(([, definition]) => isEnabled(definition) && availabilityOf(definition) !== "default_off")
+                  .map(([name, definition]) => ({ name, source: "config", definition })),
+              ),
             );
       const warmed = warming;
-      return started.then(async () => ({ failedServers: await warmed }));
+      return Promise.all([started, telemetry.loaded]).then(async () => ({ failedServers: await warmed }));
     },
     async close() {
       await Promise.allSettled([started]);

@@ -4,6 +4,7 @@ import type { Storage } from "unstorage";
 import type { McpHooks } from "./hooks.js";
 import type { ServerDefinition } from "./config/schema.js";
 import type { McpStore } from "./store/types.js";
+import type { TelemetryOptions } from "./telemetry/telemetry.js";
 import type { Identity } from "./types.js";
 
 /** A DNS answer in the shape of `dns.promises.lookup(hostname, { all: true })`. */
@@ -126,6 +127,12 @@ export interface McpServerSideOptions {
    * until `oauth.redirectUri` is set)
    */
   oauth?: import("./oauth/manager.js").OAuthOptions;
+  /**
+   * OpenTelemetry spans and metrics through `@opentelemetry/api`, when the app has it installed (an
+   * optional peer; without it nothing is loaded). `false` turns them off; `recordArguments: true` also
+   * records tool arguments and results (sanitized, capped) as span attributes. @default {} (on, no arguments)
+   */
+  telemetry?: TelemetryOptions | false;
   /** Clock, injectable for tests. @default Date.now */
   now?: () => number;
 }

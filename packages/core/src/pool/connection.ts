@@ -18,7 +18,15 @@ import { REFUSED_HEADER_NAMES } from "../security/headers.js";
 import { credentialsOf, maskCredentialText } from "../security/secrets.js";
 import type { ResolvedServer } from "../types.js";
 import type { ChildProcess } from "node:child_process";
-import { ChildExitError, ConnectTimeoutError, httpStatusOf, isStaleSession, suggestsSseFallback } from "./classify.js";
+import type { Operation, Telemetry } from "../telemetry/telemetry.js";
+import {
+  ChildExitError,
+  classifyConnectError,
+  ConnectTimeoutError,
+  httpStatusOf,
+  isStaleSession,
+  suggestsSseFallback,
+} from "./classify.js";
 
 /**
  * One live MCP session: an SDK `Client` on a stdio, Streamable HTTP or SSE transport. The pool's
@@ -47,6 +55,8 @@ export interface OpenOptions {
   authProvider?: OAuthClientProvider;
   logger?: Logger;
   events: ConnectionEvents;
+  /** Spans and metrics of initialize, tools/list and tools/call (absent without OpenTelemetry). */
+  telemetry?: Telemetry;
 }
 
 export interface Connection {
@@ -57,6 +67,8 @@ export interface Connection {
   readonly alive: boolean;
   /** Whether the server declared the tools capability. */
   readonly hasTools: boolean;
+  /** The Streamable HTTP session id (`mcp.session.id`); undefined for other transports. */
+  readonly sessionId: string | undefined;
   /**
    * Every page of `tools/list`, up to `maxTools` entries and `maxPages` pages, each entry as the
    * server sent it. `timeoutMs` bounds the whole listing, not each page.
@@ -285,12 +297,17 @@ async function openWith(kind: TransportKind, options: OpenOptions, deadline: num
   return {
     kind,
     instructions: client.getInstructions(),
+    get sessionId() {
+      return sessionIdOf(transport);
+    },
     get alive() {
       return alive;
     },
     hasTools: client.getServerCapabilities()?.tools !== undefined,
     async listTools({ timeoutMs, maxTools, maxPages }) {
       active++;
+      const operation = options.telemetry?.start("tools/list", options.server);
+      operation?.session(sessionIdOf(transport));
       try {
         // One deadline for the listing: a server that pages slowly must not get a fresh budget per page.
         const listDeadline = performance.now() + timeoutMs;
@@ -315,7 +332,11 @@ async function openWith(kind: TransportKind, options: OpenOptions, deadline: num
             );
           }
         }
+        operation?.end();
         return tools;
+      } catch (error) {
+        operation?.end(error);
+        throw error;
       } finally {
         settle();
       }
@@ -332,11 +353,13 @@ async function openWith(kind: TransportKind, options: OpenOptions, deadline: num
         if (signal.aborted) forward();
         else signal.addEventListener("abort", forward, { once: true });
       }
+      const operation = options.telemetry?.start("tools/call", options.server, name);
       const pending = client.callTool(
         { name, arguments: args },
         undefined,
         controller ? { signal: controller.signal, timeout: timeoutMs } : { timeout: timeoutMs },
       );
+      if (operation) traceCall(operation, transport, args, pending);
       // Not an async wrapper: on the hot path every extra await is a turn behind the HTTP response's
       // stream processing. Bookkeeping hangs off the same promise instead.
       const unlink = forward;
@@ -359,6 +382,26 @@ async function openWith(kind: TransportKind, options: OpenOptions, deadline: num
   };
 }
 
+/** The Streamable HTTP session id, for `mcp.session.id` (other transports have none). */
+function sessionIdOf(transport: Transport): string | undefined {
+  return transport instanceof StreamableHTTPClientTransport ? transport.sessionId : undefined;
+}
+
+/** Ends a call's span with its outcome; a result with `isError` is a `tool_error` (the MCP conventions). */
+function traceCall(operation: Operation, transport: Transport, args: unknown, pending: Promise<unknown>): void {
+  operation.session(sessionIdOf(transport));
+  operation.payload("arguments", args);
+  pending.then(
+    (result) => {
+      const isError =
+        typeof result === "object" && result !== null && (result as { isError?: unknown }).isError === true;
+      operation.payload("result", (result as { content?: unknown } | null)?.content);
+      operation.end(isError ? "tool_error" : undefined);
+    },
+    (error: unknown) => operation.end(error),
+  );
+}
+
 function isConnectionClosed(error: unknown): boolean {
   return error instanceof McpError && error.code === JsonRpcErrorCode.ConnectionClosed;
 }
@@ -374,6 +417,20 @@ function drained(): Promise<void> {
  * (400/404/405), with SSE.
  */
 export async function openConnection(options: OpenOptions): Promise<Connection> {
+  const operation = options.telemetry?.start("initialize", options.server);
+  if (operation === undefined) return openTransport(options);
+  try {
+    const connection = await openTransport(options);
+    operation.session(connection.sessionId);
+    operation.end();
+    return connection;
+  } catch (error) {
+    operation.end(classifyConnectError(error).code);
+    throw error;
+  }
+}
+
+async function openTransport(options: OpenOptions): Promise<Connection> {
   const deadline = performance.now() + options.timeoutMs;
   const definition = options.server.definition;
   if (isStdio(definition)) return openWith("stdio", options, deadline);

@@ -8,6 +8,7 @@ import { type ServerToolView, summarizeTools } from "../tools/convert.js";
 import { joinInstructions, serverInstructions } from "../tools/instructions.js";
 import { createToolSetMerger } from "../tools/merge.js";
 import { createToolNamer } from "../tools/naming.js";
+import type { SlotState, Telemetry } from "../telemetry/telemetry.js";
 import type { ContextError, ResolvedServer, Tier, ToolsOptions } from "../types.js";
 import { classifyConnectError, type ConnectFailureCode } from "./classify.js";
 import { type Connection, openConnection } from "./connection.js";
@@ -38,6 +39,8 @@ export interface EngineDeps {
   maxStdioMessageBytes?: number;
   /** Clock for idle eviction and cool-downs. @default Date.now */
   now?: () => number;
+  /** Spans and metrics (absent without OpenTelemetry). */
+  telemetry?: Telemetry;
 }
 
 export type TestResult =
@@ -70,6 +73,8 @@ export interface Engine {
   warmup(servers: ResolvedServer[]): Promise<ContextError[]>;
   /** Close pooled connections of a server whose definition changed or was removed (scope undefined = config/global). */
   evict(match: { source: Tier; scope?: string; name: string }, reason: "changed" | "removed"): Promise<void>;
+  /** Every pooled connection's state (the health route). */
+  states(): SlotState[];
   close(): Promise<void>;
 }
 
@@ -121,7 +126,9 @@ export function createEngine(deps: EngineDeps): Engine {
     now,
     shutdown: shutdown.signal,
     maxStdioMessageBytes,
+    ...(deps.telemetry ? { telemetry: deps.telemetry } : {}),
   });
+  deps.telemetry?.observePool(() => pool.states());
 
   /** Records a server's failure for the request and tells the `connection:error` hook. */
   const report = (errors: ContextError[], server: ResolvedServer, failure: { code: string; message: string }): void => {
@@ -130,6 +137,7 @@ export function createEngine(deps: EngineDeps): Engine {
     const line = `mcp-server-side: ${server.name}: ${failure.code}: ${failure.message}`;
     if (failure.code === "cooling_down") logger?.debug(line);
     else logger?.warn(line);
+    deps.telemetry?.error(server, failure.code);
     fireHook(hooks, logger, "connection:error", {
       server: {
         name: server.name,
@@ -228,6 +236,7 @@ export function createEngine(deps: EngineDeps): Engine {
         maxStdioMessageBytes,
         ...(authProvider ? { authProvider } : {}),
         ...(logger ? { logger } : {}),
+        ...(deps.telemetry ? { telemetry: deps.telemetry } : {}),
         events: { onToolsChanged: () => undefined, onLost: () => undefined },
       });
     } catch (error) {
@@ -349,6 +358,8 @@ export function createEngine(deps: EngineDeps): Engine {
     },
 
     evict: (match, reason) => pool.evict(match, reason),
+
+    states: () => pool.states(),
 
     async close() {
       shutdown.abort();

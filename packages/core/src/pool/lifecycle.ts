@@ -43,6 +43,8 @@ export interface Lifecycle {
   forgetFailure(): void;
   /** A `cooling_down` error while the server is skipped. */
   coolingDown(now: number): ContextError | undefined;
+  /** The failure's code and retry time while the server is skipped (health, the pool gauge). */
+  cooling(now: number): { code: string; until: number } | undefined;
   /** The error for a use after close, by close reason. */
   closedError(): McpServerSideError;
   close(reason: CloseReason): Promise<void>;
@@ -141,6 +143,7 @@ export function createLifecycle(
   const coolDown = (code: string, message: string): void => {
     failuresInRow++;
     failure = { until: deps.now() + coolDownFor(failuresInRow, limits.coolDownMs), code, message };
+    deps.telemetry?.coolDown(server, code);
   };
 
   const open = async (): Promise<Connection> => {
@@ -162,6 +165,7 @@ export function createLifecycle(
           maxStdioMessageBytes: deps.maxStdioMessageBytes,
           ...(authProvider ? { authProvider } : {}),
           ...(logger ? { logger } : {}),
+          ...(deps.telemetry ? { telemetry: deps.telemetry } : {}),
           events: {
             onToolsChanged: () => {
               if (opened !== undefined && opened === conn) events.onToolsChanged();
@@ -264,6 +268,10 @@ export function createLifecycle(
     coolingDown(now) {
       if (failure === undefined || now >= failure.until || conn?.alive) return undefined;
       return { code: "cooling_down", server: server.name, message: coolingMessage(failure) };
+    },
+    cooling(now) {
+      if (failure === undefined || now >= failure.until || conn?.alive) return undefined;
+      return { code: failure.code, until: failure.until };
     },
     closedError,
     async close(reason) {

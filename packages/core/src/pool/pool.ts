@@ -1,4 +1,5 @@
 import { McpServerSideError } from "../errors.js";
+import type { SlotState } from "../telemetry/telemetry.js";
 import type { ResolvedServer, Tier } from "../types.js";
 import { isStdio } from "../config/schema.js";
 import { createGate, createGateMap, type Release } from "./gate.js";
@@ -27,6 +28,8 @@ export interface Pool {
   evict(match: { source: Tier; scope?: string; name: string }, reason: "changed" | "removed"): Promise<void>;
   close(): Promise<void>;
   readonly size: number;
+  /** Every slot's state (health, the pool gauge). */
+  states(): SlotState[];
 }
 
 export type PoolDeps = Omit<SlotDeps, "replacement" | "admit">;
@@ -156,6 +159,11 @@ export function createPool(deps: PoolDeps): Pool {
   const pool: Pool = {
     get size() {
       return slots.size;
+    },
+
+    states() {
+      const at = deps.now();
+      return [...slots.values()].map((slot) => slot.state(at));
     },
 
     slotFor(server) {

@@ -6,6 +6,7 @@ import type { Limits, Logger } from "../options.js";
 import type { CallOptions } from "../tools/call.js";
 import { buildToolView, type ServerToolView } from "../tools/convert.js";
 import type { ToolNamer } from "../tools/naming.js";
+import type { SlotState, Telemetry } from "../telemetry/telemetry.js";
 import type { ContextError, ResolvedServer } from "../types.js";
 import { isConnectionBroken, isRetrySafe } from "./classify.js";
 import type { Connection } from "./connection.js";
@@ -33,6 +34,8 @@ export interface SlotDeps {
   /** Aborted when the engine closes: pending connects stop at once. */
   shutdown: AbortSignal;
   maxStdioMessageBytes: number;
+  /** Spans and metrics (absent without OpenTelemetry). */
+  telemetry?: Telemetry;
   /** The current slot for a server, for a call that arrives after this slot was closed as idle. */
   replacement: (server: ResolvedServer) => Slot;
   /**
@@ -56,6 +59,8 @@ export interface Slot {
   readyView(): ServerToolView | undefined;
   /** A `cooling_down` error while the slot skips a server that failed recently. */
   coolingDown(now: number): ContextError | undefined;
+  /** What health and the pool gauge report for this slot. */
+  state(now: number): SlotState;
   view(): Promise<ServerToolView>;
   /**
    * Connects and lists the tools ahead of any request (start-up warmup). A failure here starts no
@@ -174,6 +179,14 @@ export function createSlot(key: string, server: ResolvedServer, deps: SlotDeps):
     readyView: () => tools.ready(),
 
     coolingDown: (now) => lifecycle.coolingDown(now),
+
+    state(now) {
+      if (lifecycle.current !== undefined) return { server, state: "connected" };
+      if (lifecycle.connecting) return { server, state: "connecting" };
+      const cooling = lifecycle.cooling(now);
+      if (cooling !== undefined) return { server, state: "cooling_down", code: cooling.code, retryAt: cooling.until };
+      return { server, state: "idle" };
+    },
 
     view: () => tools.view(),
 
