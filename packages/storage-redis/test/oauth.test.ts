@@ -1,0 +1,137 @@
+/**
+ * Per-user OAuth on Redis (SPEC §6, §7): two instances (two workers) share one Redis. A user connected
+ * through one is connected in both; when the access token is refused in both at once, exactly one
+ * refresh reaches the authorization server (its refresh tokens rotate: spending one twice would revoke
+ * the grant) and both calls succeed. Deleting the server leaves no token bytes in Redis.
+ */
+import { createMcpServerSide, type McpServerSide } from "@mcp-server-side/core";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type AuthorizationServer,
+  authorizeInBrowser,
+  type ProtectedMcpServer,
+  startAuthorizationServer,
+  startProtectedMcpServer,
+} from "../../core/test/fixtures/oauth.js";
+import { redisStore } from "../src/index.js";
+import { deleteKeys, newEncryptionKey, REDIS_URL, testPrefix } from "./support/redis.js";
+
+const prefix = testPrefix("oauth");
+const APP = "http://app.test";
+const REDIRECT_URI = `${APP}/mcp-servers/oauth/callback`;
+const call = { toolCallId: "call-1", messages: [], context: {} };
+
+let authorization: AuthorizationServer;
+let protectedServer: ProtectedMcpServer;
+let workers: McpServerSide[] = [];
+
+beforeAll(async () => {
+  let resource = "";
+  authorization = await startAuthorizationServer({ resource: () => resource });
+  protectedServer = await startProtectedMcpServer(() => authorization.issuer);
+  resource = protectedServer.url;
+  const encryptionKey = newEncryptionKey();
+  workers = [0, 1].map(() =>
+    createMcpServerSide({
+      storage: redisStore({ url: REDIS_URL, prefix }),
+      encryptionKey,
+      identify: (request) => {
+        const user = request.headers.get("x-user");
+        return user === null ? null : { scope: "acme", user };
+      },
+      allowPrivateNetworks: true,
+      requireHttps: false,
+      logger: false,
+      warmup: false,
+      oauth: { redirectUri: REDIRECT_URI, refreshSkewMs: 0 },
+    }),
+  );
+  await Promise.all(workers.map((worker) => worker.ready()));
+});
+
+afterAll(async () => {
+  await Promise.allSettled(workers.map((worker) => worker.close()));
+  await protectedServer?.close();
+  await authorization?.close();
+  await deleteKeys(prefix);
+});
+
+function as(user: string, path: string, init: RequestInit = {}): Request {
+  const headers = new Headers(init.headers);
+  headers.set("x-user", user);
+  return new Request(`${APP}${path}`, { ...init, headers });
+}
+
+async function whoami(mcp: McpServerSide, user: string): Promise<string | undefined> {
+  const context = mcp.forRequest(as(user, "/chat"));
+  const tools = await context.tools();
+  expect(context.errors).toEqual([]);
+  const result = await tools.docs__whoami?.execute?.({}, call);
+  return (result as { content: { text: string }[] }).content[0]?.text;
+}
+
+async function secretKeys(): Promise<string[]> {
+  const admin = new Redis(REDIS_URL);
+  try {
+    const found: string[] = [];
+    let cursor = "0";
+    do {
+      const [next, keys] = await admin.scan(cursor, "MATCH", `${prefix}secrets:*`, "COUNT", 1000);
+      cursor = next;
+      found.push(...keys);
+    } while (cursor !== "0");
+    return found;
+  } finally {
+    await admin.quit();
+  }
+}
+
+describe("per-user OAuth on Redis, two instances", () => {
+  it("refreshes once for both workers when the token is refused in both at once, and forgets everything with the server", async () => {
+    const [first, second] = workers as [McpServerSide, McpServerSide];
+    const created = await first.handle(
+      as("alice", "/mcp-servers", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ name: "docs", url: protectedServer.url, auth: { type: "oauth2" } }),
+      }),
+    );
+    expect(created?.status).toBe(201);
+
+    // Connect through the first worker; the callback lands on the second (any worker may get it).
+    const started = await first.handle(as("alice", "/mcp-servers/docs/oauth/connect?mode=json"));
+    const { authorizationUrl } = (await (started as Response).json()) as { authorizationUrl: string };
+    const cookie = (started?.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    const callback = await authorizeInBrowser(authorizationUrl, "alice", REDIRECT_URI);
+    expect((await second.handle(new Request(callback, { headers: { cookie } })))?.status).toBe(200);
+
+    expect(await whoami(first, "alice")).toBe("alice");
+    expect(await whoami(second, "alice")).toBe("alice");
+
+    const refreshes = authorization.grants.refresh_token ?? 0;
+    for (const header of protectedServer.tokensSeen) protectedServer.refused.add(header.slice(7));
+    const results = await Promise.all([whoami(first, "alice"), whoami(second, "alice")]);
+    expect(results).toEqual(["alice", "alice"]);
+    expect(authorization.grants.refresh_token).toBe(refreshes + 1);
+    expect(authorization.grantErrors).toEqual([]);
+
+    // Tokens and the client registration are in Redis, sealed: no token bytes in clear.
+    const keys = await secretKeys();
+    expect(keys.length).toBeGreaterThan(0);
+    const admin = new Redis(REDIS_URL);
+    try {
+      for (const key of keys.filter((name) => name.includes(":user:"))) {
+        const stored = (await admin.get(key)) ?? "";
+        expect(stored.startsWith("enc:v1:")).toBe(true);
+        for (const header of protectedServer.tokensSeen) expect(stored).not.toContain(header.slice(7));
+      }
+    } finally {
+      await admin.quit();
+    }
+
+    const removed = await second.handle(as("alice", "/mcp-servers/docs", { method: "DELETE" }));
+    expect(removed?.status).toBe(204);
+    expect(await secretKeys()).toEqual([]);
+  });
+});
