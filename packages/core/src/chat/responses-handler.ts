@@ -363,7 +363,7 @@ function echoOf(body: ResponsesRequest): ResponseEcho {
     temperature: body.temperature ?? null,
     top_p: body.top_p ?? null,
     tool_choice: body.tool_choice ?? "auto",
-    // Headers and authorization are secrets: the echo leaves them out.
+    // Headers, authorization and URL credentials are secrets: the echo leaves them out.
     tools: (body.tools ?? []).map((tool) =>
       tool.type === "function"
         ? {
@@ -376,7 +376,7 @@ function echoOf(body: ResponsesRequest): ResponseEcho {
         : {
             type: "mcp",
             server_label: tool.server_label,
-            server_url: tool.server_url ?? null,
+            server_url: tool.server_url == null ? null : withoutCredentials(tool.server_url),
             allowed_tools: tool.allowed_tools ?? null,
             require_approval: tool.require_approval ?? "always",
             headers: null,
@@ -384,6 +384,16 @@ function echoOf(body: ResponsesRequest): ResponseEcho {
     ),
     metadata: {},
   };
+}
+
+/** A URL as the echo shows it: no userinfo, query or fragment, where tokens travel. */
+function withoutCredentials(raw: string): string | null {
+  try {
+    const url = new URL(raw);
+    return `${url.origin}${url.pathname}`;
+  } catch {
+    return null;
+  }
 }
 
 function parseArguments(raw: string): unknown {

@@ -254,7 +254,13 @@ export function describeOpenAISurfaceEndToEnd(
         const response = await client().responses.create({
           model: "scripted",
           input: "Echo something",
-          tools: [{ ...notesTool("never"), headers: { "x-notes-token": "secret-token" } }],
+          tools: [
+            {
+              ...notesTool("never"),
+              server_url: `${notes.url}?token=secret-in-query`,
+              headers: { "x-notes-token": "secret-token" },
+            },
+          ],
         });
         expect(notes.calls).toEqual([{ tool: "echo", arguments: { text: "from the request tier" } }]);
         expect(response.output_text).toBe("Echoed: from the request tier");
@@ -263,7 +269,10 @@ export function describeOpenAISurfaceEndToEnd(
           name: "echo",
           output: "from the request tier",
         });
-        // The echo of the request never repeats the tool's headers.
+        // The echo of the request never repeats the tool's headers or the URL's query.
+        expect(response.tools).toEqual([
+          expect.objectContaining({ type: "mcp", server_url: notes.url, headers: null }),
+        ]);
         expect(JSON.stringify(response.tools)).not.toContain("secret");
       });
 
