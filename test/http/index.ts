@@ -2,6 +2,7 @@ import { accessScenarios } from "./access.js";
 import { injectionScenarios } from "./injection.js";
 import type { MatrixContext } from "./matrix.js";
 import { mergeScenarios } from "./merge.js";
+import { oauthScenarios } from "./oauth.js";
 import { routeScenarios } from "./routes.js";
 import { routingScenarios } from "./routing.js";
 import { upstreamScenarios } from "./upstream.js";
@@ -28,4 +29,5 @@ export function httpScenarios(context: MatrixContext): void {
   mergeScenarios(context);
   upstreamScenarios(context);
   injectionScenarios(context);
+  oauthScenarios(context);
 }
