@@ -20,6 +20,11 @@ import {
   startStreamableServer,
 } from "../../core/test/fixtures/mcp-servers.js";
 import { deleteRedisKeys, memoryBackend, redisRawValues } from "../../core/test/security/app-helpers.js";
+import {
+  authorizeInBrowser,
+  startAuthorizationServer,
+  startProtectedMcpServer,
+} from "../../core/test/fixtures/oauth.js";
 import { startRawMcpServer } from "../../core/test/security/raw-mcp-server.js";
 import { type SecurityApp, startSecurityApp } from "./security-app.js";
 
@@ -565,6 +570,111 @@ describe("a server that reflects its own credentials", () => {
       await app.close();
       await mcp.close().catch(() => undefined);
       await reflector.close();
+    }
+  });
+});
+
+function expectStatus(reply: { status: number; text: string }, status: number): void {
+  expect(reply.status, reply.text.slice(0, 300)).toBe(status);
+}
+
+describe.each(backends)("per-user OAuth data never leaks, stored on %s", (_label, makeBackend) => {
+  it("keeps access and refresh tokens, codes and client secrets out of every reply, log line, hook payload and stored byte", async () => {
+    let resource = "";
+    const authorization = await startAuthorizationServer({ resource: () => resource });
+    const protectedServer = await startProtectedMcpServer(() => authorization.issuer);
+    resource = protectedServer.url;
+    const backend = makeBackend();
+    const recorded: Recorded = { logs: [], hooks: [] };
+    const redirectUri = "http://app.test/mcp-servers/oauth/callback";
+    const mcp = createMcpServerSide({
+      storage: backend.storage,
+      encryptionKey: randomBytes(32).toString("base64"),
+      identify: (request) => {
+        const identity = identifyByApiKey(request);
+        const user = request.headers.get("x-user");
+        return identity && user !== null ? { ...identity, user } : identity;
+      },
+      allowPrivateNetworks: true,
+      requireHttps: false,
+      oauth: { redirectUri },
+      ...recordingOptions(recorded),
+    });
+    const app = await startSecurityApp(mcp, { callTools: true });
+    const alice = { key: MEMBER_KEY, headers: { "x-user": "alice" } };
+    try {
+      expectStatus(
+        await app.request("POST", "/mcp-servers", {
+          ...alice,
+          body: { name: "docs", url: protectedServer.url, auth: { type: "oauth2" } },
+        }),
+        201,
+      );
+      const started = await app.request("GET", "/mcp-servers/docs/oauth/connect?mode=json", alice);
+      expectStatus(started, 200);
+      const cookie = (started.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+      const callback = new URL(await authorizeInBrowser(started.json.authorizationUrl, "alice", redirectUri));
+      const path = `${callback.pathname}${callback.search}`;
+      expectStatus(await app.request("GET", path, { headers: { cookie } }), 200);
+      // A replayed callback (the code and state in the URL) is refused without echoing them.
+      expectStatus(await app.request("GET", path, { headers: { cookie } }), 400);
+      expectStatus(await app.request("POST", "/chat", { ...alice, body: {} }), 200);
+      // A refused token: refresh, retry; then the grant is revoked: invalid_grant, disconnected.
+      for (const header of protectedServer.tokensSeen) protectedServer.refused.add(header.slice(7));
+      expectStatus(await app.request("POST", "/chat", { ...alice, body: {} }), 200);
+      expectStatus(await app.request("GET", "/mcp-servers", alice), 200);
+      expectStatus(await app.request("GET", "/mcp-servers/docs", alice), 200);
+      await authorization.revokeGrants();
+      for (const header of protectedServer.tokensSeen) protectedServer.refused.add(header.slice(7));
+      expectStatus(await app.request("POST", "/chat", { ...alice, body: {} }), 200);
+      expectStatus(await app.request("POST", "/chat", { ...alice, body: {} }), 200);
+      // Connect again, disconnect (revocation), delete the server.
+      const again = await app.request("GET", "/mcp-servers/docs/oauth/connect?mode=json", alice);
+      const againCookie = (again.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+      const againCallback = new URL(await authorizeInBrowser(again.json.authorizationUrl, "alice", redirectUri));
+      expectStatus(
+        await app.request("GET", `${againCallback.pathname}${againCallback.search}`, {
+          headers: { cookie: againCookie },
+        }),
+        200,
+      );
+      const storedWhileConnected = await backend.raw();
+      expectStatus(await app.request("DELETE", "/mcp-servers/docs/oauth", alice), 204);
+      expectStatus(await app.request("DELETE", "/mcp-servers/docs", alice), 204);
+
+      const secrets = [
+        ...authorization.issued,
+        ...protectedServer.tokensSeen.map((header) => header.slice(7)),
+        ...[cookie, againCookie].map((pair) => pair.split("=")[1] ?? ""),
+      ].filter((value) => value.length >= 16);
+      expect(authorization.issued.length).toBeGreaterThanOrEqual(4);
+      expect(protectedServer.tokensSeen.length).toBeGreaterThan(0);
+      expect(storedWhileConnected.join("\n")).toContain("enc:v1:");
+      const sources: Record<string, readonly string[]> = {
+        // Each reply without its first line (the request line, which carries the code the test sent) and
+        // without the connect answers, whose Set-Cookie is the CSRF cookie meant for the browser.
+        responses: app.replies
+          .filter((reply) => !reply.includes("authorizationUrl"))
+          .map((reply) => reply.slice(reply.indexOf("\n") + 1)),
+        logs: recorded.logs,
+        "hook payloads": recorded.hooks.map((hook) => `${hook.name}: ${hook.text}`),
+        "stored bytes (connected)": storedWhileConnected,
+        "stored bytes (after)": await backend.raw(),
+      };
+      const found: string[] = [];
+      for (const [where, texts] of Object.entries(sources)) {
+        for (const text of texts) {
+          for (const value of secrets)
+            if (text.includes(value))
+              found.push(`${where}: …${text.slice(Math.max(0, text.indexOf(value) - 200), text.indexOf(value) + 10)}…`);
+        }
+      }
+      expect(found).toEqual([]);
+    } finally {
+      await app.close();
+      await mcp.close().catch(() => undefined);
+      await protectedServer.close();
+      await authorization.close();
     }
   });
 });
