@@ -76,6 +76,30 @@ export function contextForMount(
   return context;
 }
 
+/**
+ * A request context made on the first call that needs it. Most requests an app serves never ask for
+ * tools, so an adapter whose framework has no Web `Request` at hand (Express) builds one, with its
+ * headers and abort signal, only then. Reading `errors` makes the context too.
+ */
+export function lazyContext(create: () => McpRequestContext): McpRequestContext {
+  let context: McpRequestContext | undefined;
+  const made = (): McpRequestContext => {
+    context ??= create();
+    return context;
+  };
+  return {
+    get errors() {
+      return made().errors;
+    },
+    // Async, so that a failure to make the context rejects as the context's own calls would.
+    tools: async (options) => made().tools(options),
+    inject: async (params, options) => made().inject(params, options),
+    servers: async () => made().servers(),
+    instructions: async () => made().instructions(),
+    identity: async () => made().identity(),
+  };
+}
+
 const warnedUnparsed = new WeakSet<McpServerSide>();
 
 /**

@@ -33,6 +33,7 @@ export type { ChatCompletionsDeps } from "./chat/handler.js";
 export {
   contextForMount,
   isMcpServerSide,
+  lazyContext,
   overridesFromBody,
   overridesFromJsonRequest,
   overridesFromParsedBody,

@@ -1,4 +1,4 @@
-import { contextForMount, overridesFromParsedBody, toMcpServerSide } from "@mcp-server-side/core";
+import { contextForMount, lazyContext, overridesFromParsedBody, toMcpServerSide } from "@mcp-server-side/core";
 import { announcesBody, requestPathname, sendWebResponse, toWebRequest } from "./node-http.js";
 import type { McpServerSideInput, McpServerSideMiddleware, NodeMiddleware } from "./types.js";
 
@@ -22,13 +22,16 @@ export function mcpServerSide(input: McpServerSideInput): McpServerSideMiddlewar
         return;
       }
       // The body is read lazily: a body parser mounted after this middleware has run by the time the route asks.
+      // The Web request (headers copied, abort signal) is built only when the route asks too: most never do.
       // A second instance on the same request throws (next(error)) instead of silently replacing req.mcp.
       req.mcp = contextForMount(mcp, req.mcp, () =>
-        mcp.forRequest(toWebRequest(req, { headersOnly: true, response: res }), () =>
-          overridesFromParsedBody(mcp, req.body, {
-            contentType: req.headers["content-type"],
-            hasBody: announcesBody(req) && req.headers["content-length"] !== "0",
-          }),
+        lazyContext(() =>
+          mcp.forRequest(toWebRequest(req, { headersOnly: true, response: res }), () =>
+            overridesFromParsedBody(mcp, req.body, {
+              contentType: req.headers["content-type"],
+              hasBody: announcesBody(req) && req.headers["content-length"] !== "0",
+            }),
+          ),
         ),
       );
       next();

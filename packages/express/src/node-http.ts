@@ -80,6 +80,14 @@ export async function sendWebResponse(res: ServerResponse, response: Response): 
     res.end();
     return;
   }
+  // A JSON answer is whole when it is made (never a stream), so one write with its length beats a
+  // Web-to-Node stream pipeline and a chunked body sent after the headers.
+  if (isJson(response.headers.get("content-type"))) {
+    const body = Buffer.from(await response.arrayBuffer());
+    res.setHeader("content-length", body.byteLength);
+    res.end(body);
+    return;
+  }
   // Headers go out at once, so a server-sent event stream starts before its first chunk.
   res.flushHeaders();
   await pipeline(Readable.fromWeb(response.body as NodeWebReadableStream<Uint8Array>), res);
@@ -100,8 +108,19 @@ function serializeParsedBody(body: unknown): Uint8Array<ArrayBuffer> | undefined
   return new TextEncoder().encode(typeof body === "string" ? body : JSON.stringify(body));
 }
 
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+function isJson(contentType: string | null): boolean {
+  return contentType !== null && JSON_TYPE.test(contentType);
+}
+
 function abortOnClose(res: ServerResponse): AbortSignal {
   const controller = new AbortController();
+  // The request may be made lazily, after the client already left.
+  if (res.closed && !res.writableFinished) {
+    controller.abort();
+    return controller.signal;
+  }
   res.once("close", () => {
     if (!res.writableFinished) controller.abort();
   });

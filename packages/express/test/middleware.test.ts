@@ -80,6 +80,50 @@ for (const [label, factory] of [
       expect(await reply.json()).toEqual({ servers: ["docs", "extra"], messages: ["hi"] });
     });
 
+    it("makes the Web request when the route asks: headers and URL as routed, aborted once the client left", async () => {
+      const seen: { url: string; key: string | null; aborted: boolean }[] = [];
+      const middleware = mcpServerSide({
+        lookup: fakeLookup(),
+        identify: (request) => {
+          seen.push({ url: request.url, key: request.headers.get("x-api-key"), aborted: request.signal.aborted });
+          return null;
+        },
+      });
+      cleanup.push(() => middleware.mcp.close());
+      const app = factory();
+      app.use(middleware);
+      app.get("/plain", (_req, res) => {
+        res.send("plain");
+      });
+      app.get("/asks", async (req, res) => {
+        res.json({ identity: await req.mcp.identity() });
+      });
+      let late: Promise<void> = Promise.resolve();
+      app.get("/late", (req, res) => {
+        // Asks only after the client went away: the request it gets is already aborted.
+        late = new Promise((resolve) => {
+          res.once("close", () => {
+            void req.mcp.identity().then(() => resolve());
+          });
+        });
+      });
+      const url = await serve(app);
+      expect(await (await fetch(`${url}/plain`, { headers: { "x-api-key": "k1" } })).text()).toBe("plain");
+      expect(seen).toEqual([]);
+      expect(await (await fetch(`${url}/asks?x=1`, { headers: { "x-api-key": "k2" } })).json()).toEqual({
+        identity: null,
+      });
+      expect(seen).toEqual([{ url: `${url}/asks?x=1`, key: "k2", aborted: false }]);
+      const leaving = new AbortController();
+      const pending = fetch(`${url}/late`, { signal: leaving.signal }).catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      leaving.abort();
+      await pending;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await late;
+      expect(seen[1]).toEqual({ url: `${url}/late`, key: null, aborted: true });
+    });
+
     it("works when mounted under a path, with basePath naming the full path", async () => {
       const middleware = mcpServerSide({ lookup: fakeLookup(), basePath: "/api/mcp-servers" });
       cleanup.push(() => middleware.mcp.close());

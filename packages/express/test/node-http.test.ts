@@ -46,6 +46,27 @@ describe("sendWebResponse", () => {
     expect(await response.text()).toBe('{"ok":false}');
   });
 
+  it("writes a JSON answer whole, with its length, for GET and as headers only for HEAD", async () => {
+    const body = JSON.stringify({
+      servers: Array.from({ length: 2000 }, (_, index) => ({ name: `s${index}`, é: "ü" })),
+    });
+    const url = await serve(
+      createServer((_req, res) => {
+        void sendWebResponse(
+          res,
+          new Response(body, { headers: { "content-type": "application/json; charset=utf-8" } }),
+        );
+      }),
+    );
+    const response = await fetch(url);
+    expect(response.headers.get("content-length")).toBe(String(Buffer.byteLength(body)));
+    expect(response.headers.get("transfer-encoding")).toBeNull();
+    expect(await response.text()).toBe(body);
+    const head = await fetch(url, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe("");
+  });
+
   it("streams the body: the first chunk reaches the client before the rest exists", async () => {
     let release: () => void = () => undefined;
     const rest = new Promise<void>((resolve) => {
