@@ -8,9 +8,34 @@ import type { Identity } from "./types.js";
  */
 export function identifyByApiKey(request: Request): Identity | null {
   const key = apiKeyOf(request.headers);
-  return key === undefined
-    ? null
-    : { scope: `key-${createHash("sha256").update(key, "utf8").digest("hex").slice(0, 40)}` };
+  return key === undefined ? null : { scope: scopeOfKey(key) };
+}
+
+/** How many recent keys keep their scope id in memory (the raw key is a map key only, never logged or stored). */
+export const KEY_SCOPE_CACHE_SIZE = 1_000;
+// Least recently used first (a Map iterates in insertion order; a hit is moved to the end).
+const keyScopes = new Map<string, string>();
+
+/** The scope id of an API key: a SHA-256 per request is most of identify's cost, so recent keys are remembered. */
+function scopeOfKey(key: string): string {
+  const known = keyScopes.get(key);
+  if (known !== undefined) {
+    keyScopes.delete(key);
+    keyScopes.set(key, known);
+    return known;
+  }
+  const scope = `key-${createHash("sha256").update(key, "utf8").digest("hex").slice(0, 40)}`;
+  // A key of any length is accepted by the headers it comes in; only keys of a sane size are kept.
+  if (key.length <= 512) {
+    keyScopes.set(key, scope);
+    if (keyScopes.size > KEY_SCOPE_CACHE_SIZE) keyScopes.delete(keyScopes.keys().next().value as string);
+  }
+  return scope;
+}
+
+/** For tests: how many keys the scope cache holds. */
+export function keyScopeCacheSize(): number {
+  return keyScopes.size;
 }
 
 function apiKeyOf(headers: Headers): string | undefined {
