@@ -22,7 +22,7 @@ export interface OutputText {
 export interface MessageItem {
   type: "message";
   id: string;
-  status: "in_progress" | "completed";
+  status: "in_progress" | "completed" | "incomplete";
   role: "assistant";
   content: OutputText[];
 }
@@ -193,7 +193,7 @@ export function createResponseBuilder(options: ResponseBuilderOptions): Response
     message = { item, index };
     return message;
   };
-  const closeMessage = (): void => {
+  const closeMessage = (status: "completed" | "incomplete" = "completed"): void => {
     if (message === undefined) return;
     const { item, index } = message;
     message = undefined;
@@ -201,7 +201,7 @@ export function createResponseBuilder(options: ResponseBuilderOptions): Response
     const at = { item_id: item.id, output_index: index, content_index: 0 };
     send("response.output_text.done", { ...at, text: part.text, logprobs: [] });
     send("response.content_part.done", { ...at, part: snapshot(part) });
-    item.status = "completed";
+    item.status = status;
     itemDone(index);
   };
 
@@ -229,10 +229,14 @@ export function createResponseBuilder(options: ResponseBuilderOptions): Response
     itemDone(index);
   };
 
-  const end = (status: ResponseObject["status"], type: string): void => {
-    closeMessage();
-    // Calls still running when the run ended (an abort) did not complete.
+  /** Every item still open is closed first, so that the response's last event ends it. */
+  const settle = (status: "completed" | "incomplete"): void => {
+    closeMessage(status);
+    // Calls still running when the run ended (an abort, a failure) did not complete.
     for (const id of [...mcpCalls.keys()]) mcpCallEnded(id, { error: "The call did not finish." });
+  };
+  const end = (status: ResponseObject["status"], type: string): void => {
+    settle(status === "completed" ? "completed" : "incomplete");
     const errors = options.errors();
     if (errors.length > 0) response.mcp_errors = [...errors];
     response.status = status;
@@ -373,6 +377,7 @@ export function createResponseBuilder(options: ResponseBuilderOptions): Response
     fail(error) {
       if (done) return;
       const { message: text, code, param } = error.body.error;
+      settle("incomplete");
       send("error", { code, message: text, param });
       response.error = { code: code ?? "server_error", message: text };
       end("failed", "response.failed");

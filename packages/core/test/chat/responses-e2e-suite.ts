@@ -494,6 +494,34 @@ export function describeOpenAISurfaceEndToEnd(
         expect(types).toContain("response.output_text.delta");
       });
 
+      it("ends a broken Responses stream with an error event, then response.failed, in sequence", async () => {
+        const response = await fetch(`${app.url}/v1/responses`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model: "dropping", input: "hi", stream: true }),
+        });
+        expect(response.status).toBe(200);
+        const events = (await response.text())
+          .split("\n\n")
+          .filter((block) => block.startsWith("event: "))
+          .map((block) => {
+            const [eventLine, dataLine] = block.split("\n");
+            const data = JSON.parse(dataLine?.slice("data: ".length) ?? "{}") as {
+              type: string;
+              sequence_number: number;
+              response?: { status: string; error: { code: string } | null };
+            };
+            expect(eventLine).toBe(`event: ${data.type}`);
+            return data;
+          });
+        expect(events.map((event) => event.sequence_number)).toEqual(events.map((_, index) => index));
+        expect(events.slice(-2).map((event) => event.type)).toEqual(["error", "response.failed"]);
+        expect(events.at(-1)?.response).toMatchObject({
+          status: "failed",
+          error: { code: "upstream_stream_interrupted" },
+        });
+      });
+
       it("keeps a valid incoming x-request-id and replaces an invalid one", async () => {
         const kept = await fetch(`${app.url}/v1/models`, { headers: { "x-request-id": "trace-123.abc" } });
         expect(kept.headers.get("x-request-id")).toBe("trace-123.abc");
