@@ -334,6 +334,24 @@ export function describeOpenAISurfaceEndToEnd(
         expect(notes.calls).toHaveLength(1);
       });
 
+      it("streams an approval request as an output item and runs nothing", async () => {
+        notes.calls.length = 0;
+        script = [{ text: "Let me add that.", toolCalls: [{ id: "c1", name: "notes__add", input: { a: 4, b: 4 } }] }];
+        const stream = client().responses.stream({ model: "scripted", input: "Add 4 and 4", tools: [notesTool()] });
+        const added: string[] = [];
+        for await (const event of stream) if (event.type === "response.output_item.added") added.push(event.item.type);
+        const final = await stream.finalResponse();
+        expect(added).toEqual(["mcp_list_tools", "mcp_list_tools", "message", "mcp_approval_request"]);
+        expect(final.status).toBe("completed");
+        expect(final.output_text).toBe("Let me add that.");
+        expect(final.output.at(-1)).toMatchObject({
+          type: "mcp_approval_request",
+          name: "add",
+          arguments: '{"a":4,"b":4}',
+        });
+        expect(notes.calls).toEqual([]);
+      });
+
       it("skips a denied call and tells the model", async () => {
         notes.calls.length = 0;
         script = [{ toolCalls: [{ id: "c1", name: "notes__add", input: { a: 1, b: 1 } }] }];
