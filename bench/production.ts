@@ -308,7 +308,7 @@ try {
     const config = (): Promise<unknown> => configMcp.forRequest(request()).tools();
     const tenant = (): Promise<unknown> => tenantMcp.forRequest(request(keyHeaders)).tools();
     for (let index = 0; index < 500; index++) await Promise.all([config(), tenant()]);
-    const warm = await compare(quick ? 2 : 7, scale(2000), [config, tenant]);
+    const warm = await compare(quick ? 2 : 5, scale(1500), [config, tenant]);
     // @ai-sdk/mcp as the peer, made just before use; its HTTP transport does not retry a kept-alive
     // socket the server closed, so a failure is reported instead of ending the run.
     let aiSdk: Stats | string;
@@ -675,7 +675,7 @@ try {
     };
     await compare(1, 3, [rawHttp, oursHttp]);
     const http = await compare(quick ? 2 : 5, quick ? 3 : 10, [rawHttp, oursHttp]);
-    const stdio = await compare(quick ? 2 : 5, quick ? 2 : 4, [rawStdio, oursStdio]);
+    const stdio = await compare(quick ? 2 : 3, quick ? 2 : 3, [rawStdio, oursStdio]);
     results.coldFirstRequest = { http, stdio };
     row({
       name: "cold first request, 10 HTTP servers (vs raw SDK)",
