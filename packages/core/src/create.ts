@@ -4,7 +4,7 @@ import { availabilityOf, isEnabled } from "./config/schema.js";
 import { validateDefinitionShape, type ValidationDeps } from "./config/validate.js";
 import { createRequestContext } from "./context/request-context.js";
 import { McpServerSideError } from "./errors.js";
-import { createMcpHooks } from "./hooks.js";
+import { createMcpHooks, INSTANCE_ORIGIN } from "./hooks.js";
 import { createManagementHandler } from "./http/handler.js";
 import { isUnderBasePath } from "./http/paths.js";
 import { checkIdentity, identifyByApiKey } from "./identity.js";
@@ -19,6 +19,7 @@ import { createCappedFetch, createGuardedFetch } from "./security/guarded-fetch.
 import { createNetworkPolicy } from "./security/ssrf.js";
 import { isMcpStore, type McpStore } from "./store/types.js";
 import { unstorageStore } from "./store/unstorage-store.js";
+import { stampRequestId } from "./telemetry/request-id.js";
 import { createTelemetry } from "./telemetry/telemetry.js";
 import { createToolPinning } from "./tools/pinning.js";
 import type { ContextError, Identity, McpServerSide, ResolvedServer } from "./types.js";
@@ -129,7 +130,24 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
   const forRequest: McpServerSide["forRequest"] = (request, overrides) =>
     createRequestContext(contextDeps, request, overrides);
 
+  let startState: "ok" | "failed" | undefined;
   const management = createManagementHandler({
+    ...(options.health === false
+      ? {}
+      : {
+          health: {
+            options: options.health ?? {},
+            pingStore: async () => {
+              await store.ping?.();
+            },
+            started: () => startState,
+            registry,
+            config,
+            states: () => engine.states(),
+            maxConnections: limits.maxConnections,
+            now: options.now ?? Date.now,
+          },
+        }),
     basePath,
     limits,
     identify,
@@ -157,11 +175,19 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     // Subscribe even when the store is down at start, so change events flow once it comes back.
     const [pinged] = await Promise.allSettled([store.ping?.(), registry.start()]);
     if (pinged.status === "rejected") throw pinged.reason;
-    await hooks.callHook("config:loaded", { servers: [...config.keys()] });
+    await hooks.callHook("config:loaded", { ...INSTANCE_ORIGIN, servers: [...config.keys()] });
   })();
   let warming: Promise<ContextError[]> | undefined;
   // ready() reports a failed start; an instance nobody awaits must not crash the process with it.
-  started.catch((error: unknown) => logger.error("mcp-server-side: start-up failed", error));
+  started.then(
+    () => {
+      startState = "ok";
+    },
+    (error: unknown) => {
+      startState = "failed";
+      logger.error("mcp-server-side: start-up failed", error);
+    },
+  );
 
   return {
     hooks,
@@ -170,7 +196,11 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     owns,
     forRequest,
     async handle(request, path = new URL(request.url).pathname) {
-      if (openai?.owns(path)) return openai.handle(request, path);
+      // Stamped before the OpenAI routes read it, so their answer and this request's hooks name one id.
+      if (openai?.owns(path)) {
+        stampRequestId(request);
+        return openai.handle(request, path);
+      }
       return management(request, path);
     },
     resolve: (request, overrides) => forRequest(request, overrides).servers(),

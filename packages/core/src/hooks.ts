@@ -1,6 +1,43 @@
 import { createHooks, type Hookable } from "hookable";
 import type { ToolSet } from "ai";
-import type { EffectiveServer, ContextError } from "./types.js";
+import { sanitizeText } from "./security/redact.js";
+import { scopeLabel } from "./store/keys.js";
+import type { EffectiveServer, ContextError, Identity } from "./types.js";
+
+/** Who caused a hook: the caller's scope label (the hashed scope), user and admin flag. */
+export interface HookCaller {
+  scope: string;
+  user?: string;
+  admin?: boolean;
+}
+
+/**
+ * Who and which request a hook payload comes from. `caller` is null for an anonymous caller and for
+ * what the instance does on its own (start-up, warmup, idle connections); `requestId` is the request's
+ * `x-request-id` (the caller's own when it sent a plain token, else a generated one).
+ */
+export interface HookOrigin {
+  caller: HookCaller | null;
+  requestId?: string;
+}
+
+/** The origin of what the instance does on its own. */
+export const INSTANCE_ORIGIN: HookOrigin = Object.freeze({ caller: null });
+
+/** The hook form of an identity: the scope as its label (never a raw key), the user sanitized and capped. */
+export function hookCallerOf(identity: Identity | null): HookCaller | null {
+  if (identity === null) return null;
+  return {
+    scope: scopeLabel({ kind: "scope", id: identity.scope }),
+    ...(identity.user === undefined ? {} : { user: sanitizeText(identity.user.slice(0, 256)) }),
+    ...(identity.admin ? { admin: true } : {}),
+  };
+}
+
+/** The origin of a request's hooks. */
+export function hookOriginOf(identity: Identity | null, requestId: string | undefined): HookOrigin {
+  return { caller: hookCallerOf(identity), ...(requestId === undefined ? {} : { requestId }) };
+}
 
 /** Where a hook's server lives, without secrets: the tier and, for tenant servers, the hashed scope. */
 export interface HookServerRef {
@@ -10,38 +47,46 @@ export interface HookServerRef {
   scope?: string;
 }
 
-/** The typed hook map of `mcp.hooks`. Every payload is sanitized before it reaches a hook. */
+/**
+ * The typed hook map of `mcp.hooks`. Every payload is sanitized before it reaches a hook, and every
+ * payload carries its origin (`caller`, `requestId`: see `HookOrigin`), so an audit log is a few lines.
+ */
 export interface McpHooks {
-  /** The config tier was loaded (at creation). */
-  "config:loaded": (payload: { servers: string[] }) => void | Promise<void>;
-  /** A server was registered through the management routes. */
-  "server:registered": (payload: {
-    server: HookServerRef;
-    definition: Record<string, unknown>;
-  }) => void | Promise<void>;
-  /** A stored server was changed through `PATCH`. */
-  "server:updated": (payload: { server: HookServerRef; definition: Record<string, unknown> }) => void | Promise<void>;
-  /** A stored server was removed through `DELETE`. */
-  "server:removed": (payload: { server: HookServerRef }) => void | Promise<void>;
-  /** A pooled connection to a server was opened. */
-  "connection:open": (payload: {
-    server: HookServerRef;
-    transport: "stdio" | "streamable-http" | "sse";
-    latencyMs: number;
-  }) => void | Promise<void>;
-  /** A server could not be reached, timed out, or failed while connected. */
-  "connection:error": (payload: { server: HookServerRef; code: string; message: string }) => void | Promise<void>;
-  /** A pooled connection was closed (idle, changed definition, removed server, shutdown). */
-  "connection:close": (payload: {
-    server: HookServerRef;
-    reason: "idle" | "changed" | "removed" | "evicted" | "shutdown" | "error";
-  }) => void | Promise<void>;
+  /** The config tier was loaded (at creation; `caller` is null). */
+  "config:loaded": (payload: HookOrigin & { servers: string[] }) => void | Promise<void>;
+  /** A server was registered through the management routes, by `caller`. */
+  "server:registered": (payload: HookOrigin & ServerChange) => void | Promise<void>;
+  /** A stored server was changed through `PATCH`, by `caller`; `changed` names the top-level fields that differ. */
+  "server:updated": (payload: HookOrigin & ServerChange & { changed: string[] }) => void | Promise<void>;
+  /** A stored server was removed through `DELETE`, by `caller`; `definition` is what it was (redacted). */
+  "server:removed": (payload: HookOrigin & ServerChange) => void | Promise<void>;
+  /** A pooled connection to a server was opened (a pool event: `caller` is null). */
+  "connection:open": (
+    payload: HookOrigin & {
+      server: HookServerRef;
+      transport: "stdio" | "streamable-http" | "sse";
+      latencyMs: number;
+    },
+  ) => void | Promise<void>;
+  /** A server could not be reached, timed out, or failed while connected; `caller` is the request that met it. */
+  "connection:error": (
+    payload: HookOrigin & { server: HookServerRef; code: string; message: string },
+  ) => void | Promise<void>;
+  /** A pooled connection was closed (idle, changed definition, removed server, shutdown; `caller` is null). */
+  "connection:close": (
+    payload: HookOrigin & {
+      server: HookServerRef;
+      reason: "idle" | "changed" | "removed" | "evicted" | "shutdown" | "error";
+    },
+  ) => void | Promise<void>;
   /** The tool set of a request is ready; hooks may delete entries from `tools` to filter it. */
-  "tools:resolved": (payload: {
-    tools: ToolSet;
-    servers: EffectiveServer[];
-    errors: ContextError[];
-  }) => void | Promise<void>;
+  "tools:resolved": (
+    payload: HookOrigin & {
+      tools: ToolSet;
+      servers: EffectiveServer[];
+      errors: ContextError[];
+    },
+  ) => void | Promise<void>;
   /**
    * Before a tool runs: set `payload.veto` to a reason to refuse the call (the model gets an error
    * result), or replace `payload.arguments` to change what is sent.
@@ -59,15 +104,19 @@ export interface McpHooks {
    * through `POST /:name/pins/approve`. The payload holds hashes and the changed parts' current text,
    * redacted and capped; the pinned text is not kept anywhere (the store holds hashes only).
    */
-  "tools:changed": (payload: {
-    server: HookServerRef;
-    /** The caller whose request saw the change (scope label, user, admin); null for an anonymous one. */
-    caller: { scope: string; user?: string; admin?: boolean } | null;
-    /** The request's `x-request-id`, when it sent a plain one. */
-    requestId?: string;
-    mode: "warn" | "block";
-    changes: ToolChange[];
-  }) => void | Promise<void>;
+  "tools:changed": (
+    payload: HookOrigin & {
+      server: HookServerRef;
+      mode: "warn" | "block";
+      changes: ToolChange[];
+    },
+  ) => void | Promise<void>;
+}
+
+/** A change through the management routes: the server, and its definition redacted (secrets as `has*` flags). */
+export interface ServerChange {
+  server: HookServerRef;
+  definition: Record<string, unknown>;
 }
 
 /** One changed tool in a `tools:changed` payload. */
@@ -84,7 +133,8 @@ export interface ToolChange {
   current: Partial<Record<"description" | "inputSchema" | "annotations", string>>;
 }
 
-export interface ToolCallPayload {
+/** A tool call's hook payload; `caller` and `requestId` are those of the request whose tool set made the call. */
+export interface ToolCallPayload extends HookOrigin {
   server: HookServerRef;
   /** The MCP tool's own name. */
   tool: string;

@@ -13,7 +13,18 @@ export type {
   Tier,
   ToolsOptions,
 } from "./types.js";
-export type { McpHooks, McpHookable, HookServerRef, ToolCallPayload, ToolChange } from "./hooks.js";
+export type {
+  McpHooks,
+  McpHookable,
+  HookCaller,
+  HookOrigin,
+  HookServerRef,
+  ServerChange,
+  ToolCallPayload,
+  ToolChange,
+} from "./hooks.js";
+export type { TelemetryOptions } from "./telemetry/telemetry.js";
+export type { HealthOptions, ServerHealth } from "./http/health.js";
 export type { McpServerSideOptions, ChatCompletionsOptions, Logger, Lookup, LookupAddress, Limits } from "./options.js";
 export { DEFAULT_LIMITS } from "./options.js";
 export type { ServerDefinition, AuthConfig, ToolFilter, Availability } from "./config/schema.js";

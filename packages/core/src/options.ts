@@ -4,6 +4,7 @@ import type { Storage } from "unstorage";
 import type { McpHooks } from "./hooks.js";
 import type { ServerDefinition } from "./config/schema.js";
 import type { McpStore } from "./store/types.js";
+import type { HealthOptions } from "./http/health.js";
 import type { TelemetryOptions } from "./telemetry/telemetry.js";
 import type { Identity } from "./types.js";
 
@@ -133,6 +134,12 @@ export interface McpServerSideOptions {
    * records tool arguments and results (sanitized, capped) as span attributes. @default {} (on, no arguments)
    */
   telemetry?: TelemetryOptions | false;
+  /**
+   * `GET {basePath}/_health`, a readiness report (200 ready, 503 not): store reachability, pool size
+   * and each config and global server's state. Admins only unless `public: true`; `false` removes the
+   * route. @default {} (admins only)
+   */
+  health?: HealthOptions | false;
   /** Clock, injectable for tests. @default Date.now */
   now?: () => number;
 }

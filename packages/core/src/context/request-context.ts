@@ -3,12 +3,14 @@ import type { ServerDefinition } from "../config/schema.js";
 import { validateUntrustedDefinition, type ValidationDeps } from "../config/validate.js";
 import { isValidServerName } from "../config/schema.js";
 import { McpServerSideError } from "../errors.js";
-import type { McpHookable } from "../hooks.js";
+import { type HookOrigin, hookOriginOf, type McpHookable } from "../hooks.js";
 import type { OAuthManager } from "../oauth/manager.js";
 import type { Engine } from "../pool/engine.js";
 import type { Registry } from "../registry/registry.js";
 import { sanitizeText } from "../security/redact.js";
-import { type PinCaller, requestIdOf, type ToolPinning } from "../tools/pinning.js";
+import { stampRequestId } from "../telemetry/request-id.js";
+import { MCP_ORIGIN } from "../tools/call.js";
+import type { PinCaller, ToolPinning } from "../tools/pinning.js";
 import { loadCallerTiers, presentServer } from "../tiers/effective.js";
 import { mergeTiers, type MergedServer } from "../tiers/merge.js";
 import type {
@@ -113,14 +115,15 @@ export function createRequestContext(
   const tools = (options?: ToolsOptions): Promise<ToolSet> => {
     toolSet ??= (async () => {
       const [servers, { identity: caller, merged }] = await Promise.all([resolvedServers(), resolve()]);
-      const set = await deps.engine.tools(servers, errors, options);
+      const requestId = stampRequestId(request);
+      const origin = hookOriginOf(caller, requestId);
+      const set = await deps.engine.tools(servers, errors, options, origin);
       // Before `tools:resolved`, so hooks see (and the model gets) the set without blocked tools.
-      const pinned = deps.pinning?.check(set, servers, errors, (): PinCaller => {
-        const requestId = requestIdOf(request);
-        return { identity: caller, ...(requestId === undefined ? {} : { requestId }) };
-      });
+      const pinned = deps.pinning?.check(set, servers, errors, (): PinCaller => ({ identity: caller, requestId }));
       if (pinned !== undefined) await pinned;
+      withOrigin(set, origin);
       await deps.hooks.callHook("tools:resolved", {
+        ...origin,
         tools: set,
         servers: merged.map((server) => presentServer(server, caller)),
         errors,
@@ -157,9 +160,28 @@ export function createRequestContext(
     },
 
     async instructions() {
-      return deps.engine.instructions(await resolvedServers(), errors);
+      const servers = await resolvedServers();
+      const { identity: caller } = await resolve();
+      return deps.engine.instructions(servers, errors, hookOriginOf(caller, stampRequestId(request)));
     },
   };
+}
+
+/**
+ * The MCP tools of `set` as this request's copies, whose `execute` tells the tool-call hooks who
+ * called and through which request. The tools themselves are shared by every request of a pooled
+ * connection; the copy costs one object and one closure per tool and request.
+ */
+function withOrigin(set: ToolSet, origin: HookOrigin): void {
+  for (const [name, tool] of Object.entries(set)) {
+    const execute = tool.execute;
+    if (typeof tool.metadata?.mcpServer !== "string" || execute === undefined) continue;
+    set[name] = {
+      ...tool,
+      execute: (input: unknown, options: Parameters<typeof execute>[1]) =>
+        execute(input, { ...options, [MCP_ORIGIN]: origin } as Parameters<typeof execute>[1]),
+    } as typeof tool;
+  }
 }
 
 /**

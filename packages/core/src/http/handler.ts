@@ -23,7 +23,11 @@ import { loadCallerTiers, presentServer, scopeOf } from "../tiers/effective.js";
 import { mergeTiers, type MergedServer } from "../tiers/merge.js";
 import type { StoreScope } from "../store/types.js";
 import type { Identity, ResolvedServer } from "../types.js";
+import { withRequestId } from "../chat/request-id.js";
+import { type HookOrigin, hookOriginOf } from "../hooks.js";
+import { stampRequestId } from "../telemetry/request-id.js";
 import { readJsonBody } from "./body.js";
+import { type HealthDeps, healthResponse } from "./health.js";
 import { segmentsBelow } from "./paths.js";
 import { approvePinsResponse, type PinRouteDeps, pinsResponse } from "./pins.js";
 import { jsonResponse, problemResponse } from "./problem.js";
@@ -41,6 +45,8 @@ export interface HandlerDeps {
   pins?: PinRouteDeps;
   /** The per-user OAuth routes (`/:name/oauth/connect`, `/oauth/callback`, `/:name/oauth`); without it they are 404. */
   oauth?: OAuthRouteDeps;
+  /** `GET /_health`; without it, 404. */
+  health?: HealthDeps;
 }
 
 type Route =
@@ -52,6 +58,7 @@ type Route =
   | { kind: "oauthConnect"; name: string }
   | { kind: "oauth"; name: string }
   | { kind: "oauthCallback" }
+  | { kind: "health" }
   | { kind: "unknown" };
 
 type RouteHandler = (context: RouteContext) => Promise<Response>;
@@ -72,6 +79,7 @@ export function createManagementHandler(
     oauthConnect: { GET: oauthConnect },
     oauth: { DELETE: oauthDisconnect },
     oauthCallback: { GET: ({ request, deps }) => oauthCallback(request, deps) },
+    health: { GET: health },
     unknown: {},
   };
   // Routing is by method as well as path: only `POST /test` is the tester, so `test` is a name like any other.
@@ -84,6 +92,18 @@ export function createManagementHandler(
   return async (request, path = new URL(request.url).pathname) => {
     const route = matchRoute(path, deps.basePath);
     if (route === undefined) return undefined;
+    // Every answer, problem documents included, names the request (the caller's plain id, else a new one).
+    const requestId = stampRequestId(request);
+    const response = await answer(request, route, requestId);
+    try {
+      response.headers.set("x-request-id", requestId);
+      return response;
+    } catch {
+      return withRequestId(response, requestId); // a redirect's headers are immutable
+    }
+  };
+
+  async function answer(request: Request, route: Route, requestId: string): Promise<Response> {
     const methods = methodsOf(route);
     try {
       const handler = methods[request.method];
@@ -94,25 +114,28 @@ export function createManagementHandler(
       // The browser returns from the authorization server without the app's API key: the state and the
       // CSRF cookie authenticate the callback (an identity, when identify finds one, must match).
       if (route.kind === "oauthCallback") return await oauthCallback(request, deps);
+      // A readiness probe has no API key when the operator made the report public.
+      if (route.kind === "health" && deps.health?.options.public === true) return await healthResponse(deps.health);
       const identity = await deps.identify(request);
       if (!identity)
         throw new McpServerSideError(
           "unauthorized",
           "an API key is required: send it as X-API-Key, or as a bearer token",
         );
-      return await handler({ request, identity, route, deps, etagKey });
+      const origin = hookOriginOf(identity, requestId);
+      return await handler({ request, identity, route, deps, etagKey, origin });
     } catch (error) {
       if (!McpServerSideError.isInstance(error) || error.status >= 500) {
-        deps.logger?.error("mcp-server-side: management route failed", error);
+        deps.logger?.error(`mcp-server-side: [${requestId}] management route failed`, error);
       }
       const headers: HeadersInit = {};
       if (McpServerSideError.isInstance(error) && error.status === 405)
         headers["allow"] = Object.keys(methods).join(", ");
       if (McpServerSideError.isInstance(error) && error.status === 401)
         headers["www-authenticate"] = 'Bearer realm="mcp-servers"';
-      return problemResponse(error, headers);
+      return problemResponse(error, headers, requestId);
     }
-  };
+  }
 }
 
 interface RouteContext {
@@ -121,6 +144,8 @@ interface RouteContext {
   route: Route;
   deps: HandlerDeps;
   etagKey: Uint8Array;
+  /** Who asks and through which request, for the hooks. */
+  origin: HookOrigin;
 }
 
 /**
@@ -132,6 +157,8 @@ function matchRoute(path: string, basePath: string): Route | undefined {
   if (segments === undefined) return undefined;
   if (segments.length === 0) return { kind: "list" };
   if (segments.length === 2 && segments[0] === "oauth" && segments[1] === "callback") return { kind: "oauthCallback" };
+  // `_health` is no server name (names start with a letter or digit), so it hides no `GET /:name`.
+  if (segments.length === 1 && segments[0] === "_health") return { kind: "health" };
   let name: string;
   try {
     name = decodeURIComponent(segments[0] ?? "");
@@ -148,6 +175,12 @@ function matchRoute(path: string, basePath: string): Route | undefined {
   if (segments.length === 3 && segments[1] === "pins" && segments[2] === "approve")
     return { kind: "pinsApprove", name };
   return { kind: "unknown" };
+}
+
+async function health({ deps, identity }: RouteContext): Promise<Response> {
+  if (!deps.health) throw new McpServerSideError("not_found", "no such route");
+  if (!identity.admin) throw new McpServerSideError("forbidden", "only admins can read the health report");
+  return healthResponse(deps.health);
 }
 
 /** The caller's effective servers, and the one read of each stored tier they were merged from. */
@@ -181,7 +214,7 @@ async function getServer({ deps, identity, route, etagKey }: RouteContext): Prom
   return jsonResponse(body, 200, { etag: etagOf(view, server, etagKey) });
 }
 
-async function registerServer({ deps, identity, request }: RouteContext): Promise<Response> {
+async function registerServer({ deps, identity, request, origin }: RouteContext): Promise<Response> {
   const { name, scope, ...candidate } = asObject(await readJsonBody(request, deps.limits.maxBodyBytes));
   const nameErrors = [
     ...nameErrorsOf(name),
@@ -193,11 +226,11 @@ async function registerServer({ deps, identity, request }: RouteContext): Promis
   if (target.kind === "global" && !identity.admin)
     throw new McpServerSideError("forbidden", "only admins can register global servers");
   const definition = unwrap(await validateUntrustedDefinition(candidate, deps.validation));
-  const entry = await deps.registry.create(target, name as string, definition);
+  const entry = await deps.registry.create(target, name as string, definition, { origin });
   return storedResponse(entry, target, 201);
 }
 
-async function updateServer({ deps, identity, request, route }: RouteContext): Promise<Response> {
+async function updateServer({ deps, identity, request, route, origin }: RouteContext): Promise<Response> {
   const name = nameOf(route);
   const { scope, entry } = await findStored(deps, identity, name);
   const {
@@ -221,17 +254,23 @@ async function updateServer({ deps, identity, request, route }: RouteContext): P
   // The write is conditional on the revision the patch was merged onto, If-Match or not: a concurrent
   // write in between fails this one (409, or 412 when the caller named the revision) instead of being lost.
   const conditional = ifMatch(request, entry) !== undefined;
-  const updated = await deps.registry.update(scope, name, definition, entry.record, conditional);
+  const updated = await deps.registry.update(scope, name, definition, entry.record, conditional, {
+    origin,
+    previous: entry.definition,
+  });
   return storedResponse(updated, scope, 200);
 }
 
-async function removeServer({ deps, identity, request, route }: RouteContext): Promise<Response> {
+async function removeServer({ deps, identity, request, route, origin }: RouteContext): Promise<Response> {
   const name = nameOf(route);
   const own = scopeOf(identity);
   // A record no key can open can still be removed by its owner, so a lost key is recoverable.
   const broken = (await deps.registry.servers(own)).unreadable.get(name);
   const { scope, entry } = broken ? { scope: own, entry: broken } : await findStored(deps, identity, name);
-  await deps.registry.remove(scope, name, ifMatch(request, entry));
+  await deps.registry.remove(scope, name, ifMatch(request, entry), {
+    origin,
+    ...("definition" in entry ? { previous: entry.definition } : {}),
+  });
   return new Response(null, { status: 204 });
 }
 
@@ -254,8 +293,9 @@ async function testServer({ deps, identity, request }: RouteContext): Promise<Re
   return jsonResponse(await deps.engine.test(server));
 }
 
-async function listTools({ deps, identity, route }: RouteContext): Promise<Response> {
-  return jsonResponse({ tools: await deps.engine.listTools(await findResolved(deps, identity, nameOf(route))) });
+async function listTools({ deps, identity, route, origin }: RouteContext): Promise<Response> {
+  const server = await findResolved(deps, identity, nameOf(route));
+  return jsonResponse({ tools: await deps.engine.listTools(server, origin) });
 }
 
 async function listPins({ deps, identity, route }: RouteContext): Promise<Response> {

@@ -27,25 +27,38 @@ const SERVER_ERROR_CODES: ReadonlySet<string> = new Set([
   "timeout",
 ]);
 
-/** The one place an error becomes an RFC 9457 problem document. Unknown errors become a bare 500. */
-export function problemResponse(error: unknown, headers?: HeadersInit): Response {
+/**
+ * The one place an error becomes an RFC 9457 problem document. Unknown errors become a bare 500.
+ * `requestId` (an extension member, and the `x-request-id` header) lets a caller quote the request.
+ */
+export function problemResponse(error: unknown, headers?: HeadersInit, requestId?: string): Response {
   const known = McpServerSideError.isInstance(error)
     ? error
     : new McpServerSideError("internal", "an unexpected error occurred", { cause: error });
   // A server-side failure with an engine-internal code (e.g. decryption_failed) answers as `internal`.
   const code = known.status >= 500 && !SERVER_ERROR_CODES.has(known.code) ? "internal" : known.code;
-  const body: { type: string; title: string; status: number; detail: string; code: string; errors?: FieldError[] } = {
+  const body: {
+    type: string;
+    title: string;
+    status: number;
+    detail: string;
+    code: string;
+    requestId?: string;
+    errors?: FieldError[];
+  } = {
     type: `urn:mcp-server-side:problem:${code}`,
     title: TITLES[known.status] ?? "Error",
     status: known.status,
     detail: sanitizeText(known.message),
     code,
+    ...(requestId === undefined ? {} : { requestId }),
   };
   if (known.errors && known.errors.length > 0) {
     body.errors = known.errors.map((entry) => ({ pointer: entry.pointer, detail: sanitizeText(entry.detail) }));
   }
   const response = new Response(JSON.stringify(body), { status: known.status, headers });
   response.headers.set("content-type", "application/problem+json");
+  if (requestId !== undefined) response.headers.set("x-request-id", requestId);
   return response;
 }
 

@@ -1,7 +1,7 @@
 import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { ToolSet } from "ai";
 import { McpServerSideError } from "../errors.js";
-import type { McpHookable } from "../hooks.js";
+import { type HookOrigin, INSTANCE_ORIGIN, type McpHookable } from "../hooks.js";
 import type { Limits, Logger } from "../options.js";
 import { DEFAULT_MAX_RESPONSE_BYTES } from "../security/guarded-fetch.js";
 import { type ServerToolView, summarizeTools } from "../tools/convert.js";
@@ -56,11 +56,16 @@ export interface ListedTool {
 
 export interface Engine {
   /** Tools of all servers within options.timeoutMs (default limits.toolsTimeoutMs); failures pushed to errors (sanitized), never thrown. */
-  tools(servers: ResolvedServer[], errors: ContextError[], options?: ToolsOptions): Promise<ToolSet>;
+  tools(
+    servers: ResolvedServer[],
+    errors: ContextError[],
+    options?: ToolsOptions,
+    origin?: HookOrigin,
+  ): Promise<ToolSet>;
   /** The servers' initialize `instructions`, each capped and headed by the server's name. Never throws. */
-  instructions(servers: ResolvedServer[], errors: ContextError[]): Promise<string>;
+  instructions(servers: ResolvedServer[], errors: ContextError[], origin?: HookOrigin): Promise<string>;
   /** For GET /:name/tools: the tools after allow/deny as the model sees them; throws McpServerSideError("upstream_error"). */
-  listTools(server: ResolvedServer): Promise<ListedTool[]>;
+  listTools(server: ResolvedServer, origin?: HookOrigin): Promise<ListedTool[]>;
   /**
    * For POST /test: connect without pooling, list tools, close. Failures of the server are results;
    * it throws only `limit_exceeded` (429) when the caller's scope already runs `maxConcurrentTestsPerScope` tests.
@@ -131,7 +136,12 @@ export function createEngine(deps: EngineDeps): Engine {
   deps.telemetry?.observePool(() => pool.states());
 
   /** Records a server's failure for the request and tells the `connection:error` hook. */
-  const report = (errors: ContextError[], server: ResolvedServer, failure: { code: string; message: string }): void => {
+  const report = (
+    errors: ContextError[],
+    server: ResolvedServer,
+    failure: { code: string; message: string },
+    origin: HookOrigin = INSTANCE_ORIGIN,
+  ): void => {
     pushError(errors, { code: failure.code, server: server.name, message: failure.message });
     // A server in cool-down is reported on every request; the failure itself was logged as a warning.
     const line = `mcp-server-side: ${server.name}: ${failure.code}: ${failure.message}`;
@@ -139,6 +149,7 @@ export function createEngine(deps: EngineDeps): Engine {
     else logger?.warn(line);
     deps.telemetry?.error(server, failure.code);
     fireHook(hooks, logger, "connection:error", {
+      ...origin,
       server: {
         name: server.name,
         source: server.source,
@@ -160,6 +171,7 @@ export function createEngine(deps: EngineDeps): Engine {
     signal: AbortSignal | undefined,
     ready: (slot: Slot) => T | undefined,
     load: (slot: Slot) => Promise<T>,
+    origin: HookOrigin = INSTANCE_ORIGIN,
   ): Promise<(T | undefined)[]> => {
     const results = new Array<T | undefined>(servers.length);
     const failures = new Array<unknown>(servers.length);
@@ -172,7 +184,7 @@ export function createEngine(deps: EngineDeps): Engine {
       try {
         slot = pool.slotFor(server);
       } catch (error) {
-        report(errors, server, failureOf(error));
+        report(errors, server, failureOf(error), origin);
         continue;
       }
       slot.lastUsed = at;
@@ -183,7 +195,7 @@ export function createEngine(deps: EngineDeps): Engine {
       }
       const cooling = slot.coolingDown(at);
       if (cooling !== undefined) {
-        report(errors, server, cooling);
+        report(errors, server, cooling, origin);
         continue;
       }
       pending.push(index);
@@ -204,14 +216,20 @@ export function createEngine(deps: EngineDeps): Engine {
     for (const index of pending) {
       if (answered[index] !== undefined) continue;
       const server = servers[index]!;
-      if (failures[index] !== undefined) report(errors, server, failureOf(failures[index]));
+      if (failures[index] !== undefined) report(errors, server, failureOf(failures[index]), origin);
       else if (signal?.aborted)
         pushError(errors, {
           code: "aborted",
           server: server.name,
           message: "collecting this server's tools was aborted",
         });
-      else report(errors, server, { code: "timeout", message: `the MCP server did not answer within ${timeoutMs} ms` });
+      else
+        report(
+          errors,
+          server,
+          { code: "timeout", message: `the MCP server did not answer within ${timeoutMs} ms` },
+          origin,
+        );
     }
     return answered;
   };
@@ -271,7 +289,7 @@ export function createEngine(deps: EngineDeps): Engine {
   };
 
   return {
-    async tools(servers, errors, options = {}) {
+    async tools(servers, errors, options = {}, origin) {
       const views = await collect<ServerToolView>(
         servers,
         errors,
@@ -279,13 +297,14 @@ export function createEngine(deps: EngineDeps): Engine {
         options.signal,
         (slot) => slot.readyView(),
         (slot) => slot.view(),
+        origin,
       );
       const present: ServerToolView[] = [];
       for (const view of views) if (view !== undefined) present.push(view);
       return merger.merge(present, errors);
     },
 
-    async instructions(servers, errors) {
+    async instructions(servers, errors, origin) {
       const connections = await collect<Connection>(
         servers,
         errors,
@@ -293,6 +312,7 @@ export function createEngine(deps: EngineDeps): Engine {
         undefined,
         () => undefined,
         (slot) => slot.connection(),
+        origin,
       );
       const entries: { server: string; instructions: string }[] = [];
       connections.forEach((connection, index) => {
@@ -307,7 +327,7 @@ export function createEngine(deps: EngineDeps): Engine {
       return joinInstructions(entries);
     },
 
-    async listTools(server) {
+    async listTools(server, origin) {
       const errors: ContextError[] = [];
       const [view] = await collect<ServerToolView>(
         [server],
@@ -316,6 +336,7 @@ export function createEngine(deps: EngineDeps): Engine {
         undefined,
         (slot) => slot.readyView(),
         (slot) => slot.view(),
+        origin,
       );
       if (view === undefined) {
         const reason = errors.find((error) => error.server === server.name);

@@ -1,6 +1,6 @@
 import { isStdio } from "../config/schema.js";
 import { McpServerSideError } from "../errors.js";
-import type { HookServerRef, McpHookable, McpHooks } from "../hooks.js";
+import { type HookServerRef, INSTANCE_ORIGIN, type McpHookable, type McpHooks } from "../hooks.js";
 import type { Logger } from "../options.js";
 import type { ContextError, ResolvedServer } from "../types.js";
 import { classifyConnectError, isConnectionBroken } from "./classify.js";
@@ -176,7 +176,7 @@ export function createLifecycle(
                 `mcp-server-side: ${server.name}: the connection closed; it will be re-initialized on next use`,
               );
               markLost(opened);
-              fireHook(hooks, logger, "connection:close", { server: ref, reason: "error" });
+              fireHook(hooks, logger, "connection:close", { ...INSTANCE_ORIGIN, server: ref, reason: "error" });
             },
           },
         });
@@ -219,6 +219,7 @@ export function createLifecycle(
         failuresInRow = 0;
         events.onOpened();
         fireHook(hooks, logger, "connection:open", {
+          ...INSTANCE_ORIGIN,
           server: ref,
           transport: opened.kind,
           latencyMs: Math.round(performance.now() - started),
@@ -283,7 +284,7 @@ export function createLifecycle(
       const pending = opening;
       if (open) {
         await open.close();
-        fireHook(hooks, logger, "connection:close", { server: ref, reason });
+        fireHook(hooks, logger, "connection:close", { ...INSTANCE_ORIGIN, server: ref, reason });
       }
       // A connect still in flight closes what it opens (it sees closedReason); wait for it.
       if (pending) await pending.catch(() => undefined);

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { isEnabled, isLocked, type ServerDefinition } from "../config/schema.js";
 import { McpServerSideError } from "../errors.js";
-import type { McpHookable } from "../hooks.js";
+import { type HookOrigin, INSTANCE_ORIGIN, type McpHookable } from "../hooks.js";
 import type { Logger } from "../options.js";
 import type { KeyRing } from "../security/crypto.js";
 import { redactDefinition } from "../security/redact.js";
@@ -38,10 +38,25 @@ export interface TierSnapshot {
   unreadable: ReadonlyMap<string, { record: StoredServer; error: McpServerSideError }>;
 }
 
+/** Who asked for a change, for the `server:*` hooks, and what the server was before (update, remove). */
+export interface ChangeAudit {
+  origin: HookOrigin;
+  previous?: ServerDefinition;
+}
+
+/** The top-level fields whose values differ (names only: the values may be secrets). */
+function changedFields(before: ServerDefinition | undefined, after: ServerDefinition): string[] {
+  if (before === undefined) return [];
+  const old = before as Record<string, unknown>;
+  const now = after as Record<string, unknown>;
+  const names = new Set([...Object.keys(old), ...Object.keys(now)]);
+  return [...names].filter((name) => JSON.stringify(old[name]) !== JSON.stringify(now[name])).sort();
+}
+
 export interface Registry {
   /** The servers of one stored tier, opened, from a cache that store events keep fresh. */
   servers(scope: StoreScope): Promise<TierSnapshot>;
-  create(scope: StoreScope, name: string, definition: ServerDefinition): Promise<StoredEntry>;
+  create(scope: StoreScope, name: string, definition: ServerDefinition, audit?: ChangeAudit): Promise<StoredEntry>;
   /**
    * Replaces `base` (the record the new definition was derived from) if it is still the stored one;
    * otherwise `409 conflict`, or `412 precondition_failed` when `conditional` (the caller sent If-Match).
@@ -52,8 +67,9 @@ export interface Registry {
     definition: ServerDefinition,
     base: StoredServer,
     conditional?: boolean,
+    audit?: ChangeAudit,
   ): Promise<StoredEntry>;
-  remove(scope: StoreScope, name: string, expectedRevision?: string): Promise<void>;
+  remove(scope: StoreScope, name: string, expectedRevision?: string, audit?: ChangeAudit): Promise<void>;
   /** Starts listening to the store's change events. */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -160,7 +176,7 @@ export function createRegistry(deps: RegistryDeps): Registry {
   return {
     servers,
 
-    async create(scope, name, definition) {
+    async create(scope, name, definition, audit) {
       await assertNotLocked(scope, name);
       const record = write(scope, name, definition);
       const result = await deps.store.create(scope, record, { maxServers: deps.maxServersPerScope });
@@ -175,13 +191,14 @@ export function createRegistry(deps: RegistryDeps): Registry {
       }
       await changed({ type: "created", scope, name });
       await deps.hooks.callHook("server:registered", {
+        ...(audit?.origin ?? INSTANCE_ORIGIN),
         server: hookRef(scope, name),
         definition: redactDefinition(definition, { connection: true }),
       });
       return { record, definition };
     },
 
-    async update(scope, name, definition, base, conditional = false) {
+    async update(scope, name, definition, base, conditional = false, audit) {
       await assertNotLocked(scope, name);
       // No second read: the store compares against the revision the caller merged onto, so a write
       // in between is a conflict, never silently overwritten.
@@ -193,20 +210,27 @@ export function createRegistry(deps: RegistryDeps): Registry {
       }
       await changed({ type: "updated", scope, name });
       await deps.hooks.callHook("server:updated", {
+        ...(audit?.origin ?? INSTANCE_ORIGIN),
         server: hookRef(scope, name),
         definition: redactDefinition(definition, { connection: true }),
+        changed: changedFields(audit?.previous, definition),
       });
       return { record, definition };
     },
 
-    async remove(scope, name, expectedRevision) {
+    async remove(scope, name, expectedRevision, audit) {
       const result = await deps.store.delete(scope, name, expectedRevision === undefined ? {} : { expectedRevision });
       if (!result.ok) {
         cache.delete(scopeLabel(scope));
         throw updateFailure(result.reason, name, expectedRevision);
       }
       await changed({ type: "deleted", scope, name });
-      await deps.hooks.callHook("server:removed", { server: hookRef(scope, name) });
+      await deps.hooks.callHook("server:removed", {
+        ...(audit?.origin ?? INSTANCE_ORIGIN),
+        server: hookRef(scope, name),
+        // An unreadable record (no key opens it) has no definition to show.
+        definition: audit?.previous === undefined ? {} : redactDefinition(audit.previous, { connection: true }),
+      });
     },
 
     async start() {

@@ -1,7 +1,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { ErrorCode as JsonRpcErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { McpServerSideError } from "../errors.js";
-import type { HookServerRef, McpHookable } from "../hooks.js";
+import { type HookOrigin, type HookServerRef, INSTANCE_ORIGIN, type McpHookable } from "../hooks.js";
 import type { Logger } from "../options.js";
 import { sanitizeText } from "../security/redact.js";
 import { maskCredentialText, maskCredentials } from "../security/secrets.js";
@@ -49,8 +49,14 @@ export interface ExecuteContext {
 
 export type Execute = (
   input: unknown,
-  options: { toolCallId?: string; abortSignal?: AbortSignal },
+  options: { toolCallId?: string; abortSignal?: AbortSignal; [MCP_ORIGIN]?: HookOrigin },
 ) => Promise<CallToolResult>;
+
+/**
+ * Where the request context puts the caller and request id of its tool set into `execute`'s options
+ * (the tools themselves are shared by every request of a pooled connection).
+ */
+export const MCP_ORIGIN: unique symbol = Symbol("mcp-server-side.origin");
 
 const MAX_UPSTREAM_MESSAGE = 1000;
 
@@ -114,10 +120,19 @@ async function refuse(
   toolName: string,
   veto: string,
   toolCallId: string | undefined,
+  origin: HookOrigin,
 ): Promise<CallToolResult> {
   const message = `the call was refused: ${veto}`;
   await settled(
-    context.hooks.callHook("tool:error", { server: context.ref, tool, toolName, toolCallId, code: "vetoed", message }),
+    context.hooks.callHook("tool:error", {
+      ...origin,
+      server: context.ref,
+      tool,
+      toolName,
+      toolCallId,
+      code: "vetoed",
+      message,
+    }),
   );
   return { content: [{ type: "text", text: `The tool call was refused: ${veto}` }], isError: true };
 }
@@ -129,13 +144,17 @@ async function fail(
   error: unknown,
   toolCallId: string | undefined,
   signal: AbortSignal | undefined,
+  origin: HookOrigin,
 ): Promise<never> {
   // The generation was aborted: let the AI SDK see its own abort, not a tool error.
   if (signal?.aborted) throw signal.reason ?? error;
   const failure = maskFailure(callFailure(error, context.timeoutMs, context.secrets), context.secrets);
-  context.logger?.warn(`mcp-server-side: ${context.ref.name}/${tool}: ${failure.code}: ${failure.message}`);
+  context.logger?.warn(
+    `mcp-server-side:${origin.requestId === undefined ? "" : ` [${origin.requestId}]`} ${context.ref.name}/${tool}: ${failure.code}: ${failure.message}`,
+  );
   await settled(
     context.hooks.callHook("tool:error", {
+      ...origin,
       server: context.ref,
       tool,
       toolName,
@@ -155,8 +174,9 @@ function send(
   toolCallId: string | undefined,
   signal: AbortSignal | undefined,
   started: number,
+  origin: HookOrigin,
 ): Promise<CallToolResult> {
-  if (typeof before.veto === "string") return refuse(context, tool, toolName, before.veto, toolCallId);
+  if (typeof before.veto === "string") return refuse(context, tool, toolName, before.veto, toolCallId, origin);
   const args = isPlainObject(before.arguments) ? before.arguments : {};
   const timeoutMs = context.timeoutMs;
   // Inline (anonymous) callbacks: the hot path creates no named closures.
@@ -169,6 +189,7 @@ function send(
       const result = capToolResult(maskCredentials(normalizeResult(raw), context.secrets), context.maxResultBytes);
       const after = settled(
         context.hooks.callHook("tool:after-call", {
+          ...origin,
           server: context.ref,
           tool,
           toolName,
@@ -179,7 +200,7 @@ function send(
       );
       return after ? after.then(() => result) : result;
     },
-    (error) => fail(context, tool, toolName, error, toolCallId, signal),
+    (error) => fail(context, tool, toolName, error, toolCallId, signal, origin),
   );
 }
 
@@ -188,7 +209,9 @@ export function createExecute(context: ExecuteContext, tool: string, toolName: s
   return (input, options) => {
     const started = performance.now();
     const toolCallId = options.toolCallId;
+    const origin = options[MCP_ORIGIN] ?? INSTANCE_ORIGIN;
     const before = {
+      ...origin,
       server: context.ref,
       tool,
       toolName,
@@ -203,7 +226,9 @@ export function createExecute(context: ExecuteContext, tool: string, toolName: s
       return Promise.reject(error);
     }
     if (beforeCall)
-      return beforeCall.then(() => send(context, tool, toolName, before, toolCallId, options.abortSignal, started));
-    return send(context, tool, toolName, before, toolCallId, options.abortSignal, started);
+      return beforeCall.then(() =>
+        send(context, tool, toolName, before, toolCallId, options.abortSignal, started, origin),
+      );
+    return send(context, tool, toolName, before, toolCallId, options.abortSignal, started, origin);
   };
 }

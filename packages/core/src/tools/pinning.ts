@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { asSchema, type Tool, type ToolSet } from "ai";
 import { McpServerSideError } from "../errors.js";
-import type { HookServerRef, McpHookable, ToolChange } from "../hooks.js";
+import { type HookServerRef, hookCallerOf, type McpHookable, type ToolChange } from "../hooks.js";
 import type { Logger } from "../options.js";
 import { sanitizeText } from "../security/redact.js";
 import { scopeLabel } from "../store/keys.js";
@@ -213,7 +213,7 @@ export function createToolPinning(deps: ToolPinningDeps): ToolPinning {
     if (fresh.length === 0) return;
     const payload = {
       server: hookServerRef(owner.server),
-      caller: hookCaller(caller.identity),
+      caller: hookCallerOf(caller.identity),
       ...(caller.requestId === undefined ? {} : { requestId: caller.requestId }),
       mode: mode === "block" ? ("block" as const) : ("warn" as const),
       changes: fresh.map(
@@ -506,23 +506,8 @@ function pinLabel(scope: PinScope): string {
   return scope.kind === "config" ? "config" : scopeLabel(scope);
 }
 
-/** The request id of `x-request-id` when it is a plain token; anything else is not echoed into hooks. */
-export function requestIdOf(request: Request): string | undefined {
-  const value = request.headers.get("x-request-id");
-  return value !== null && /^[A-Za-z0-9._:-]{1,128}$/.test(value) ? value : undefined;
-}
-
 function hookServerRef(server: ResolvedServer): HookServerRef {
   return { name: server.name, source: server.source, ...(server.scope === undefined ? {} : { scope: server.scope }) };
-}
-
-function hookCaller(identity: Identity | null): { scope: string; user?: string; admin?: boolean } | null {
-  if (identity === null) return null;
-  return {
-    scope: scopeLabel({ kind: "scope", id: identity.scope }),
-    ...(identity.user === undefined ? {} : { user: sanitizeText(identity.user.slice(0, 256)) }),
-    ...(identity.admin ? { admin: true } : {}),
-  };
 }
 
 function serverOf(tool: Tool): string | undefined {
