@@ -144,7 +144,8 @@ export function createEngine(deps: EngineDeps): Engine {
   ): void => {
     pushError(errors, { code: failure.code, server: server.name, message: failure.message });
     // A server in cool-down is reported on every request; the failure itself was logged as a warning.
-    const line = `mcp-server-side: ${server.name}: ${failure.code}: ${failure.message}`;
+    const request = origin.requestId === undefined ? "" : ` [${origin.requestId}]`;
+    const line = `mcp-server-side:${request} ${server.name}: ${failure.code}: ${failure.message}`;
     if (failure.code === "cooling_down") logger?.debug(line);
     else logger?.warn(line);
     deps.telemetry?.error(server, failure.code);

@@ -164,7 +164,7 @@ describe("audit: every hook names its caller and request", () => {
     const dead = await startStreamableServer({});
     const url = dead.url;
     await dead.close();
-    const { mcp, events } = instance({
+    const { mcp, events, lines } = instance({
       config: { mcpServers: { gone: { url } } },
       warmup: false,
       connectRetryDelayMs: 10,
@@ -177,6 +177,7 @@ describe("audit: every hook names its caller and request", () => {
       requestId: "r-9",
       code: "connection_failed",
     });
+    expect(lines.some((line) => line.includes("[r-9] gone: connection_failed"))).toBe(true);
   });
 });
 
