@@ -99,7 +99,8 @@ function assistantText(
   return content.map((part) => (part.type === "text" ? part.text : part.refusal)).join("");
 }
 
-function parseArguments(raw: string): unknown {
+/** Tool-call arguments as the model wrote them: JSON when they parse, else the raw string (kept, not refused). */
+export function parseArguments(raw: string): unknown {
   try {
     return JSON.parse(raw);
   } catch {

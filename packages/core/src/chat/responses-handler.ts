@@ -1,6 +1,5 @@
-import { type ModelMessage, type ToolSet, stepCountIs, streamText } from "ai";
+import { stepCountIs, streamText } from "ai";
 import type { ChatCompletionsOptions, Logger } from "../options.js";
-import { mcpToModelOutput } from "../tools/result.js";
 import type { ContextError, McpRequestContext, RequestOverrides } from "../types.js";
 import { type ApprovalSeal, mcpOrigin } from "./approval.js";
 import {
@@ -22,15 +21,10 @@ import {
   resolveModel,
   serverInstructions,
 } from "./handler.js";
-import { type ApprovalAnswer, toResponsesPrompt } from "./responses-input.js";
-import { applyApprovalExemptions, itemId, listToolsItems, mcpToolsAsServers } from "./responses-mcp.js";
-import {
-  type McpCallItem,
-  type ResponseBuilder,
-  type ResponseEcho,
-  createResponseBuilder,
-  mcpOutcome,
-} from "./responses-output.js";
+import { runApprovedCalls } from "./responses-approvals.js";
+import { toResponsesPrompt } from "./responses-input.js";
+import { applyApprovalExemptions, listToolsItems, mcpToolsAsServers } from "./responses-mcp.js";
+import { type ResponseBuilder, type ResponseEcho, createResponseBuilder } from "./responses-output.js";
 import { type ResponsesRequest, parseResponsesRequest } from "./responses-schema.js";
 import { type PartWriter, openPartStream } from "./stream.js";
 import { mergeTools, toClientTools, toToolChoice } from "./tools.js";
@@ -223,83 +217,6 @@ export function createResponsesHandler(
   }
 }
 
-/**
- * Runs the calls the caller approved (their results go into the prompt and into `mcp_call` items)
- * and answers the declined ones for the model. A call whose tool the request no longer has fails.
- */
-async function runApprovedCalls(
-  answers: readonly ApprovalAnswer[],
-  tools: ToolSet,
-  messages: ModelMessage[],
-  signal: AbortSignal,
-): Promise<McpCallItem[]> {
-  const items: McpCallItem[] = [];
-  for (const answer of answers) {
-    const { call } = answer;
-    const toolName = answer.toolName ?? `${call.server}__${call.tool}`;
-    const result = (output: Parameters<typeof mcpToModelOutput>[0]["output"] | undefined, error?: string): void => {
-      answer.result.push({
-        type: "tool-result",
-        toolCallId: call.callId,
-        toolName,
-        output: error === undefined ? (mcpToModelOutput({ output }) as never) : { type: "error-text", value: error },
-      });
-    };
-    if (!answer.approve) {
-      const reason = answer.reason === undefined || answer.reason === "" ? "" : ` Their reason: ${answer.reason}`;
-      answer.result.push({
-        type: "tool-result",
-        toolCallId: call.callId,
-        toolName,
-        output: { type: "text", value: `The user did not approve this call, so it did not run.${reason}` },
-      });
-      continue;
-    }
-    const item: McpCallItem = {
-      type: "mcp_call",
-      id: itemId("mcp"),
-      server_label: call.server,
-      name: call.tool,
-      arguments: call.arguments,
-      output: null,
-      error: null,
-      approval_request_id: answer.approvalId,
-      status: "in_progress",
-    };
-    items.push(item);
-    const tool = answer.toolName === undefined ? undefined : tools[answer.toolName];
-    if (tool?.execute === undefined) {
-      const message = "The tool is no longer available to this request; the call did not run.";
-      item.status = "failed";
-      item.error = message;
-      result(undefined, message);
-      continue;
-    }
-    try {
-      const output: unknown = await tool.execute(parseArguments(call.arguments), {
-        toolCallId: call.callId,
-        messages,
-        abortSignal: signal,
-      } as never);
-      const outcome = mcpOutcome(output);
-      if ("error" in outcome) {
-        item.status = "failed";
-        item.error = outcome.error;
-      } else {
-        item.status = "completed";
-        item.output = outcome.output;
-      }
-      result(output);
-    } catch (error) {
-      const message = error instanceof Error ? error.message : "The call failed.";
-      item.status = "failed";
-      item.error = message;
-      result(undefined, message);
-    }
-  }
-  return items;
-}
-
 /** Server-sent events as OpenAI sends them: `event: <type>` and the event as `data`. */
 function createEventWriter(
   build: (emit: (event: { type: string }) => void) => ResponseBuilder,
@@ -393,13 +310,5 @@ function withoutCredentials(raw: string): string | null {
     return `${url.origin}${url.pathname}`;
   } catch {
     return null;
-  }
-}
-
-function parseArguments(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return raw;
   }
 }

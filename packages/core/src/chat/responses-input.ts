@@ -1,7 +1,7 @@
 import type { AssistantContent, ModelMessage, ToolContent, UserContent } from "ai";
 import { type Result, fail, ok } from "../errors.js";
 import type { ApprovalCall, ApprovalSeal } from "./approval.js";
-import { toUrlOrData } from "./messages.js";
+import { parseArguments, toUrlOrData } from "./messages.js";
 import type { ResponsesContentPart, ResponsesRequest } from "./responses-schema.js";
 
 type AssistantPart = Exclude<AssistantContent, string>[number];
@@ -245,12 +245,4 @@ function userContent(content: string | readonly ResponsesContentPart[], pointer:
     }
   }
   return ok(parts);
-}
-
-function parseArguments(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return raw;
-  }
 }
