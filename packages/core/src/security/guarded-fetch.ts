@@ -209,24 +209,33 @@ function capResponse(response: Response, maxBytes: number): Response {
     if (declared !== null && /^\d{1,15}$/.test(declared) && Number(declared) <= maxBytes) return response;
   }
   const withinCap = createByteCounter(maxBytes, perEvent);
-  const body = response.body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        if (withinCap(chunk)) controller.enqueue(chunk);
-        else
+  // A pulling stream over the body's reader, rather than pipeThrough(TransformStream): no pipe loop
+  // per response, and a chunk is read only when the consumer asks for one.
+  const reader = response.body.getReader();
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else if (withinCap(value)) controller.enqueue(value);
+        else {
           controller.error(
             new McpServerSideError(
               "upstream_error",
               `the server's response exceeds ${maxBytes} bytes${perEvent ? " in one event" : ""}`,
             ),
           );
+          reader.cancel().catch(() => undefined);
+        }
       },
-    }),
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
   );
   const capped = new Response(body, {
     status: response.status,
     statusText: response.statusText,
-    headers: [...response.headers],
+    headers: response.headers,
   });
   Object.defineProperty(capped, "url", { value: response.url });
   Object.defineProperty(capped, "redirected", { value: response.redirected });
