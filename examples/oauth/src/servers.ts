@@ -1,0 +1,124 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { createRemoteJWKSet, jwtVerify } from "jose";
+import Provider from "oidc-provider";
+
+/**
+ * The two servers an OAuth-protected MCP deployment has, run locally: an authorization server
+ * (oidc-provider, with dynamic client registration, PKCE, resource indicators, rotating refresh tokens
+ * and revocation; its development login page accepts any login and password) and an MCP server that
+ * only answers the JWT access tokens that authorization server issued for it, publishing RFC 9728
+ * protected-resource metadata. A real deployment has its own of both; the middleware only needs the
+ * MCP server's URL.
+ */
+
+export interface Running {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startAuthorizationServer(port: number, resource: () => string): Promise<Running> {
+  const http = createServer();
+  const bound = await listen(http, port);
+  const issuer = `http://127.0.0.1:${bound}`;
+  const provider = new Provider(issuer, {
+    findAccount: async (_ctx, id) => ({ accountId: id, claims: async () => ({ sub: id }) }),
+    scopes: ["openid", "offline_access", "issues:read"],
+    features: {
+      devInteractions: { enabled: true },
+      registration: { enabled: true },
+      revocation: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async () => resource(),
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx, indicator) => {
+          if (indicator !== resource()) throw new Error("unknown resource");
+          return { scope: "issues:read", audience: indicator, accessTokenFormat: "jwt", accessTokenTTL: 300 };
+        },
+      },
+    },
+    pkce: { required: () => true },
+    ttl: { Session: 3600, Interaction: 600, Grant: 3600, AccessToken: 300, RefreshToken: 86400, AuthorizationCode: 60 },
+    rotateRefreshToken: () => true,
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed("refresh_token"),
+    // Consent is implied once the user logged in (a real authorization server asks).
+    loadExistingGrant: async (ctx) => {
+      const given = ctx.oidc.result?.consent?.grantId;
+      if (typeof given === "string") return ctx.oidc.provider.Grant.find(given);
+      const { session, client } = ctx.oidc;
+      if (!session?.accountId || !client) return undefined;
+      const grant = new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
+      grant.addOIDCScope("openid offline_access");
+      grant.addResourceScope(resource(), "issues:read");
+      await grant.save();
+      return grant;
+    },
+  });
+  http.on("request", provider.callback());
+  return { url: issuer, close: () => close(http) };
+}
+
+export async function startIssueTracker(port: number, issuer: () => string): Promise<Running> {
+  const http = createServer();
+  const bound = await listen(http, port);
+  const url = `http://127.0.0.1:${bound}/mcp`;
+  const metadataUrl = `http://127.0.0.1:${bound}/.well-known/oauth-protected-resource/mcp`;
+  let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+
+  http.on("request", (request: IncomingMessage, response: ServerResponse) => {
+    void (async () => {
+      if (request.url === "/.well-known/oauth-protected-resource/mcp") {
+        response.writeHead(200, { "content-type": "application/json" }).end(
+          JSON.stringify({
+            resource: url,
+            authorization_servers: [issuer()],
+            scopes_supported: ["issues:read", "offline_access"],
+          }),
+        );
+        return;
+      }
+      const token = (request.headers.authorization ?? "").replace(/^Bearer /, "");
+      let user: string;
+      try {
+        jwks ??= createRemoteJWKSet(new URL(`${issuer()}/jwks`));
+        user = String((await jwtVerify(token, jwks, { issuer: issuer(), audience: url })).payload.sub);
+      } catch {
+        response
+          .writeHead(401, { "www-authenticate": `Bearer resource_metadata="${metadataUrl}"` })
+          .end('{"error":"invalid_token"}');
+        return;
+      }
+      const server = new McpServer({ name: "issue-tracker", version: "1.0.0" });
+      server.registerTool("my_issues", { description: "The calling user's open issues" }, async () => ({
+        content: [{ type: "text", text: `${user}'s open issues: #12 Fix login, #31 Dark mode` }],
+      }));
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+      response.on("close", () => void server.close());
+      await server.connect(transport);
+      const chunks: Buffer[] = [];
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+      const text = Buffer.concat(chunks).toString("utf8");
+      await transport.handleRequest(request, response, text === "" ? undefined : JSON.parse(text));
+    })().catch(() => {
+      if (!response.headersSent) response.writeHead(500).end();
+    });
+  });
+  return { url, close: () => close(http) };
+}
+
+export function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => {
+      const address = server.address();
+      resolve(typeof address === "object" && address !== null ? address.port : port);
+    });
+  });
+}
+
+export function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
