@@ -145,6 +145,19 @@ export interface ToolCallPayload extends HookOrigin {
 
 export type McpHookable = Hookable<McpHooks>;
 
+/**
+ * Whether any of `names` has a handler. Reads hookable's handler table; when it cannot (another
+ * hookable version), it answers true, so the caller does the work rather than lose a payload field.
+ */
+export function hasHandlers(hooks: McpHookable, names: readonly (keyof McpHooks)[]): boolean {
+  const table = (hooks as unknown as { _hooks?: unknown })._hooks;
+  if (typeof table !== "object" || table === null) return true;
+  return names.some((name) => {
+    const handlers = (table as Record<string, unknown>)[name];
+    return Array.isArray(handlers) && handlers.length > 0;
+  });
+}
+
 export function createMcpHooks(initial?: Partial<McpHooks>): McpHookable {
   const hooks = createHooks<McpHooks>();
   if (initial) {

@@ -1,6 +1,7 @@
 import { createMcpServerSide, type McpServerSide, type McpServerSideOptions } from "@mcp-server-side/core";
 import { generateText, stepCountIs } from "ai";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createMcpHooks, hasHandlers } from "../../src/hooks.js";
 import { scriptedModel } from "../engine/helpers.js";
 import { echoTool, hangingTool, type McpFixture, startStreamableServer } from "../fixtures/mcp-servers.js";
 
@@ -178,6 +179,30 @@ describe("audit: every hook names its caller and request", () => {
       code: "connection_failed",
     });
     expect(lines.some((line) => line.includes("[r-9] gone: connection_failed"))).toBe(true);
+  });
+});
+
+describe("the tool-call origin copies", () => {
+  it("are made only while a tool-call hook is registered (hookable's handler table is read as expected)", () => {
+    const hooks = createMcpHooks();
+    expect(hasHandlers(hooks, ["tool:after-call"])).toBe(false);
+    const off = hooks.hook("tool:after-call", () => undefined);
+    expect(hasHandlers(hooks, ["tool:before-call", "tool:after-call"])).toBe(true);
+    off();
+    expect(hasHandlers(hooks, ["tool:after-call"])).toBe(false);
+  });
+
+  it("leave the tool set as the engine built it when no tool-call hook is registered", async () => {
+    const mcp = createMcpServerSide({ logger: false, config: { mcpServers: { docs: { url: upstream.url } } } });
+    instances.push(mcp);
+    await mcp.ready();
+    const first = await mcp.forRequest(new Request("http://app.test/a")).tools();
+    const second = await mcp.forRequest(new Request("http://app.test/b")).tools();
+    expect(second.docs__echo).toBe(first.docs__echo);
+    mcp.hooks.hook("tool:error", () => undefined);
+    const third = await mcp.forRequest(new Request("http://app.test/c")).tools();
+    expect(third.docs__echo).not.toBe(first.docs__echo);
+    expect(third.docs__echo?.metadata).toEqual(first.docs__echo?.metadata);
   });
 });
 
