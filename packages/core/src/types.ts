@@ -29,6 +29,8 @@ export interface ContextError {
   tool?: string;
   /** For `oauth_required`: the path (below the app's origin) where the user connects the server. */
   connectUrl?: string;
+  /** For `oauth_required` after a `403 insufficient_scope`: the scopes the server asked for (step-up). */
+  scopes?: string[];
 }
 
 /** Per-request inputs that adapters read from the JSON body (`mcp_servers`, `mcp_select`). */

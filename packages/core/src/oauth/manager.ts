@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import {
   buildDiscoveryUrls,
+  extractWWWAuthenticateParams,
   discoverAuthorizationServerMetadata,
   discoverOAuthProtectedResourceMetadata,
   exchangeAuthorization,
@@ -62,6 +63,8 @@ export interface OAuthStatus {
   connected: boolean;
   scopes?: string[];
   expiresAt?: string;
+  /** Scopes the server asked for (`403 insufficient_scope`): the user must connect again (step-up). */
+  missingScopes?: string[];
 }
 
 export interface OAuthManagerDeps {
@@ -126,6 +129,24 @@ export function createOAuthManager(deps: OAuthManagerDeps): OAuthManager {
   const secureCookie = redirectUri?.startsWith("https:") ?? false;
   const cookiePath = `${deps.basePath}/oauth`;
 
+  /**
+   * The server's fetch for the SDK's OAuth calls, answering the global `Response` class: the SDK reads
+   * an OAuth error body (`invalid_grant`, …) only from an `instanceof Response`, which undici's is not.
+   */
+  const fetchOf = (server: ResolvedServer): typeof fetch => {
+    const base = deps.fetchFor(server);
+    return async (input, init) => {
+      // Typed as the global Response, but undici's at run time (the guarded fetch).
+      const response: Response = await base(input, init);
+      if (Object.getPrototypeOf(response) === Response.prototype) return response;
+      return new Response(response.body, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+      });
+    };
+  };
+
   const userOf = (server: ResolvedServer): string => {
     if (server.user === undefined || server.user === "")
       throw new McpServerSideError("user_required", "OAuth servers are per user: identify() must return a user");
@@ -152,7 +173,7 @@ export function createOAuthManager(deps: OAuthManagerDeps): OAuthManager {
     const key = `${server.source}\u0000${url}`;
     const cached = discoveries.get(key);
     if (cached && cached.expires > now()) return cached;
-    const fetchFn = deps.fetchFor(server);
+    const fetchFn = fetchOf(server);
     let resourceMetadata: OAuthProtectedResourceMetadata;
     try {
       resourceMetadata = await discoverOAuthProtectedResourceMetadata(url, {}, fetchFn);
@@ -229,7 +250,7 @@ export function createOAuthManager(deps: OAuthManagerDeps): OAuthManager {
             grant_types: ["authorization_code", "refresh_token"],
             response_types: ["code"],
           },
-          fetchFn: deps.fetchFor(server),
+          fetchFn: fetchOf(server),
         });
       } catch (error) {
         throw upstream("dynamic client registration failed", error);
@@ -341,7 +362,7 @@ export function createOAuthManager(deps: OAuthManagerDeps): OAuthManager {
         clientInformation,
         refreshToken: record.refreshToken,
         ...(discovery.resource === undefined ? {} : { resource: discovery.resource }),
-        fetchFn: deps.fetchFor(server),
+        fetchFn: fetchOf(server),
       });
     } catch (error) {
       if (oauthErrorCode(error) === "invalid_grant") {
@@ -358,6 +379,20 @@ export function createOAuthManager(deps: OAuthManagerDeps): OAuthManager {
     const slot = tokenSlot(server, userOf(server));
     return [slot.owner, slot.server, slot.userField];
   };
+
+  /** `403` with `insufficient_scope`: remember the scopes asked for, so the user is asked to connect again. */
+  async function noteStepUp(server: ResolvedServer, response: Response): Promise<void> {
+    const { error, scope } = extractWWWAuthenticateParams(response);
+    if (error !== "insufficient_scope") return;
+    const record = await loadTokens(server);
+    if (record === null) return;
+    const asked = (scope ?? "")
+      .split(" ")
+      .filter((name) => name !== "" && name.length <= 256)
+      .slice(0, 64);
+    const stepUp = [...new Set([...record.scopes, ...asked])].slice(0, 64);
+    await writeRecord(deps.store, deps.ring, tokenSlot(server, userOf(server)), "tokens", { ...record, stepUp });
+  }
 
   async function validToken(server: ResolvedServer): Promise<string> {
     const record = await loadTokens(server);
@@ -378,7 +413,9 @@ export function createOAuthManager(deps: OAuthManagerDeps): OAuthManager {
       if (record === null) return { type: "oauth2", connected: false };
       return {
         type: "oauth2",
-        connected: true,
+        // A step-up pending: the tokens lack scopes the server needs, so the server is not injected.
+        connected: record.stepUp === undefined,
+        ...(record.stepUp === undefined ? {} : { missingScopes: record.stepUp }),
         scopes: record.scopes,
         ...(record.expiresAt === undefined ? {} : { expiresAt: new Date(record.expiresAt).toISOString() }),
       };
@@ -390,7 +427,9 @@ export function createOAuthManager(deps: OAuthManagerDeps): OAuthManager {
       const discovery = await discover(server);
       const clientInformation = await clientFor(server, discovery);
       const auth = server.definition.auth;
-      const scopes = (auth?.type === "oauth2" ? auth.scopes : undefined) ?? discovery.scopes;
+      const configured = (auth?.type === "oauth2" ? auth.scopes : undefined) ?? discovery.scopes;
+      const stepUp = (await loadTokens(server).catch(() => null))?.stepUp ?? [];
+      const scopes = [...new Set([...configured, ...stepUp])];
       const state = randomBytes(32).toString("base64url");
       const csrf = randomBytes(32).toString("base64url");
       const { authorizationUrl, codeVerifier } = await startAuthorization(discovery.authorizationServer, {
@@ -452,7 +491,7 @@ export function createOAuthManager(deps: OAuthManagerDeps): OAuthManager {
           codeVerifier: pending.codeVerifier,
           redirectUri,
           ...(pending.resource === undefined ? {} : { resource: pending.resource }),
-          fetchFn: deps.fetchFor(server),
+          fetchFn: fetchOf(server),
         });
       } catch (error) {
         throw new McpServerSideError("invalid_state", "the authorization server refused the code", {
@@ -470,7 +509,7 @@ export function createOAuthManager(deps: OAuthManagerDeps): OAuthManager {
       // Revocation (RFC 7009) is best effort: the tokens are forgotten here whatever the server says.
       try {
         const discovery = await discover(server);
-        const fetchFn = deps.fetchFor(server);
+        const fetchFn = fetchOf(server);
         if (discovery.metadata.issuer !== record.issuer) return;
         const endpoint = revocationEndpointOf(discovery.metadata) ?? (await rawRevocationEndpoint(discovery, fetchFn));
         if (endpoint === undefined) return;
@@ -501,6 +540,7 @@ export function createOAuthManager(deps: OAuthManagerDeps): OAuthManager {
       return async (input, init) => {
         const token = await validToken(server);
         const response = await base(input, withBearer(init, token));
+        if (response.status === 403) await noteStepUp(server, response);
         if (response.status !== 401) return response;
         // Once: the token may have been revoked or expired early; a fresh one gets one retry.
         await response.body?.cancel().catch(() => undefined);

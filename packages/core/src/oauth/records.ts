@@ -24,6 +24,8 @@ export const tokenRecordSchema = z.object({
   /** Epoch milliseconds, when the server said. */
   expiresAt: z.number().optional(),
   scopes: z.array(z.string()),
+  /** Scopes a `403 insufficient_scope` asked for: the user must connect again with them (step-up). */
+  stepUp: z.array(z.string().max(256)).max(64).optional(),
 });
 export type TokenRecord = z.infer<typeof tokenRecordSchema>;
 

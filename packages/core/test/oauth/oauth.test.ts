@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { createStorage } from "unstorage";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createMcpServerSide, type McpServerSide, unstorageStore } from "../../src/index.js";
@@ -249,6 +250,43 @@ describe("per-user OAuth against a real authorization server", () => {
     expect(context.errors).toEqual([expect.objectContaining({ code: "oauth_required" })]);
   });
 
+  it("asks the user to connect again with the scopes a 403 insufficient_scope names (step-up)", async () => {
+    // Two instances on one store and key, as two workers.
+    const shared = { storage: unstorageStore(createStorage()), encryptionKey: randomBytes(32).toString("base64") };
+    const mcp = instance(shared);
+    await register(mcp);
+    await connect(mcp, "carol");
+    expect(await whoami(mcp, "carol")).toBe("carol");
+    protectedServer.needsMoreScope.add("carol");
+    try {
+      // A fresh instance (no pooled connection): its first request to the server meets the 403.
+      const other = instance(shared);
+      const failing = other.forRequest(as("carol", "/chat"));
+      expect(await failing.tools()).toEqual({});
+      expect(failing.errors).not.toEqual([]);
+      const next = other.forRequest(as("carol", "/chat"));
+      expect(await next.tools()).toEqual({});
+      expect(next.errors).toEqual([
+        expect.objectContaining({
+          code: "oauth_required",
+          server: "docs",
+          scopes: expect.arrayContaining(["tools:write"]),
+        }),
+      ]);
+      const status = await (await other.handle(as("carol", "/mcp-servers/docs")))?.json();
+      expect(status).toMatchObject({
+        auth: { connected: false, missingScopes: expect.arrayContaining(["tools:write"]) },
+      });
+      const started = await other.handle(as("carol", "/mcp-servers/docs/oauth/connect"));
+      const location = new URL(started?.headers.get("location") ?? "");
+      expect(location.searchParams.get("scope")?.split(" ")).toEqual(
+        expect.arrayContaining(["tools:read", "tools:write"]),
+      );
+    } finally {
+      protectedServer.needsMoreScope.delete("carol");
+    }
+  });
+
   it("marks the user disconnected when a refresh fails with invalid_grant", async () => {
     const mcp = instance();
     await register(mcp);
@@ -258,7 +296,7 @@ describe("per-user OAuth against a real authorization server", () => {
     for (const header of protectedServer.tokensSeen) protectedServer.refused.add(header.slice(7));
     const context = mcp.forRequest(as("alice", "/chat"));
     const tools = await context.tools();
-    await expect(tools.docs__whoami?.execute?.({}, call)).rejects.toThrow();
+    await expect(tools.docs__whoami?.execute?.({}, call)).rejects.toMatchObject({ code: "oauth_required" });
     const next = mcp.forRequest(as("alice", "/chat"));
     expect(await next.tools()).toEqual({});
     expect(next.errors).toEqual([expect.objectContaining({ code: "oauth_required", server: "docs" })]);
