@@ -331,11 +331,8 @@ async function oauthCallback(request: Request, deps: HandlerDeps): Promise<Respo
 
 /** The caller's effective server as the engine connects to it (a request would get the same connection). */
 async function findResolved(deps: HandlerDeps, identity: Identity, name: string): Promise<ResolvedServer> {
-  const server = await findEffective(deps, identity, name);
-  const resolved: ResolvedServer = { name: server.name, source: server.source, definition: server.definition };
-  if (server.source === "scope") resolved.scope = identity.scope;
-  if (identity.user !== undefined) resolved.user = identity.user;
-  return resolved;
+  // The same resolution as a request's (an OAuth server's scope and user included), so the same connection.
+  return resolvedFor(await findEffective(deps, identity, name), identity);
 }
 
 async function findEffective(deps: HandlerDeps, identity: Identity, name: string): Promise<MergedServer> {

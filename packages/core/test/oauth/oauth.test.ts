@@ -133,6 +133,10 @@ describe("per-user OAuth against a real authorization server", () => {
     const mcp = instance({ config: { mcpServers: { docs: { url: protectedServer.url, auth: { type: "oauth2" } } } } });
     await connect(mcp, "alice");
     expect(await whoami(mcp, "alice")).toBe("alice");
+    // GET /:name/tools uses the same connection as a request: the user's own.
+    const listed = await mcp.handle(as("alice", "/mcp-servers/docs/tools"));
+    expect(listed?.status).toBe(200);
+    expect(await listed?.json()).toMatchObject({ tools: [expect.objectContaining({ name: "whoami" })] });
     const other = mcp.forRequest(as("alice", "/chat", { headers: { "x-tenant": "globex" } }));
     expect(await other.tools()).toEqual({});
     expect(other.errors).toEqual([expect.objectContaining({ code: "oauth_required", server: "docs" })]);
