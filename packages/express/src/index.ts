@@ -1,7 +1,5 @@
 export { mcpServerSide } from "./middleware.js";
 export { isMcpServerSide } from "@mcp-server-side/core";
-export { requestUrl, sendWebResponse, toWebRequest } from "./node-http.js";
-export type { NodeRequest, ToWebRequestOptions } from "./node-http.js";
 export type { McpServerSideInput, McpServerSideMiddleware } from "./types.js";
 export type {
   ContextError,

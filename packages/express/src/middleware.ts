@@ -1,5 +1,5 @@
 import { contextForMount, lazyContext, overridesFromParsedBody, toMcpServerSide } from "@mcp-server-side/core";
-import { announcesBody, requestPathname, sendWebResponse, toWebRequest } from "./node-http.js";
+import { announcesBody, requestPathname, sendWebResponse, toWebRequest } from "@mcp-server-side/core/node";
 import type { McpServerSideInput, McpServerSideMiddleware, NodeMiddleware } from "./types.js";
 
 /**

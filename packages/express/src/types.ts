@@ -1,6 +1,6 @@
 import type { ServerResponse } from "node:http";
 import type { McpRequestContext, McpServerSide, McpServerSideOptions } from "@mcp-server-side/core";
-import type { NodeRequest } from "./node-http.js";
+import type { NodeRequest } from "@mcp-server-side/core/node";
 
 declare global {
   // Express's own request type is declared in this global namespace (Express 4 and 5 typings alike).

@@ -2,11 +2,17 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
-import { pathOf } from "@mcp-server-side/core";
+import { isJsonContentType } from "../http/body.js";
+import { pathOf } from "../http/paths.js";
 
-/** The Node request as Express hands it over; every Express-specific field is optional. */
+/**
+ * A Node request as a framework hands it over (Node's own, Express's, Fastify's `request.raw`, Koa's
+ * `ctx.req`). `originalUrl` is the target before a router stripped a mount path (Express, Connect);
+ * `body` is what a body parser made of a stream it already read.
+ */
 export type NodeRequest = IncomingMessage & { originalUrl?: string; body?: unknown };
 
+/** How `toWebRequest` builds the Web request. */
 export interface ToWebRequestOptions {
   /** Leave the body out (the context of a request that is not ours only needs URL and headers). */
   headersOnly?: boolean;
@@ -19,9 +25,9 @@ const NO_BODY_METHODS = new Set(["GET", "HEAD"]);
 const SAFE_HOST = /^[A-Za-z0-9.\-_~]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 
 /**
- * The path Express routed: the request target as it came off the wire (`req.originalUrl`, so mount
- * paths are included), up to `?` or `#`, neither decoded nor normalized. Ownership is decided on this,
- * so `/x/../mcp-servers` (which Express did not route to a guard on `/mcp-servers`) is not ours.
+ * The path the framework routed: the request target as it came off the wire (`req.originalUrl` when a
+ * router set it, so mount paths are included), up to `?` or `#`, neither decoded nor normalized. Pass it
+ * to `mcp.owns()` / `mcp.handle()`: `/x/../mcp-servers` (which no guard on `/mcp-servers` saw) is not ours.
  */
 export function requestPathname(req: NodeRequest): string {
   return pathOf(req.originalUrl ?? req.url ?? "/");
@@ -82,7 +88,7 @@ export async function sendWebResponse(res: ServerResponse, response: Response): 
   }
   // A JSON answer is whole when it is made (never a stream), so one write with its length beats a
   // Web-to-Node stream pipeline and a chunked body sent after the headers.
-  if (isJson(response.headers.get("content-type"))) {
+  if (isJsonContentType(response.headers.get("content-type"))) {
     const body = Buffer.from(await response.arrayBuffer());
     res.setHeader("content-length", body.byteLength);
     res.end(body);
@@ -93,7 +99,7 @@ export async function sendWebResponse(res: ServerResponse, response: Response): 
   await pipeline(Readable.fromWeb(response.body as NodeWebReadableStream<Uint8Array>), res);
 }
 
-// As HTTP/1.1 framing says: without Content-Length or Transfer-Encoding there is no body.
+/** True when the request announces a body: as HTTP/1.1 framing says, without Content-Length or Transfer-Encoding there is none. */
 export function announcesBody(req: NodeRequest): boolean {
   return req.headers["transfer-encoding"] !== undefined || req.headers["content-length"] !== undefined;
 }
@@ -106,12 +112,6 @@ function serializeParsedBody(body: unknown): Uint8Array<ArrayBuffer> | undefined
   if (body === undefined) return undefined;
   if (body instanceof Uint8Array) return new Uint8Array(body);
   return new TextEncoder().encode(typeof body === "string" ? body : JSON.stringify(body));
-}
-
-const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
-
-function isJson(contentType: string | null): boolean {
-  return contentType !== null && JSON_TYPE.test(contentType);
 }
 
 function abortOnClose(res: ServerResponse): AbortSignal {

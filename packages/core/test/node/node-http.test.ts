@@ -2,9 +2,9 @@ import { createServer } from "node:http";
 import express from "express";
 import express4 from "express4";
 import { afterEach, describe, expect, it } from "vitest";
-import type { RunningApp } from "../../../test/http/matrix.js";
-import { listen } from "../../../test/http/servers.js";
-import { requestUrl, sendWebResponse, toWebRequest } from "../src/node-http.js";
+import type { RunningApp } from "../../../../test/http/matrix.js";
+import { listen } from "../../../../test/http/servers.js";
+import { requestUrl, sendWebResponse, toWebRequest } from "@mcp-server-side/core/node";
 
 const running: RunningApp[] = [];
 afterEach(async () => {
