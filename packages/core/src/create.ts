@@ -22,6 +22,8 @@ import { unstorageStore } from "./store/unstorage-store.js";
 import { stampRequestId } from "./telemetry/request-id.js";
 import { createTelemetry } from "./telemetry/telemetry.js";
 import { createToolPinning } from "./tools/pinning.js";
+import { createPreferences } from "./tiers/preferences.js";
+import { createSettingsUi } from "./ui/serve.js";
 import type { ContextError, Identity, McpServerSide, ResolvedServer } from "./types.js";
 
 /**
@@ -97,7 +99,7 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     logger,
     ...(options.now ? { now: options.now } : {}),
     onChange: async (event) => {
-      if (event.type === "reset") return;
+      if (event.type === "reset" || event.type === "preferences") return;
       await engine.evict(
         event.scope.kind === "global"
           ? { source: "global", name: event.name }
@@ -116,7 +118,9 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     logger,
     ...(options.now ? { now: options.now } : {}),
   });
+  const preferences = createPreferences(store);
   const contextDeps = {
+    preferences,
     identify,
     config,
     registry,
@@ -157,6 +161,8 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     engine,
     logger,
     pins: { pinning, engine, maxBodyBytes: limits.maxBodyBytes },
+    preferences,
+    ...(options.ui ? { ui: createSettingsUi(basePath, options.ui === true ? {} : options.ui) } : {}),
     oauth: {
       manager: oauth,
       ...(options.oauth?.returnTo === undefined ? {} : { returnTo: options.oauth.returnTo }),

@@ -140,6 +140,11 @@ export interface McpServerSideOptions {
    * route. @default {} (admins only)
    */
   health?: HealthOptions | false;
+  /**
+   * The settings UI: `GET {basePath}/ui` (a complete page) and `GET {basePath}/ui/element.js` (the
+   * `<mcp-servers-settings>` web component). It calls the management routes with the app's identity. @default false
+   */
+  ui?: boolean | import("./ui/serve.js").SettingsUiOptions;
   /** Clock, injectable for tests. @default Date.now */
   now?: () => number;
 }

@@ -2,7 +2,7 @@ import { isValidServerName, type StoreChangeEvent, type StoreScope } from "@mcp-
 import { type Cluster, Redis } from "ioredis";
 
 type Listener = (event: StoreChangeEvent) => void;
-type WriteEvent = Extract<StoreChangeEvent, { name: string }>;
+type WriteEvent = Extract<StoreChangeEvent, { name: string }> | Extract<StoreChangeEvent, { type: "preferences" }>;
 
 export interface ChangeEventsOptions {
   /** The store's client; the subscriber is a duplicate of it, since a subscribed connection can do nothing else. */
@@ -138,7 +138,11 @@ export function createChangeEvents(options: ChangeEventsOptions): ChangeEvents {
 
   return {
     encode(event) {
-      return JSON.stringify({ type: event.type, scope: event.scope, name: event.name, origin });
+      return JSON.stringify(
+        event.type === "preferences"
+          ? { type: event.type, scope: event.scope, user: event.user, origin }
+          : { type: event.type, scope: event.scope, name: event.name, origin },
+      );
     },
 
     emitLocal(event) {
@@ -205,6 +209,10 @@ function decode(message: string, origin: string): StoreChangeEvent | null {
   if (typeof value !== "object" || value === null) return null;
   const record = value as Record<string, unknown>;
   if (record.origin === origin) return null;
+  if (record.type === "preferences") {
+    const scope = decodeScope(record.scope);
+    return scope === null || typeof record.user !== "string" ? null : { type: "preferences", scope, user: record.user };
+  }
   if (record.type !== "created" && record.type !== "updated" && record.type !== "deleted") return null;
   if (!isValidServerName(record.name)) return null;
   const scope = decodeScope(record.scope);

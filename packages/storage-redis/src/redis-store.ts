@@ -131,6 +131,13 @@ redis.call('DEL', KEYS[1])
 return 'ok'
 `);
 
+/** One user's preference, set ('1'/'0') or removed (''), announced in the same step. ARGV: server, value, channel, message. */
+const SET_PREFERENCE = script(`
+if ARGV[2] == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 'ok'
+`);
+
 const PREFIX_PATTERN = /^[A-Za-z0-9:_.-]{0,64}$/;
 
 /**
@@ -164,6 +171,9 @@ export function redisStore(options: RedisStoreOptions): McpStore {
     `${prefix}secrets:{${storeKeys.userSecretGroup(scope, server)}}:user:${scopeSegment(user)}`;
   const userIndexKey = (scope: StoreScope, server: string): string =>
     `${prefix}secrets:{${storeKeys.userSecretGroup(scope, server)}}:users`;
+  /** A user's preferences: one hash, server name to '1' (on) or '0' (off). */
+  const preferencesKey = (scope: StoreScope, user: string): string =>
+    `${prefix}{${storeKeys.preferences(scope, user)}}`;
   /** The set of every scope that holds servers, tenant ids as given (a servers key may hold only their digest). */
   const scopesKey = `${prefix}{${storeKeys.scopeIndex()}}`;
 
@@ -365,6 +375,20 @@ export function redisStore(options: RedisStoreOptions): McpStore {
 
     async deleteToolPins(scope, server) {
       await run(() => client.del(pinsKey(scope, server)));
+    },
+
+    async getPreferences(scope, user) {
+      const fields = await run(() => client.hgetall(preferencesKey(scope, user)));
+      return new Map(Object.entries(fields).map(([server, value]) => [server, value === "1"]));
+    },
+
+    async setPreference(scope, user, server, enabled) {
+      if (!isValidServerName(server)) throw new TypeError("invalid server name");
+      const event = { type: "preferences", scope, user } as const;
+      const value = enabled === null ? "" : enabled ? "1" : "0";
+      const args = [server, value, `${prefix}events`, events.encode(event)];
+      expectOk(await run(() => evalScript(SET_PREFERENCE, preferencesKey(scope, user), args)));
+      events.emitLocal(event);
     },
 
     async ping() {

@@ -13,6 +13,7 @@ import { MCP_ORIGIN } from "../tools/call.js";
 import type { PinCaller, ToolPinning } from "../tools/pinning.js";
 import { loadCallerTiers, presentServer } from "../tiers/effective.js";
 import { mergeTiers, type MergedServer } from "../tiers/merge.js";
+import type { Preferences } from "../tiers/preferences.js";
 import type {
   ContextError,
   EffectiveServer,
@@ -37,6 +38,8 @@ export interface ContextDeps {
   pinning?: ToolPinning;
   /** Per-user OAuth (SPEC §7): which OAuth servers the caller connected, and where to connect the others. */
   oauth?: Pick<OAuthManager, "status" | "connectPath">;
+  /** The caller's own server switches (the preference route); absent means none. */
+  preferences?: Pick<Preferences, "of">;
 }
 
 interface Resolution {
@@ -70,7 +73,7 @@ export function createRequestContext(
         identity(),
         typeof overrides === "function" ? overrides() : overrides,
       ]);
-      const [tiers, request] = await Promise.all([
+      const [tiers, request, preferences] = await Promise.all([
         loadCallerTiers(caller, deps.config, deps.registry).then(
           (loaded) => {
             errors.push(...loaded.errors);
@@ -83,8 +86,20 @@ export function createRequestContext(
           },
         ),
         requestTier(given, deps.validation, deps.maxRequestServers, errors),
+        caller && deps.preferences
+          ? deps.preferences.of(caller).catch((error: unknown) => {
+              // Without the switches the servers' own availability applies; the request says why.
+              errors.push({ code: "storage_unavailable", message: sanitizeText(errorMessage(error)) });
+              return undefined;
+            })
+          : undefined,
       ]);
-      const inputs = { ...tiers, request, select: selection(given, errors) };
+      const inputs = {
+        ...tiers,
+        request,
+        select: selection(given, errors),
+        ...(preferences === undefined ? {} : { preferences }),
+      };
       const { connected, missing } = await connectedServers(deps, caller, mergeTiers(inputs).catalog);
       const result = mergeTiers({
         ...inputs,

@@ -30,6 +30,8 @@ import { readJsonBody } from "./body.js";
 import { type HealthDeps, healthResponse } from "./health.js";
 import { segmentsBelow } from "./paths.js";
 import { approvePinsResponse, type PinRouteDeps, pinsResponse } from "./pins.js";
+import { preferenceResponse } from "./preferences.js";
+import type { Preferences } from "../tiers/preferences.js";
 import { jsonResponse, problemResponse } from "./problem.js";
 
 export interface HandlerDeps {
@@ -47,6 +49,13 @@ export interface HandlerDeps {
   oauth?: OAuthRouteDeps;
   /** `GET /_health`; without it, 404. */
   health?: HealthDeps;
+  /** The caller's own server switches (`PUT`/`DELETE /:name/preference`, `preference` in the list); without it, 404. */
+  preferences?: Preferences;
+  /**
+   * The settings UI's files (`GET /ui`, `GET /ui/element.js`), given the segments below basePath;
+   * undefined for any other path. Public: the files carry no data, and the UI's calls bring the app's identity.
+   */
+  ui?: (segments: readonly string[]) => Response | undefined;
 }
 
 type Route =
@@ -55,6 +64,7 @@ type Route =
   | { kind: "tools"; name: string }
   | { kind: "pins"; name: string }
   | { kind: "pinsApprove"; name: string }
+  | { kind: "preference"; name: string }
   | { kind: "oauthConnect"; name: string }
   | { kind: "oauth"; name: string }
   | { kind: "oauthCallback" }
@@ -76,6 +86,7 @@ export function createManagementHandler(
     tools: { GET: listTools },
     pins: { GET: listPins },
     pinsApprove: { POST: approvePins },
+    preference: { PUT: setPreference, DELETE: setPreference },
     oauthConnect: { GET: oauthConnect },
     oauth: { DELETE: oauthDisconnect },
     oauthCallback: { GET: ({ request, deps }) => oauthCallback(request, deps) },
@@ -92,6 +103,9 @@ export function createManagementHandler(
   return async (request, path = new URL(request.url).pathname) => {
     const route = matchRoute(path, deps.basePath);
     if (route === undefined) return undefined;
+    // With the UI on, `GET /ui` is its page (a server named `ui` is still reachable by every other route).
+    const file = deps.ui && request.method === "GET" ? deps.ui(segmentsBelow(path, deps.basePath) ?? []) : undefined;
+    if (file !== undefined) return file;
     // Every answer, problem documents included, names the request (the caller's plain id, else a new one).
     const requestId = stampRequestId(request);
     const response = await answer(request, route, requestId);
@@ -170,6 +184,7 @@ function matchRoute(path: string, basePath: string): Route | undefined {
   if (segments.length === 2 && segments[1] === "tools") return { kind: "tools", name };
   if (segments.length === 2 && segments[1] === "pins") return { kind: "pins", name };
   if (segments.length === 2 && segments[1] === "oauth") return { kind: "oauth", name };
+  if (segments.length === 2 && segments[1] === "preference") return { kind: "preference", name };
   if (segments.length === 3 && segments[1] === "oauth" && segments[2] === "connect")
     return { kind: "oauthConnect", name };
   if (segments.length === 3 && segments[1] === "pins" && segments[2] === "approve")
@@ -199,9 +214,16 @@ async function catalogFor(deps: HandlerDeps, identity: Identity): Promise<Merged
 }
 
 async function listServers({ deps, identity }: RouteContext): Promise<Response> {
-  const catalog = await catalogFor(deps, identity);
+  const [catalog, preferences] = await Promise.all([
+    catalogFor(deps, identity),
+    deps.preferences?.of(identity) ?? new Map<string, boolean>(),
+  ]);
   const servers = await Promise.all(
-    catalog.map((server) => withOAuthStatus(presentServer(server, identity), server, identity, deps.oauth)),
+    catalog.map(async (server) => {
+      const presented = await withOAuthStatus(presentServer(server, identity), server, identity, deps.oauth);
+      const preference = preferences.get(server.name);
+      return preference === undefined ? presented : { ...presented, preference };
+    }),
   );
   return jsonResponse({ servers });
 }
@@ -306,6 +328,12 @@ async function listPins({ deps, identity, route }: RouteContext): Promise<Respon
 async function approvePins({ deps, identity, route, request }: RouteContext): Promise<Response> {
   if (!deps.pins) throw new McpServerSideError("not_found", "no such route");
   return approvePinsResponse(deps.pins, await findResolved(deps, identity, nameOf(route)), identity, request);
+}
+
+async function setPreference({ deps, identity, route, request }: RouteContext): Promise<Response> {
+  if (!deps.preferences) throw new McpServerSideError("not_found", "no such route");
+  const server = await findEffective(deps, identity, nameOf(route));
+  return preferenceResponse(deps.preferences, server, identity, request, deps.limits.maxBodyBytes);
 }
 
 async function oauthConnect({ deps, identity, route, request }: RouteContext): Promise<Response> {

@@ -143,7 +143,8 @@ export function createRegistry(deps: RegistryDeps): Registry {
 
   const changed = async (event: StoreChangeEvent): Promise<void> => {
     if (event.type === "reset") cache.clear();
-    else cache.delete(scopeLabel(event.scope));
+    // A user's preferences are no server definitions: the cached tiers stay valid.
+    else if (event.type !== "preferences") cache.delete(scopeLabel(event.scope));
     await deps.onChange(event);
   };
 

@@ -45,6 +45,11 @@ export const storeKeys = {
     const owner = scope.kind === "scope" ? `scope:${scopeSegment(scope.id)}` : scope.kind;
     return `pins:${owner}:${server}`;
   },
+  /** The key of one user's server preferences in a scope (beside the servers keys, never below them). */
+  preferences(scope: StoreScope, user: string): string {
+    const owner = scope.kind === "global" ? "global" : `scope:${scopeSegment(scope.id)}`;
+    return `prefs:${owner}:user:${scopeSegment(user)}`;
+  },
   /** The index of every scope that holds servers (for `rotateSecrets`, never on a request path). */
   scopeIndex(): string {
     return "scopes:index";

@@ -36,7 +36,9 @@ export type DeleteResult = { ok: true } | { ok: false; reason: "not_found" | "re
  */
 export type StoreChangeEvent =
   | { type: "created" | "updated" | "deleted"; scope: StoreScope; name: string }
-  | { type: "reset"; scope?: StoreScope };
+  | { type: "reset"; scope?: StoreScope }
+  /** A user's server preferences (on/off switches) changed; `user` is "" for a caller without a user. */
+  | { type: "preferences"; scope: StoreScope; user: string };
 
 /**
  * The store interface. Implementations must make `create` create-if-absent (and enforce `maxServers`)
@@ -113,6 +115,16 @@ export interface McpStore {
   ): Promise<void>;
   /** Removes every pin of a server; removing none is not an error. */
   deleteToolPins?(scope: PinScope, server: string): Promise<void>;
+
+  /**
+   * Per-user server preferences: a user's own on/off switch for `default_on` and `default_off` servers.
+   * Optional: a store without both methods answers the preference route with 404. Keyed by the caller's
+   * scope and user ("" when the caller has no user); a server's preference is `true` (on) or `false` (off).
+   */
+  /** Every preference of one user; an empty map when there is none. */
+  getPreferences?(scope: StoreScope, user: string): Promise<Map<string, boolean>>;
+  /** Sets one server's preference, or removes it with `null` (back to the server's availability). Emits a `preferences` event. */
+  setPreference?(scope: StoreScope, user: string, server: string, enabled: boolean | null): Promise<void>;
 
   /** Checks that the backend answers (used by `ready()`). */
   ping?(): Promise<void>;

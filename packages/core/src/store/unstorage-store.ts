@@ -39,6 +39,8 @@ const storedServersSchema = z.array(storedServerSchema);
 const expiringValueSchema = z.object({ value: z.string(), expiresAt: z.number().optional() });
 /** A server's tool pins as one item: entries, not an object, since a tool may be named `__proto__`. */
 const toolPinsSchema = z.object({ pins: z.array(z.tuple([z.string(), z.string()])) });
+/** A user's server preferences as one item: entries, like the pins. */
+const preferencesSchema = z.object({ preferences: z.array(z.tuple([z.string(), z.boolean()])) });
 
 /**
  * The key of the scope index: every scope that holds servers, with tenant ids as given (the servers
@@ -199,6 +201,14 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
     await backend(() =>
       pins.size === 0 ? storage.removeItem(key) : storage.setItem(key, { pins: [...pins.entries()] }),
     );
+  }
+
+  async function readPreferences(key: string): Promise<Map<string, boolean>> {
+    const raw = await backend(() => storage.getItem(key));
+    if (raw === null || raw === undefined) return new Map();
+    const parsed = preferencesSchema.safeParse(raw);
+    if (!parsed.success) throw new McpServerSideError("storage_unavailable", "The stored preferences are unreadable");
+    return new Map(parsed.data.preferences);
   }
 
   return {
@@ -378,6 +388,25 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
     async deleteToolPins(scope: PinScope, server: string) {
       const key = storeKeys.toolPins(scope, server);
       await withLock(key, () => backend(() => storage.removeItem(key)));
+    },
+
+    async getPreferences(scope, user) {
+      const key = storeKeys.preferences(scope, user);
+      return withLock(key, () => readPreferences(key));
+    },
+
+    async setPreference(scope, user, server, enabled) {
+      assertServerName(server);
+      const key = storeKeys.preferences(scope, user);
+      await withLock(key, async () => {
+        const stored = await readPreferences(key);
+        if (enabled === null) stored.delete(server);
+        else stored.set(server, enabled);
+        await backend(() =>
+          stored.size === 0 ? storage.removeItem(key) : storage.setItem(key, { preferences: [...stored] }),
+        );
+      });
+      emit({ type: "preferences", scope, user });
     },
 
     async ping() {

@@ -706,6 +706,75 @@ export function describeStoreConformance(
       });
     });
 
+    describe("preferences", () => {
+      // Optional methods: a store without them has no per-user switches, and these tests say so.
+      const preferenceTest = (
+        title: string,
+        test: (preferences: Required<Pick<McpStore, "getPreferences" | "setPreference">>) => Promise<void>,
+      ): void => {
+        it(title, async () => {
+          const { getPreferences, setPreference } = store;
+          if (getPreferences === undefined || setPreference === undefined) {
+            console.warn(`${name}: no preference methods; per-user server switches are off with this store`);
+            return;
+          }
+          await test({ getPreferences: getPreferences.bind(store), setPreference: setPreference.bind(store) });
+        });
+      };
+
+      preferenceTest("stores a user's switches, replaces one and removes one with null", async (preferences) => {
+        const scope = uniqueScope();
+        expect(await preferences.getPreferences(scope, "alice")).toEqual(new Map());
+        await preferences.setPreference(scope, "alice", "docs", false);
+        await preferences.setPreference(scope, "alice", "search", true);
+        await preferences.setPreference(scope, "alice", "docs", true);
+        expect(await preferences.getPreferences(scope, "alice")).toEqual(
+          new Map([
+            ["docs", true],
+            ["search", true],
+          ]),
+        );
+        await preferences.setPreference(scope, "alice", "search", null);
+        expect(await preferences.getPreferences(scope, "alice")).toEqual(new Map([["docs", true]]));
+      });
+
+      preferenceTest("keeps switches apart by scope and user, whatever the ids contain", async (preferences) => {
+        const base = uniqueToken();
+        const ids = hostileIds(base);
+        for (const [index, id] of ids.entries()) {
+          await preferences.setPreference({ kind: "scope", id }, id, "docs", index % 2 === 0);
+        }
+        for (const [index, id] of ids.entries()) {
+          expect(await preferences.getPreferences({ kind: "scope", id }, id)).toEqual(
+            new Map([["docs", index % 2 === 0]]),
+          );
+          expect(await preferences.getPreferences({ kind: "scope", id }, `${id}-other`)).toEqual(new Map());
+        }
+      });
+
+      preferenceTest("refuses a server name that could build another key", async (preferences) => {
+        const scope = uniqueScope();
+        for (const bad of ["a:b", "../x", "a*", "", "a b"]) {
+          await expect(preferences.setPreference(scope, "alice", bad, true)).rejects.toThrow();
+        }
+      });
+
+      withCapability("changeEvents", "tells a watcher that a user's preferences changed", async () => {
+        const watch = requireWatch(store);
+        const { setPreference } = store;
+        if (setPreference === undefined) return;
+        const events: StoreChangeEvent[] = [];
+        const unwatch = await watch((event) => events.push(event));
+        try {
+          const scope = uniqueScope();
+          await setPreference.call(store, scope, "alice", "docs", false);
+          await vi.waitFor(() => expect(events).toContainEqual({ type: "preferences", scope, user: "alice" }));
+        } finally {
+          await unwatch();
+        }
+      });
+    });
+
     describe("change events", () => {
       withCapability(
         "changeEvents",

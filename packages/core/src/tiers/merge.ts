@@ -13,6 +13,11 @@ export interface TierInputs {
    * replaces, `false` drops.
    */
   request?: Readonly<Record<string, ServerDefinition | false>> | null;
+  /**
+   * The caller's own switches (SPEC §4 preferences): `true` turns a `default_off` server on, `false` a
+   * `default_on` one off. Below the request tier: a selection (`select`) or an opt-out ignores them.
+   */
+  preferences?: ReadonlyMap<string, boolean>;
   /** When given, only `force_on` servers and these names are injected. */
   select?: readonly string[] | null;
   /** For servers that need per-user OAuth: whether this user connected them. Defaults to "no". */
@@ -101,11 +106,15 @@ export function mergeTiers(inputs: TierInputs): MergeResult {
     }
   }
 
+  // A server the request itself brings is the request's choice; the caller's switches are for the stored tiers.
+  const isOn = (server: MergedServer, availability: string): boolean =>
+    (server.source === "request" ? undefined : inputs.preferences?.get(server.name)) ?? availability === "default_on";
+
   const servers = catalog.filter((server) => {
     const availability = availabilityOf(server.definition);
     const wanted = optOut
       ? availability === "force_on"
-      : availability === "force_on" || (select ? select.has(server.name) : availability === "default_on");
+      : availability === "force_on" || (select ? select.has(server.name) : isOn(server, availability));
     if (!wanted) return false;
     if (!isEnabled(server.definition)) {
       if (select?.has(server.name))
