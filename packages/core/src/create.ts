@@ -210,7 +210,7 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
       return management(request, path);
     },
     resolve: (request, overrides) => forRequest(request, overrides).servers(),
-    rotateSecrets: () => rotateSecrets({ store, ring }),
+    rotateSecrets: () => rotateSecrets({ store, ring, configServers: config.keys() }),
     // The config tier is connected on the first ready(), so that the first request finds it warm.
     ready: () => {
       warming ??=

@@ -99,10 +99,11 @@ export interface McpServerSide {
   /** The effective servers for a request (SPEC §2), redacted. */
   resolve(request: Request, overrides?: OverridesSource): Promise<EffectiveServer[]>;
   /**
-   * Re-encrypts every stored secret under the first of `encryptionKeys`; run it before dropping an
-   * old key. Returns how many scopes and servers it saw and how many it rewrote.
+   * Re-encrypts every stored secret under the first of `encryptionKeys`, users' OAuth records (tokens,
+   * client registrations, pending authorizations) included; run it before dropping an old key. Returns
+   * how many scopes and servers it saw, how many servers it rewrote, and how many OAuth records.
    */
-  rotateSecrets(): Promise<{ scopes: number; servers: number; rotated: number }>;
+  rotateSecrets(): Promise<{ scopes: number; servers: number; rotated: number; oauthRecords: number }>;
   /**
    * Resolves when asynchronous start-up (store checks) finished, and — unless `warmup: false` — the
    * config tier's servers are connected or failed (each failure is also logged as a warning and

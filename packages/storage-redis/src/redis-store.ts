@@ -327,6 +327,14 @@ export function redisStore(options: RedisStoreOptions): McpStore {
       expectOk(await run(() => evalKeys(DELETE_SECRET, keys, [])));
     },
 
+    async listUserSecrets(scope, server) {
+      // The server's users index and its members share one slot: one MGET reads them all.
+      const members = await run(() => client.smembers(userIndexKey(scope, server)));
+      if (members.length === 0) return [];
+      const values = await run(() => client.mget(...members));
+      return values.filter((value): value is string => value !== null);
+    },
+
     async putPending(id, value, ttlMs) {
       const key = prefix + storeKeys.pending(id);
       assertString(value);

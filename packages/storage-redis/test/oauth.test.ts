@@ -24,7 +24,7 @@ const call = { toolCallId: "call-1", messages: [], context: {} };
 
 let authorization: AuthorizationServer;
 let protectedServer: ProtectedMcpServer;
-let workers: McpServerSide[] = [];
+const workers: McpServerSide[] = [];
 
 beforeAll(async () => {
   let resource = "";
@@ -32,23 +32,28 @@ beforeAll(async () => {
   protectedServer = await startProtectedMcpServer(() => authorization.issuer);
   resource = protectedServer.url;
   const encryptionKey = newEncryptionKey();
-  workers = [0, 1].map(() =>
-    createMcpServerSide({
-      storage: redisStore({ url: REDIS_URL, prefix }),
-      encryptionKey,
-      identify: (request) => {
-        const user = request.headers.get("x-user");
-        return user === null ? null : { scope: "acme", user };
-      },
-      allowPrivateNetworks: true,
-      requireHttps: false,
-      logger: false,
-      warmup: false,
-      oauth: { redirectUri: REDIRECT_URI, refreshSkewMs: 0 },
-    }),
-  );
+  for (let index = 0; index < 2; index++) worker("acme", [encryptionKey]);
   await Promise.all(workers.map((worker) => worker.ready()));
 });
+
+/** A worker on the shared Redis prefix (closed after the file); the caller's user is `x-user`. */
+function worker(scope: string, encryptionKeys: string[]): McpServerSide {
+  const mcp = createMcpServerSide({
+    storage: redisStore({ url: REDIS_URL, prefix }),
+    encryptionKeys,
+    identify: (request) => {
+      const user = request.headers.get("x-user");
+      return user === null ? null : { scope, user };
+    },
+    allowPrivateNetworks: true,
+    requireHttps: false,
+    logger: false,
+    warmup: false,
+    oauth: { redirectUri: REDIRECT_URI, refreshSkewMs: 0 },
+  });
+  workers.push(mcp);
+  return mcp;
+}
 
 afterAll(async () => {
   await Promise.allSettled(workers.map((worker) => worker.close()));
@@ -87,24 +92,28 @@ async function secretKeys(): Promise<string[]> {
   }
 }
 
+/** Registers `docs` through `registerWith`, then connects Alice: connect there, callback on `callbackOn`. */
+async function registerAndConnect(registerWith: McpServerSide, callbackOn = registerWith): Promise<void> {
+  const created = await registerWith.handle(
+    as("alice", "/mcp-servers", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "docs", url: protectedServer.url, auth: { type: "oauth2" } }),
+    }),
+  );
+  expect(created?.status).toBe(201);
+  const started = await registerWith.handle(as("alice", "/mcp-servers/docs/oauth/connect?mode=json"));
+  const { authorizationUrl } = (await (started as Response).json()) as { authorizationUrl: string };
+  const cookie = (started?.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+  const callback = await authorizeInBrowser(authorizationUrl, "alice", REDIRECT_URI);
+  expect((await callbackOn.handle(new Request(callback, { headers: { cookie } })))?.status).toBe(200);
+}
+
 describe("per-user OAuth on Redis, two instances", () => {
   it("refreshes once for both workers when the token is refused in both at once, and forgets everything with the server", async () => {
     const [first, second] = workers as [McpServerSide, McpServerSide];
-    const created = await first.handle(
-      as("alice", "/mcp-servers", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ name: "docs", url: protectedServer.url, auth: { type: "oauth2" } }),
-      }),
-    );
-    expect(created?.status).toBe(201);
-
     // Connect through the first worker; the callback lands on the second (any worker may get it).
-    const started = await first.handle(as("alice", "/mcp-servers/docs/oauth/connect?mode=json"));
-    const { authorizationUrl } = (await (started as Response).json()) as { authorizationUrl: string };
-    const cookie = (started?.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
-    const callback = await authorizeInBrowser(authorizationUrl, "alice", REDIRECT_URI);
-    expect((await second.handle(new Request(callback, { headers: { cookie } })))?.status).toBe(200);
+    await registerAndConnect(first, second);
 
     expect(await whoami(first, "alice")).toBe("alice");
     expect(await whoami(second, "alice")).toBe("alice");
@@ -133,5 +142,48 @@ describe("per-user OAuth on Redis, two instances", () => {
     const removed = await second.handle(as("alice", "/mcp-servers/docs", { method: "DELETE" }));
     expect(removed?.status).toBe(204);
     expect(await secretKeys()).toEqual([]);
+  });
+});
+
+describe("rotateSecrets() on Redis", () => {
+  /** The key ids of every sealed part stored under the test prefix. */
+  async function keyIdsInRedis(): Promise<Set<string>> {
+    const admin = new Redis(REDIS_URL);
+    const ids = new Set<string>();
+    try {
+      let cursor = "0";
+      do {
+        const [next, keys] = await admin.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+        cursor = next;
+        for (const key of keys) {
+          const type = await admin.type(key);
+          const values =
+            type === "string" ? [(await admin.get(key)) ?? ""] : type === "hash" ? await admin.hvals(key) : [];
+          for (const value of values)
+            for (const match of value.matchAll(/enc:v1:([A-Za-z0-9_-]{11}):/g)) ids.add(match[1] ?? "");
+        }
+      } while (cursor !== "0");
+    } finally {
+      await admin.quit();
+    }
+    return ids;
+  }
+
+  it("re-encrypts users' tokens and the client registration: nothing stays under the old key", async () => {
+    await deleteKeys(prefix);
+    const oldKey = newEncryptionKey();
+    const newKey = newEncryptionKey();
+    const before = worker("rotation", [oldKey]);
+    await registerAndConnect(before);
+    const oldIds = await keyIdsInRedis();
+    expect(oldIds.size).toBe(1);
+
+    const result = await worker("rotation", [newKey, oldKey]).rotateSecrets();
+    expect(result.oauthRecords).toBe(2);
+    const newIds = await keyIdsInRedis();
+    expect(newIds.size).toBe(1);
+    expect([...newIds].some((id) => oldIds.has(id))).toBe(false);
+
+    expect(await whoami(worker("rotation", [newKey]), "alice")).toBe("alice");
   });
 });

@@ -26,12 +26,13 @@ import {
   clientRecordSchema,
   clientSlot,
   digest,
-  lockIdOf,
   oauthRequired,
-  openPending,
+  ownerOf,
   type PendingRecord,
   readRecord,
-  sealPending,
+  putPendingRecord,
+  takePendingRecord,
+  withSlotLock,
   type TokenRecord,
   tokenRecordSchema,
   tokenSlot,
@@ -101,8 +102,6 @@ export interface OAuthManager {
 }
 
 const STATE_TTL_MS = 10 * 60_000;
-const LOCK_TTL_MS = 30_000;
-const LOCK_WAIT_MS = 15_000;
 const DISCOVERY_TTL_MS = 5 * 60_000;
 const COOKIE_NAME = "mcp_oauth_csrf";
 
@@ -318,26 +317,16 @@ export function createOAuthManager(deps: OAuthManagerDeps): OAuthManager {
     const inFlight = refreshing.get(key);
     if (inFlight) return inFlight;
     const work = (async (): Promise<TokenRecord> => {
-      const lockId = lockIdOf(slot);
-      const deadline = now() + LOCK_WAIT_MS;
-      for (;;) {
-        const current = await loadTokens(server);
-        if (current === null) throw oauthRequired(server.name);
-        if (current.accessToken !== spent && !stale(current)) return current;
-        const holder = randomBytes(16).toString("base64url");
-        if (await deps.store.putPendingIfAbsent(lockId, holder, LOCK_TTL_MS)) {
-          try {
-            const fresh = await loadTokens(server);
-            if (fresh === null) throw oauthRequired(server.name);
-            if (fresh.accessToken !== spent && !stale(fresh)) return fresh;
-            return await refreshNow(server, fresh);
-          } finally {
-            await deps.store.takePending(lockId).catch(() => null);
-          }
-        }
-        if (now() > deadline) throw new McpServerSideError("timeout", "another worker is still refreshing the tokens");
-        await sleep(50 + Math.floor(Math.random() * 100));
-      }
+      const current = await loadTokens(server);
+      if (current === null) throw oauthRequired(server.name);
+      if (current.accessToken !== spent && !stale(current)) return current;
+      return withSlotLock(deps.store, slot, async () => {
+        // Re-read under the lock: another worker may have refreshed while this one waited.
+        const fresh = await loadTokens(server);
+        if (fresh === null) throw oauthRequired(server.name);
+        if (fresh.accessToken !== spent && !stale(fresh)) return fresh;
+        return refreshNow(server, fresh);
+      });
     })();
     refreshing.set(key, work);
     try {
@@ -452,8 +441,9 @@ export function createOAuthManager(deps: OAuthManagerDeps): OAuthManager {
         csrfDigest: digest(csrf),
         ...(discovery.resource === undefined ? {} : { resource: discovery.resource }),
         scopes,
+        expiresAt: now() + STATE_TTL_MS,
       };
-      await deps.store.putPending(state, sealPending(deps.ring, state, pending), STATE_TTL_MS);
+      await putPendingRecord(deps.store, deps.ring, state, ownerOf(server), pending, STATE_TTL_MS);
       return { authorizationUrl: authorizationUrl.href, cookie: cookie(csrf, STATE_TTL_MS / 1000) };
     },
 
@@ -463,8 +453,7 @@ export function createOAuthManager(deps: OAuthManagerDeps): OAuthManager {
         new McpServerSideError("invalid_state", "the authorization state is unknown, used or expired");
       if (!/^[A-Za-z0-9_-]{43}$/.test(state)) throw badState();
       // Taken before anything else: a state is single use, whatever happens next.
-      const sealed = await deps.store.takePending(state);
-      const pending = sealed === null ? null : openPending(deps.ring, state, sealed);
+      const pending = await takePendingRecord(deps.store, deps.ring, state);
       if (pending === null) throw badState();
       const csrf = cookieValue(cookieHeader, COOKIE_NAME);
       if (csrf === undefined || !sameDigest(digest(csrf), pending.csrfDigest))
@@ -646,8 +635,4 @@ function sameDigest(left: string, right: string): boolean {
 
 function stripSlash(value: string): string {
   return value.endsWith("/") ? value.slice(0, -1) : value;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { McpServerSideError } from "../errors.js";
 import type { KeyRing } from "../security/crypto.js";
+import { rotateOAuthRecords } from "../oauth/records.js";
 import { needsRotation, resealDefinition } from "../security/secrets.js";
 import { scopeLabel } from "../store/keys.js";
 import type { McpStore, StoredServer, StoreScope } from "../store/types.js";
@@ -9,6 +10,8 @@ export interface RotateSecretsDeps {
   store: McpStore;
   /** The instance's key ring: its first key encrypts, every key decrypts. */
   ring: KeyRing;
+  /** Names of the config tier's servers: their users' OAuth records live under the global owner. */
+  configServers?: Iterable<string>;
 }
 
 /** What `rotateSecrets()` did. */
@@ -19,6 +22,8 @@ export interface RotateSecretsResult {
   servers: number;
   /** Servers re-encrypted under the current key. */
   rotated: number;
+  /** Users' OAuth records (tokens, client registrations, pending authorizations) re-encrypted. */
+  oauthRecords: number;
 }
 
 /** Attempts per record when other writers keep changing it under us. */
@@ -31,15 +36,24 @@ const MAX_ATTEMPTS = 10;
  * and retried. Records already current are not written. Safe to run while the app serves requests, and
  * to run again: a second run rotates nothing.
  *
+ * Users' OAuth records of each stored server (and of each config server, under the global owner) are
+ * re-encrypted too, each under its user's refresh lock (see `rotateOAuthRecords`); a store without
+ * `listUserSecrets` leaves them to lazy re-encryption on read.
+ *
  * A record that does not decrypt with any configured key is not rotated; the others still are, and the
  * call then rejects with `decryption_failed` naming each such record (scope label and server name), so
  * an operator never drops a key while something still needs it.
  */
 export async function rotateSecrets(deps: RotateSecretsDeps): Promise<RotateSecretsResult> {
   const { store, ring } = deps;
-  const result: RotateSecretsResult = { scopes: 0, servers: 0, rotated: 0 };
+  const result: RotateSecretsResult = { scopes: 0, servers: 0, rotated: 0, oauthRecords: 0 };
   /** `<scope label>/<server>` of each record that did not decrypt. */
   const failures: string[] = [];
+  const rotateOAuth = async (owner: StoreScope, name: string): Promise<void> => {
+    const oauth = await rotateOAuthRecords(store, ring, owner, name);
+    result.oauthRecords += oauth.rotated;
+    if (oauth.failed > 0) failures.push(`${scopeLabel(owner)}/${name} (${oauth.failed} OAuth record(s))`);
+  };
 
   for (const scope of await store.listScopes()) {
     result.scopes++;
@@ -51,8 +65,12 @@ export async function rotateSecrets(deps: RotateSecretsDeps): Promise<RotateSecr
         if (!McpServerSideError.isInstance(error) || error.code !== "decryption_failed") throw error;
         failures.push(`${scopeLabel(scope)}/${record.name}`);
       }
+      await rotateOAuth(scope, record.name);
     }
   }
+  // Config servers are not in the store, but their users' OAuth records are (under the global owner).
+  const globalNames = new Set((await store.list({ kind: "global" })).map((record) => record.name));
+  for (const name of deps.configServers ?? []) if (!globalNames.has(name)) await rotateOAuth({ kind: "global" }, name);
 
   if (failures.length > 0) {
     throw new McpServerSideError(

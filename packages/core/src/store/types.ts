@@ -76,6 +76,12 @@ export interface McpStore {
   setUserSecret(scope: StoreScope, server: string, user: string, value: string, ttlMs?: number): Promise<void>;
   /** Removes a user's secret; removing an absent one is not an error. `delete` of a server removes all of them. */
   deleteUserSecret(scope: StoreScope, server: string, user: string): Promise<void>;
+  /**
+   * Every unexpired user secret of one server, values only (a key's user part may be a digest), so
+   * `rotateSecrets()` can re-encrypt OAuth records; never on a request path. Optional: without it,
+   * OAuth records are re-encrypted only when next read.
+   */
+  listUserSecrets?(scope: StoreScope, server: string): Promise<string[]>;
   /** Stores a pending state (an OAuth authorization in progress) under a random id, for `ttlMs`. */
   putPending(id: string, value: string, ttlMs: number): Promise<void>;
   /** Returns and removes a pending state in one step, so a state is used at most once; null when absent or expired. */

@@ -328,6 +328,17 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
       await withLock(key, () => backend(() => storage.removeItem(key)));
     },
 
+    async listUserSecrets(scope, server) {
+      const prefix = `secrets:${storeKeys.userSecretGroup(scope, server)}:user:`;
+      const values: string[] = [];
+      for (const key of await backend(() => storage.getKeys(prefix))) {
+        if (!key.startsWith(prefix)) continue;
+        const value = await withLock(key, () => readExpiring(key, false));
+        if (value !== null) values.push(value);
+      }
+      return values;
+    },
+
     async putPending(id, value, ttlMs) {
       const key = storeKeys.pending(id);
       assertTtl(ttlMs);

@@ -474,6 +474,21 @@ export function describeStoreConformance(
         expect(await store.getUserSecret(scope, "docs", "alice")).toBe("fresh");
       });
 
+      it("lists the unexpired user secrets of one server, and only those (listUserSecrets)", async () => {
+        const list = store.listUserSecrets?.bind(store);
+        // Optional: a store without it leaves OAuth records to lazy re-encryption.
+        if (list === undefined) return;
+        const scope = uniqueScope();
+        expect(await list(scope, "docs")).toEqual([]);
+        const users = hostileIds(uniqueToken());
+        for (const user of users) await store.setUserSecret(scope, "docs", user, `tokens of ${user}`);
+        await store.setUserSecret(scope, "wiki", "alice", "wiki tokens");
+        await store.setUserSecret(uniqueScope(), "docs", "alice", "other scope");
+        expect((await list(scope, "docs")).sort()).toEqual(users.map((user) => `tokens of ${user}`).sort());
+        await store.deleteUserSecret(scope, "docs", users[0] ?? "");
+        expect(await list(scope, "docs")).toHaveLength(users.length - 1);
+      });
+
       it("refuses a server name that could build another key", async () => {
         const scope = uniqueScope();
         for (const invalid of ["a:b", "../docs", "docs*", "__proto__"]) {

@@ -386,3 +386,68 @@ describe("per-user OAuth against a real authorization server", () => {
     expect(await storage.getKeys("secrets:")).toEqual([]);
   });
 });
+
+describe("OAuth records in key rotation and server deletion", () => {
+  /** The key ids of every sealed part in the store (servers, users' OAuth records). */
+  async function keyIdsIn(storage: ReturnType<typeof createStorage>): Promise<Set<string>> {
+    const ids = new Set<string>();
+    for (const key of await storage.getKeys()) {
+      const raw = JSON.stringify(await storage.getItem(key));
+      for (const match of raw.matchAll(/enc:v1:([A-Za-z0-9_-]{11}):/g)) ids.add(match[1] ?? "");
+    }
+    return ids;
+  }
+
+  it("rotateSecrets() re-encrypts users' tokens, the client registration and pending authorizations", async () => {
+    const storage = createStorage();
+    const oldKey = randomBytes(32).toString("base64");
+    const newKey = randomBytes(32).toString("base64");
+    const before = instance({ storage: unstorageStore(storage), encryptionKeys: [oldKey] });
+    await register(before);
+    await connect(before, "alice");
+    // An authorization in progress too: its record (with the PKCE verifier) is sealed as well.
+    const started = await before.handle(as("bob", "/mcp-servers/docs/oauth/connect?mode=json"));
+    const { authorizationUrl } = (await (started as Response).json()) as { authorizationUrl: string };
+    const bobCookie = (started?.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    const oldIds = await keyIdsIn(storage);
+    expect(oldIds.size).toBe(1);
+
+    const rotating = instance({ storage: unstorageStore(storage), encryptionKeys: [newKey, oldKey] });
+    const result = await rotating.rotateSecrets();
+    // Alice's tokens, the client registration and Bob's pending authorization.
+    expect(result.oauthRecords).toBe(3);
+    const newIds = await keyIdsIn(storage);
+    expect(newIds.size).toBe(1);
+    expect([...newIds].some((id) => oldIds.has(id))).toBe(false);
+    expect((await rotating.rotateSecrets()).oauthRecords).toBe(0);
+
+    // The old key is gone: Alice's tokens still open, Bob's authorization still completes.
+    const after = instance({ storage: unstorageStore(storage), encryptionKeys: [newKey] });
+    expect(await whoami(after, "alice")).toBe("alice");
+    const callback = await authorizeInBrowser(authorizationUrl, "bob", REDIRECT_URI);
+    expect((await after.handle(new Request(callback, { headers: { cookie: bobCookie } })))?.status).toBe(200);
+    expect(await whoami(after, "bob")).toBe("bob");
+    expect(authorization.registrations).toBeGreaterThan(0);
+  });
+
+  it("deletes pending authorizations with the server: their callback then fails and no record is left", async () => {
+    const storage = createStorage();
+    const mcp = instance({ storage: unstorageStore(storage) });
+    await register(mcp);
+    const started = await mcp.handle(as("alice", "/mcp-servers/docs/oauth/connect?mode=json"));
+    const { authorizationUrl } = (await (started as Response).json()) as { authorizationUrl: string };
+    const cookie = (started?.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    const callback = await authorizeInBrowser(authorizationUrl, "alice", REDIRECT_URI);
+    // The client registration and the pending authorization.
+    expect((await storage.getKeys("secrets:")).length).toBe(2);
+    expect((await mcp.handle(as("alice", "/mcp-servers/docs", { method: "DELETE" })))?.status).toBe(204);
+    expect(await storage.getKeys("secrets:")).toEqual([]);
+    // Registered again under the same name and URL: the old authorization does not complete.
+    await register(mcp);
+    const response = await mcp.handle(new Request(callback, { headers: { cookie } }));
+    expect(response?.status).toBe(400);
+    expect(await response?.json()).toMatchObject({ code: "invalid_state" });
+    const context = mcp.forRequest(as("alice", "/chat"));
+    expect(await context.tools()).toEqual({});
+  });
+});
