@@ -1,3 +1,5 @@
+import { findInCauses } from "./util/error-cause.js";
+
 /**
  * Stable machine codes. The HTTP codes are those of SPEC §4; the others name what went wrong inside a
  * request context (`errors`) or at start-up. A 422 validation failure carries `invalid_request`.
@@ -101,6 +103,14 @@ export class McpServerSideError extends Error {
   static isInstance(value: unknown): value is McpServerSideError {
     return typeof value === "object" && value !== null && MARKER in value;
   }
+}
+
+/**
+ * Our own error within `error`'s cause chain (or an `AggregateError` in it): undici, the MCP SDK and
+ * Node wrap what our checks threw (an SSRF refusal inside `TypeError("fetch failed")`).
+ */
+export function findOwnError(error: unknown): McpServerSideError | undefined {
+  return findInCauses(error, (link) => (McpServerSideError.isInstance(link) ? link : undefined));
 }
 
 /** The result shape every validator returns instead of throwing. */

@@ -2,6 +2,7 @@ import type { ServerDefinition } from "../config/schema.js";
 import { isEnabled } from "../config/schema.js";
 import type { Registry } from "../registry/registry.js";
 import type { SlotState } from "../telemetry/telemetry.js";
+import { raceDeadline } from "../util/deadline.js";
 import { jsonResponse } from "./problem.js";
 
 /**
@@ -46,11 +47,9 @@ export interface ServerHealth {
 const STORE_PING_TIMEOUT_MS = 2_000;
 
 function within<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error("timed out")), ms);
+  return raceDeadline(work, ms, undefined, () => {
+    throw new Error("timed out");
   });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 export async function healthResponse(deps: HealthDeps): Promise<Response> {

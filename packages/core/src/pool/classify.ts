@@ -3,8 +3,9 @@ import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamable
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { ErrorCode as JsonRpcErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { STATUS_CODES } from "node:http";
-import { McpServerSideError } from "../errors.js";
+import { findOwnError } from "../errors.js";
 import { sanitizeText } from "../security/redact.js";
+import { findInCauses } from "../util/error-cause.js";
 
 /**
  * Why a connection failed, as a stable code and a fixed message. Upstream text (bodies, resolved
@@ -92,27 +93,12 @@ export function suggestsSseFallback(error: unknown): boolean {
   return status === 400 || status === 404 || status === 405 || status === 406 || status === 415;
 }
 
-function findOwnError(error: unknown): McpServerSideError | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null; depth++) {
-    if (McpServerSideError.isInstance(current)) return current;
-    if (current instanceof AggregateError) {
-      const inner = current.errors.find((candidate: unknown) => McpServerSideError.isInstance(candidate));
-      if (inner !== undefined) return inner as McpServerSideError;
-    }
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
+/** The first system error code (`ECONNREFUSED`, `ENOTFOUND` …) in the cause chain. */
 function systemCode(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === "string") return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
+  return findInCauses(error, (link) => {
+    const code = (link as { code?: unknown }).code;
+    return typeof code === "string" ? code : undefined;
+  });
 }
 
 export function classifyConnectError(error: unknown): ConnectFailure {

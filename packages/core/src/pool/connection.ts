@@ -1,5 +1,4 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import { SSEClientTransport, SseError } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -19,6 +18,7 @@ import { credentialsOf, maskCredentialText } from "../security/secrets.js";
 import type { ResolvedServer } from "../types.js";
 import type { ChildProcess } from "node:child_process";
 import type { Operation, Telemetry } from "../telemetry/telemetry.js";
+import { raceDeadline } from "../util/deadline.js";
 import {
   ChildExitError,
   classifyConnectError,
@@ -52,7 +52,6 @@ export interface OpenOptions {
   signal?: AbortSignal;
   /** Largest JSON-RPC line accepted from a stdio server. */
   maxStdioMessageBytes: number;
-  authProvider?: OAuthClientProvider;
   logger?: Logger;
   events: ConnectionEvents;
   /** Spans and metrics of initialize, tools/list and tools/call (absent without OpenTelemetry). */
@@ -195,7 +194,6 @@ function createTransport(kind: TransportKind, options: OpenOptions, child: Child
     // Tenant tiers: redirects are left to the guarded fetch, which follows them same-origin only,
     // at most 5 hops, each re-checked (SPEC §9). The config tier keeps the SDK's same-origin policy.
     redirectPolicy: options.server.source === "config" ? ("same-origin" as const) : ("follow" as const),
-    ...(options.authProvider ? { authProvider: options.authProvider } : {}),
   };
   return kind === "sse" ? new SSEClientTransport(url, common) : new StreamableHTTPClientTransport(url, common);
 }
@@ -238,14 +236,12 @@ async function openWith(kind: TransportKind, options: OpenOptions, deadline: num
       closing = true;
       alive = false;
       if (transport instanceof StreamableHTTPClientTransport && transport.sessionId !== undefined && !sessionGone) {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([
+        await raceDeadline(
           transport.terminateSession().catch(() => undefined),
-          new Promise<void>((resolve) => {
-            timer = setTimeout(resolve, TERMINATE_TIMEOUT_MS);
-          }),
-        ]);
-        clearTimeout(timer);
+          TERMINATE_TIMEOUT_MS,
+          undefined,
+          () => undefined,
+        );
       }
       await client.close().catch(() => undefined);
     })();
@@ -255,21 +251,19 @@ async function openWith(kind: TransportKind, options: OpenOptions, deadline: num
   // The SDK's own timeout covers initialize only, not the transport's start (an SSE endpoint that
   // never sends its `endpoint` event would hang it): one deadline covers both, and the abort signal
   // of the engine cuts it short.
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let onAbort: (() => void) | undefined;
   try {
-    await new Promise<void>((resolve, reject) => {
-      timer = setTimeout(() => reject(new ConnectTimeoutError(Math.round(options.timeoutMs))), remaining());
-      if (options.signal) {
-        onAbort = () =>
-          reject(new McpServerSideError("connection_failed", "the connection was cancelled (shutting down)"));
-        if (options.signal.aborted) onAbort();
-        else options.signal.addEventListener("abort", onAbort, { once: true });
-      }
-      // Our deadline fires first and closes the transport; the SDK's own timeout would also send a
-      // cancellation notification on a new request to a server that does not answer.
-      client.connect(transport, { timeout: remaining() + 60_000 }).then(resolve, reject);
-    });
+    // Our deadline fires first and closes the transport; the SDK's own timeout would also send a
+    // cancellation notification on a new request to a server that does not answer.
+    await raceDeadline(
+      client.connect(transport, { timeout: remaining() + 60_000 }),
+      remaining(),
+      options.signal,
+      (why) => {
+        throw why === "timeout"
+          ? new ConnectTimeoutError(Math.round(options.timeoutMs))
+          : new McpServerSideError("connection_failed", "the connection was cancelled (shutting down)");
+      },
+    );
   } catch (error) {
     closing = true;
     const exited = kind === "stdio" && isConnectionClosed(error);
@@ -283,9 +277,6 @@ async function openWith(kind: TransportKind, options: OpenOptions, deadline: num
         cause: error,
       });
     throw error;
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) options.signal?.removeEventListener("abort", onAbort);
   }
   alive = true;
 

@@ -1,4 +1,3 @@
-import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { ToolSet } from "ai";
 import { McpServerSideError } from "../errors.js";
 import { type HookOrigin, INSTANCE_ORIGIN, type McpHookable } from "../hooks.js";
@@ -15,6 +14,7 @@ import { type Connection, openConnection } from "./connection.js";
 import { createPool } from "./pool.js";
 import { fireHook } from "./lifecycle.js";
 import type { Slot } from "./slot.js";
+import { raceDeadline } from "../util/deadline.js";
 
 /**
  * The injection engine (SPEC §5): pooled connections to MCP servers and their tools as AI SDK tools.
@@ -33,8 +33,6 @@ export interface EngineDeps {
   toolName?: (server: string, tool: string) => string;
   /** The fetch for a server's HTTP transport: SSRF-guarded for tenant tiers, the global fetch for config. */
   fetchFor: (server: ResolvedServer) => typeof fetch;
-  /** An OAuth client provider for `auth.type: "oauth2"` servers (per user), handed to the MCP SDK transport. */
-  authProviderFor?: (server: ResolvedServer) => OAuthClientProvider | undefined;
   /** Largest JSON-RPC message accepted from a stdio server. @default 16 MiB, or 4 × maxToolResultBytes when larger */
   maxStdioMessageBytes?: number;
   /** Clock for idle eviction and cool-downs. @default Date.now */
@@ -96,24 +94,6 @@ function failureOf(error: unknown): { code: string; message: string } {
   return classifyConnectError(error);
 }
 
-/**
- * Waits for `work` up to `timeoutMs` or until `signal` aborts; resolves either way (the work goes on
- * in the background and fills the pool for later requests).
- */
-function settleWithin(work: Promise<unknown>[], timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, timeoutMs);
-    if (signal?.aborted) return done();
-    signal?.addEventListener("abort", done, { once: true });
-    Promise.all(work).then(done, done);
-  });
-}
-
 export function createEngine(deps: EngineDeps): Engine {
   const { limits, hooks, logger } = deps;
   const now = deps.now ?? Date.now;
@@ -127,7 +107,6 @@ export function createEngine(deps: EngineDeps): Engine {
     ...(logger ? { logger } : {}),
     namer: createToolNamer(deps.toolName),
     fetchFor: deps.fetchFor,
-    ...(deps.authProviderFor ? { authProviderFor: deps.authProviderFor } : {}),
     now,
     shutdown: shutdown.signal,
     maxStdioMessageBytes,
@@ -212,7 +191,8 @@ export function createEngine(deps: EngineDeps): Engine {
       );
     }
     if (work.length === 0) return results;
-    await settleWithin(work, timeoutMs, signal);
+    // Resolves either way: work that lost the race goes on and fills the pool for later requests.
+    await raceDeadline(Promise.all(work), timeoutMs, signal, () => undefined);
     const answered = [...results];
     for (const index of pending) {
       if (answered[index] !== undefined) continue;
@@ -246,14 +226,12 @@ export function createEngine(deps: EngineDeps): Engine {
     }
     const started = performance.now();
     try {
-      const authProvider = deps.authProviderFor?.(server);
       connection = await openConnection({
         server,
         fetch: deps.fetchFor(server),
         timeoutMs: limits.connectTimeoutMs,
         signal: shutdown.signal,
         maxStdioMessageBytes,
-        ...(authProvider ? { authProvider } : {}),
         ...(logger ? { logger } : {}),
         ...(deps.telemetry ? { telemetry: deps.telemetry } : {}),
         events: { onToolsChanged: () => undefined, onLost: () => undefined },

@@ -7,6 +7,7 @@ import { classifyConnectError, isConnectionBroken } from "./classify.js";
 import { type Connection, openConnection } from "./connection.js";
 import type { Release } from "./gate.js";
 import type { CloseReason, SlotDeps } from "./slot.js";
+import { sleep } from "../util/deadline.js";
 
 /**
  * The connection lifecycle of one pool slot: it opens the connection once for all concurrent callers
@@ -86,19 +87,6 @@ export function fireHook<N extends "connection:open" | "connection:error" | "con
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
 export function createLifecycle(
   server: ResolvedServer,
   ref: HookServerRef,
@@ -156,14 +144,12 @@ export function createLifecycle(
         release = await deps.admit(server, stop);
         if (closedReason !== undefined) throw closedError();
         connecting = true;
-        const authProvider = deps.authProviderFor?.(server);
         opened = await openConnection({
           server,
           fetch: deps.fetchFor(server),
           timeoutMs: limits.connectTimeoutMs,
           signal: deps.shutdown,
           maxStdioMessageBytes: deps.maxStdioMessageBytes,
-          ...(authProvider ? { authProvider } : {}),
           ...(logger ? { logger } : {}),
           ...(deps.telemetry ? { telemetry: deps.telemetry } : {}),
           events: {

@@ -1,4 +1,3 @@
-import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { McpServerSideError } from "../errors.js";
 import type { HookServerRef, McpHookable } from "../hooks.js";
@@ -13,6 +12,7 @@ import type { Connection } from "./connection.js";
 import type { Release } from "./gate.js";
 import { createLifecycle } from "./lifecycle.js";
 import { createToolList } from "./tool-list.js";
+import { raceDeadline } from "../util/deadline.js";
 
 /**
  * A pool slot: everything the engine keeps for one server as one caller group sees it (one pool key).
@@ -29,7 +29,6 @@ export interface SlotDeps {
   logger?: Logger;
   namer: ToolNamer;
   fetchFor: (server: ResolvedServer) => FetchLike;
-  authProviderFor?: (server: ResolvedServer) => OAuthClientProvider | undefined;
   now: () => number;
   /** Aborted when the engine closes: pending connects stop at once. */
   shutdown: AbortSignal;
@@ -76,34 +75,6 @@ export interface Slot {
     onError: (error: unknown) => T | PromiseLike<T>,
   ): Promise<T>;
   close(reason: CloseReason): Promise<void>;
-}
-
-/** `promise`, or a `timeout` error once `deadline` (performance.now) passed or `signal` aborted. */
-function within<T>(
-  promise: Promise<T>,
-  deadline: number,
-  timeoutMs: number,
-  signal: AbortSignal | undefined,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => finish(() => reject(signal?.reason));
-    const timer = setTimeout(
-      () =>
-        finish(() => reject(new McpServerSideError("timeout", `the tool call did not finish within ${timeoutMs} ms`))),
-      Math.max(0, Math.ceil(deadline - performance.now())),
-    );
-    function finish(settle: () => void): void {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      settle();
-    }
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => finish(() => resolve(value)),
-      (error: unknown) => finish(() => reject(error)),
-    );
-  });
 }
 
 /**
@@ -157,7 +128,11 @@ export function createSlot(key: string, server: ResolvedServer, deps: SlotDeps):
     options: CallOptions,
     deadline: number,
   ): Promise<unknown> => {
-    const live = await within(lifecycle.connection(), deadline, options.timeoutMs, options.signal);
+    const live = await raceDeadline(lifecycle.connection(), deadline - performance.now(), options.signal, (why) => {
+      throw why === "aborted"
+        ? options.signal?.reason
+        : new McpServerSideError("timeout", `the tool call did not finish within ${options.timeoutMs} ms`);
+    });
     return live.callTool(tool, args, callOptions(options, deadline));
   };
 

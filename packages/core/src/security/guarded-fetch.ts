@@ -1,7 +1,7 @@
 import type { LookupAddress as DnsLookupAddress, LookupOptions } from "node:dns";
 import { isIP } from "node:net";
 import { Agent, buildConnector, fetch as undiciFetch } from "undici";
-import { McpServerSideError } from "../errors.js";
+import { findOwnError, McpServerSideError } from "../errors.js";
 import type { NetworkPolicy } from "../options.js";
 import { checkHost, effectivePort, isHostOpened, isPlainHttpAllowed, parseRemoteUrl, warnRefusedHost } from "./ssrf.js";
 
@@ -138,20 +138,6 @@ function createGuardedConnector(policy: NetworkPolicy, connectTimeoutMs: number)
       (error: unknown) => callback(error instanceof Error ? error : new Error(String(error)), null),
     );
   };
-}
-
-/** undici wraps connect errors in `TypeError("fetch failed")`; surface ours as they are. */
-function unwrapError(error: unknown): unknown {
-  let current: unknown = error;
-  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null; depth++) {
-    if (McpServerSideError.isInstance(current)) return current;
-    if (current instanceof AggregateError) {
-      const ours = current.errors.find((inner: unknown) => McpServerSideError.isInstance(inner));
-      if (ours !== undefined) return ours;
-    }
-    current = (current as { cause?: unknown }).cause;
-  }
-  return error;
 }
 
 /**
@@ -326,7 +312,8 @@ export function createGuardedFetch(policy: NetworkPolicy, options: GuardedFetchO
           typeof undiciFetch
         >[1])) as unknown as Response;
       } catch (error) {
-        throw unwrapError(error);
+        // undici wraps connect errors in `TypeError("fetch failed")`; surface ours as they are.
+        throw findOwnError(error) ?? error;
       }
       const location = response.headers.get("location");
       if (!REDIRECT_STATUSES.has(response.status) || location === null || redirectMode === "manual") {

@@ -1,26 +1,20 @@
 import type { ServerDefinition } from "../config/schema.js";
 import { credentialsOf, maskCredentialText } from "../security/secrets.js";
-import { utf8Length } from "./result.js";
+import { utf8Length, utf8Prefix } from "../util/utf8.js";
 
 /**
  * Server `instructions` for the app's system prompt (SPEC §5, §9): each capped at `maxBytes` of UTF-8
  * (4 KiB by default) and headed by the server's name, so the model knows which server said what.
  */
 
+const ELLIPSIS = "…";
+const ELLIPSIS_BYTES = utf8Length(ELLIPSIS);
+
 /** `text` cut to `maxBytes` of UTF-8 on a character boundary, with an ellipsis when cut. */
 export function capInstructions(text: string, maxBytes: number): string {
   const trimmed = text.trim();
   if (utf8Length(trimmed, maxBytes) <= maxBytes) return trimmed;
-  const ellipsis = "…";
-  let bytes = 0;
-  let end = 0;
-  for (const character of trimmed) {
-    const size = utf8Length(character);
-    if (bytes + size > maxBytes - utf8Length(ellipsis)) break;
-    bytes += size;
-    end += character.length;
-  }
-  return trimmed.slice(0, end) + ellipsis;
+  return `${utf8Prefix(trimmed, maxBytes - ELLIPSIS_BYTES)}${ELLIPSIS}`;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { aiSdkMajor } from "../ai-sdk.js";
+import { utf8Length, utf8Prefix } from "../util/utf8.js";
 
 /**
  * What a tool's `execute` returns and what the model gets from it. The MCP result is returned as it
@@ -13,36 +14,6 @@ type ContentPart = CallToolResult["content"][number];
 /** Appended where a result was cut. */
 export function truncationMarker(maxBytes: number): string {
   return `\n[truncated by mcp-server-side: the result exceeded the limit of ${maxBytes} bytes]`;
-}
-
-/** UTF-8 length without allocating; `limit` stops counting early once exceeded. */
-export function utf8Length(text: string, limit = Number.POSITIVE_INFINITY): number {
-  let bytes = 0;
-  for (let index = 0; index < text.length && bytes <= limit; index++) {
-    const code = text.charCodeAt(index);
-    if (code < 0x80) bytes += 1;
-    else if (code < 0x800) bytes += 2;
-    else if (code >= 0xd800 && code <= 0xdbff && index + 1 < text.length) {
-      bytes += 4;
-      index++;
-    } else bytes += 3;
-  }
-  return bytes;
-}
-
-/** The longest prefix of `text` within `maxBytes` of UTF-8, never splitting a surrogate pair. */
-function utf8Prefix(text: string, maxBytes: number): string {
-  let bytes = 0;
-  let index = 0;
-  while (index < text.length) {
-    const code = text.charCodeAt(index);
-    const pair = code >= 0xd800 && code <= 0xdbff && index + 1 < text.length;
-    const size = code < 0x80 ? 1 : code < 0x800 ? 2 : pair ? 4 : 3;
-    if (bytes + size > maxBytes) break;
-    bytes += size;
-    index += pair ? 2 : 1;
-  }
-  return text.slice(0, index);
 }
 
 /** Bytes a part takes: text as UTF-8, binary data as its base64 length, anything else as JSON. */

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { compileToolFilter } from "../../src/tools/filter.js";
 import { capInstructions } from "../../src/tools/instructions.js";
 import { createToolNamer, providerSafeName, PROVIDER_TOOL_NAME } from "../../src/tools/naming.js";
-import { capToolResult, mcpToModelOutput, utf8Length } from "../../src/tools/result.js";
+import { capToolResult, mcpToModelOutput } from "../../src/tools/result.js";
+import { utf8Length } from "../../src/util/utf8.js";
 import { checkInputSchema } from "../../src/tools/schema.js";
 
 describe("tool names", () => {
