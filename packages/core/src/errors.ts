@@ -38,7 +38,13 @@ export type ErrorCode =
   | "decryption_failed"
   | "oauth_required"
   | "user_required"
-  | "invalid_state";
+  | "invalid_state"
+  /** A request's `errors`: collecting a server's tools stopped because the caller's signal aborted. */
+  | "aborted"
+  /** The `tool:error` hook: a `tool:before-call` hook refused the call (its `veto`). */
+  | "vetoed"
+  /** A Chat Completions request's `errors`: a tool that needs approval was left out (only the Responses API can ask). */
+  | "approval_required";
 
 /** One failing field of a validation error: a JSON Pointer into the request body and why it failed. */
 export interface FieldError {

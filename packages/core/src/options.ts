@@ -7,6 +7,7 @@ import type { McpStore } from "./store/types.js";
 import type { HealthOptions } from "./http/health.js";
 import type { TelemetryOptions } from "./telemetry/telemetry.js";
 import type { Identity } from "./types.js";
+import { McpServerSideError } from "./errors.js";
 
 /** A DNS answer in the shape of `dns.promises.lookup(hostname, { all: true })`. */
 export interface LookupAddress {
@@ -111,6 +112,15 @@ export interface McpServerSideOptions {
   /** Pages of `tools/list` read from one server; a longer listing stops there. @default 20 */
   maxToolListPages?: number;
   /**
+   * Headers one server may send: `headers`, `auth.headers` and a bearer token's `Authorization`
+   * together. A definition with more is refused. @default 32
+   */
+  maxHeadersPerServer?: number;
+  /** Bytes of one header value (a bearer token included); a longer one is refused. @default 4096 */
+  maxHeaderValueBytes?: number;
+  /** Bytes of UTF-8 of one server's `instructions` handed to the model; longer ones are cut. @default 4096 */
+  maxInstructionsBytes?: number;
+  /**
    * Connects the config tier's servers at start-up, so `ready()` resolves with them connected (or
    * with the reasons they failed) and the first request finds them warm. @default true
    */
@@ -212,10 +222,14 @@ export interface NetworkPolicy {
 export function resolveLimits(options: McpServerSideOptions): Limits {
   const limits: Limits = { ...DEFAULT_LIMITS };
   for (const key of Object.keys(DEFAULT_LIMITS) as (keyof Limits)[]) {
-    const value = (options as Record<string, unknown>)[key];
+    // Typed access: a limit without an option of its name in McpServerSideOptions does not compile.
+    const value: unknown = options[key];
     if (value === undefined) continue;
     if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-      throw new TypeError(`createMcpServerSide: option '${key}' must be a non-negative number`);
+      throw new McpServerSideError(
+        "invalid_config",
+        `createMcpServerSide: option '${key}' must be a non-negative number`,
+      );
     }
     limits[key] = value;
   }
@@ -225,7 +239,10 @@ export function resolveLimits(options: McpServerSideOptions): Limits {
 export function normalizeBasePath(basePath: string | undefined): string {
   const path = (basePath ?? "/mcp-servers").replace(/\/+$/, "");
   if (path !== "" && !/^\/[A-Za-z0-9._~\-/]*$/.test(path)) {
-    throw new TypeError("createMcpServerSide: 'basePath' must be a path such as /mcp-servers");
+    throw new McpServerSideError(
+      "invalid_config",
+      "createMcpServerSide: 'basePath' must be a path such as /mcp-servers",
+    );
   }
   return path;
 }

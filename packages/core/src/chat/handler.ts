@@ -48,13 +48,17 @@ export function createChatCompletionsHandler(
   deps: ChatCompletionsDeps,
 ): (request: Request) => Promise<Response> {
   if (typeof options?.model !== "function") {
-    throw new TypeError(
+    throw new McpServerSideError(
+      "invalid_config",
       "createMcpServerSide: 'chatCompletions.model' must be a function from a model id to an AI SDK model",
     );
   }
   const maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
   if (!Number.isInteger(maxSteps) || maxSteps < 1) {
-    throw new TypeError("createMcpServerSide: 'chatCompletions.maxSteps' must be an integer of at least 1");
+    throw new McpServerSideError(
+      "invalid_config",
+      "createMcpServerSide: 'chatCompletions.maxSteps' must be an integer of at least 1",
+    );
   }
   const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_CHAT_BODY_BYTES;
   const { logger } = deps;

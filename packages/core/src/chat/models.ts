@@ -1,4 +1,5 @@
 import { chatError, errorResponse } from "./errors.js";
+import { McpServerSideError } from "../errors.js";
 
 /** An entry of `GET /v1/models`, in OpenAI's shape. */
 export interface OpenAIModel {
@@ -21,7 +22,8 @@ export function createModelsHandler(
   now: number = Date.now(),
 ): (request: Request, modelId: string | undefined) => Response {
   if (ids !== undefined && (!Array.isArray(ids) || ids.some((id) => !isModelId(id)))) {
-    throw new TypeError(
+    throw new McpServerSideError(
+      "invalid_config",
       `createMcpServerSide: 'chatCompletions.models' must be an array of non-empty strings of at most ${MAX_MODEL_ID_LENGTH} characters`,
     );
   }

@@ -138,7 +138,10 @@ const FIELDS: readonly PinnedField[] = ["description", "inputSchema", "annotatio
 export function createToolPinning(deps: ToolPinningDeps): ToolPinning {
   const { store, hooks, logger } = deps;
   if (deps.mode !== "warn" && deps.mode !== "block" && deps.mode !== "off")
-    throw new TypeError('createMcpServerSide: \'toolPinning\' must be "warn", "block" or "off"');
+    throw new McpServerSideError(
+      "invalid_config",
+      'createMcpServerSide: \'toolPinning\' must be "warn", "block" or "off"',
+    );
   const now = deps.now ?? Date.now;
   const supported =
     typeof store.getToolPins === "function" &&
