@@ -94,6 +94,13 @@ export function oauthScenarios({ app }: MatrixContext): void {
     });
     expect(done.status, done.text).toBe(200);
     expect(cookie).not.toBe(secondCookie);
+    // The page tells its opener through a script of this origin (no inline script, strict CSP).
+    expect(done.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(done.text).toContain(`<script src="${client.base}/oauth/callback.js" data-server="docs"`);
+    const script = await client.request("GET", `${client.base}/oauth/callback.js`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get("content-type")).toContain("text/javascript");
+    expect(script.text).toContain('type: "mcp-oauth"');
 
     const after = await chat(client, key, alice);
     expect(after.errors).toEqual([]);

@@ -165,6 +165,7 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     ...(options.ui ? { ui: createSettingsUi(basePath, options.ui === true ? {} : options.ui) } : {}),
     oauth: {
       manager: oauth,
+      basePath,
       ...(options.oauth?.returnTo === undefined ? {} : { returnTo: options.oauth.returnTo }),
       ...(options.oauth?.redirectUri === undefined ? {} : { redirectUri: options.oauth.redirectUri }),
     },

@@ -12,6 +12,7 @@ import type { Engine } from "../pool/engine.js";
 import type { Registry, StoredEntry, TierSnapshot } from "../registry/registry.js";
 import {
   callbackResponse,
+  oauthPublicFile,
   connectResponse,
   disconnectResponse,
   type OAuthRouteDeps,
@@ -68,6 +69,7 @@ type Route =
   | { kind: "oauthConnect"; name: string }
   | { kind: "oauth"; name: string }
   | { kind: "oauthCallback" }
+  | { kind: "oauthFile"; file: string }
   | { kind: "health" }
   | { kind: "unknown" };
 
@@ -90,6 +92,7 @@ export function createManagementHandler(
     oauthConnect: { GET: oauthConnect },
     oauth: { DELETE: oauthDisconnect },
     oauthCallback: { GET: ({ request, deps }) => oauthCallback(request, deps) },
+    oauthFile: { GET: ({ deps, route }) => oauthFile(deps, route) },
     health: { GET: health },
     unknown: {},
   };
@@ -128,6 +131,8 @@ export function createManagementHandler(
       // The browser returns from the authorization server without the app's API key: the state and the
       // CSRF cookie authenticate the callback (an identity, when identify finds one, must match).
       if (route.kind === "oauthCallback") return await oauthCallback(request, deps);
+      // The callback page's script and the client metadata document are public (an authorization server fetches the latter).
+      if (route.kind === "oauthFile") return await oauthFile(deps, route);
       // A readiness probe has no API key when the operator made the report public.
       if (route.kind === "health" && deps.health?.options.public === true) return await healthResponse(deps.health);
       const identity = await deps.identify(request);
@@ -171,6 +176,12 @@ function matchRoute(path: string, basePath: string): Route | undefined {
   if (segments === undefined) return undefined;
   if (segments.length === 0) return { kind: "list" };
   if (segments.length === 2 && segments[0] === "oauth" && segments[1] === "callback") return { kind: "oauthCallback" };
+  if (
+    segments.length === 2 &&
+    segments[0] === "oauth" &&
+    (segments[1] === "callback.js" || segments[1] === "client-metadata.json")
+  )
+    return { kind: "oauthFile", file: segments[1] };
   // `_health` is no server name (names start with a letter or digit), so it hides no `GET /:name`.
   if (segments.length === 1 && segments[0] === "_health") return { kind: "health" };
   let name: string;
@@ -344,6 +355,12 @@ async function oauthConnect({ deps, identity, route, request }: RouteContext): P
 async function oauthDisconnect({ deps, identity, route }: RouteContext): Promise<Response> {
   if (!deps.oauth) throw new McpServerSideError("not_found", "no such route");
   return disconnectResponse(deps.oauth, await findEffective(deps, identity, nameOf(route)), identity);
+}
+
+async function oauthFile(deps: HandlerDeps, route: Route): Promise<Response> {
+  const file = deps.oauth && route.kind === "oauthFile" ? oauthPublicFile(deps.oauth, route.file) : undefined;
+  if (file === undefined) throw new McpServerSideError("not_found", "no such route");
+  return file;
 }
 
 async function oauthCallback(request: Request, deps: HandlerDeps): Promise<Response> {

@@ -2,6 +2,7 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
 import {
   buildDiscoveryUrls,
   extractWWWAuthenticateParams,
+  isHttpsUrl,
   discoverAuthorizationServerMetadata,
   discoverOAuthProtectedResourceMetadata,
   exchangeAuthorization,
@@ -52,8 +53,16 @@ export interface OAuthOptions {
    * origin. @default a small page saying the account is connected
    */
   returnTo?: string;
-  /** The `client_name` sent at dynamic client registration. @default "mcp-server-side" */
+  /** The `client_name` sent at dynamic client registration and in the client metadata document. @default "mcp-server-side" */
   clientName?: string;
+  /**
+   * Client ID Metadata Documents: when `redirectUri` is https, the middleware serves
+   * `<basePath>/oauth/client-metadata.json` beside the callback, and an authorization server that
+   * advertises `client_id_metadata_document_supported` gets that URL as `client_id` instead of a
+   * dynamic registration (a pre-registered `auth.clientId` still comes first). `false` turns it off.
+   * @default true
+   */
+  clientMetadataDocument?: boolean;
   /** Tokens are refreshed this long before they expire. @default 60000 */
   refreshSkewMs?: number;
 }
@@ -92,13 +101,29 @@ export interface OAuthManager {
     params: URLSearchParams,
     cookieHeader: string | null,
     find: (pending: PendingRecord) => Promise<ResolvedServer | undefined>,
-  ): Promise<{ cookie: string }>;
+  ): Promise<{ cookie: string; server: string }>;
+  /**
+   * The Client ID Metadata Document served at `<basePath>/oauth/client-metadata.json`; undefined when
+   * the app has no https redirect URI (or the operator turned it off).
+   */
+  clientMetadataDocument(): ClientMetadataDocument | undefined;
   /** Forgets the user's tokens and revokes them at the server when it can. Idempotent. */
   disconnect(server: ResolvedServer): Promise<void>;
   /** Wraps a server's fetch so that every request carries the user's access token, refreshed as needed. */
   wrapFetch(server: ResolvedServer, base: typeof fetch): typeof fetch;
   /** The CSRF cookie's name. */
   readonly cookieName: string;
+}
+
+/** What an authorization server reads at the client_id URL (a public client: no secret, PKCE). */
+export interface ClientMetadataDocument {
+  client_id: string;
+  client_name: string;
+  client_uri: string;
+  redirect_uris: string[];
+  grant_types: string[];
+  response_types: string[];
+  token_endpoint_auth_method: "none";
 }
 
 const STATE_TTL_MS = 10 * 60_000;
@@ -127,6 +152,7 @@ export function createOAuthManager(deps: OAuthManagerDeps): OAuthManager {
   const redirectUri = checkedRedirect(deps.options);
   const secureCookie = redirectUri?.startsWith("https:") ?? false;
   const cookiePath = `${deps.basePath}/oauth`;
+  const metadataDocument = clientMetadataDocumentOf(deps.options, redirectUri, deps.basePath);
 
   /**
    * The server's fetch for the SDK's OAuth calls, answering the global `Response` class: the SDK reads
@@ -214,7 +240,10 @@ export function createOAuthManager(deps: OAuthManagerDeps): OAuthManager {
     return discovery;
   }
 
-  /** Client identity, in order: pre-registered in the definition, else dynamic registration once per server. */
+  /**
+   * Client identity, in order: pre-registered in the definition, else the Client ID Metadata Document's
+   * URL when the authorization server accepts one, else dynamic registration once per server.
+   */
   async function clientFor(server: ResolvedServer, discovery: Discovery): Promise<OAuthClientInformationMixed> {
     const auth = server.definition.auth;
     if (auth?.type === "oauth2" && auth.clientId !== undefined) {
@@ -223,6 +252,8 @@ export function createOAuthManager(deps: OAuthManagerDeps): OAuthManager {
         : { client_id: auth.clientId, client_secret: auth.clientSecret };
     }
     if (redirectUri === undefined) throw notConfigured();
+    if (metadataDocument !== undefined && discovery.metadata.client_id_metadata_document_supported === true)
+      return { client_id: metadataDocument.client_id };
     const slot = clientSlot(server);
     const key = JSON.stringify([slot.owner, slot.server, slot.userField]);
     const inFlight = registering.get(key);
@@ -393,6 +424,8 @@ export function createOAuthManager(deps: OAuthManagerDeps): OAuthManager {
   return {
     cookieName: COOKIE_NAME,
 
+    clientMetadataDocument: () => metadataDocument,
+
     connectPath(name) {
       return `${deps.basePath}/${encodeURIComponent(name)}/oauth/connect`;
     },
@@ -488,7 +521,7 @@ export function createOAuthManager(deps: OAuthManagerDeps): OAuthManager {
         });
       }
       await saveTokens(server, pending.issuer, tokens, pending.scopes);
-      return { cookie: cookie("", 0) };
+      return { cookie: cookie("", 0), server: server.name };
     },
 
     async disconnect(server) {
@@ -596,6 +629,32 @@ function checkedRedirect(options: OAuthOptions): string | undefined {
       throw new McpServerSideError("invalid_config", "oauth.returnTo must have the same origin as oauth.redirectUri");
   }
   return url.href;
+}
+
+/**
+ * The document beside the callback (`…/oauth/client-metadata.json`), for an https redirect URI only:
+ * a client_id URL must be https with a path (the SDK's `isHttpsUrl`), and an authorization server
+ * fetches it from the public internet.
+ */
+function clientMetadataDocumentOf(
+  options: OAuthOptions,
+  redirectUri: string | undefined,
+  basePath: string,
+): ClientMetadataDocument | undefined {
+  if (redirectUri === undefined || options.clientMetadataDocument === false) return undefined;
+  // Served by the middleware only when the redirect URI is its own callback (the app may mount it below a prefix).
+  if (!new URL(redirectUri).pathname.endsWith(`${basePath}/oauth/callback`)) return undefined;
+  const clientId = new URL("client-metadata.json", redirectUri).href;
+  if (!isHttpsUrl(clientId)) return undefined;
+  return {
+    client_id: clientId,
+    client_name: options.clientName ?? "mcp-server-side",
+    client_uri: new URL(redirectUri).origin,
+    redirect_uris: [redirectUri],
+    grant_types: ["authorization_code", "refresh_token"],
+    response_types: ["code"],
+    token_endpoint_auth_method: "none",
+  };
 }
 
 function notConfigured(): McpServerSideError {

@@ -11,6 +11,8 @@ export interface OAuthRouteDeps {
   returnTo?: string;
   /** The origin `returnTo` is resolved against (that of `oauth.redirectUri`). */
   redirectUri?: string;
+  /** The management routes' base path (the callback page loads its script from below it). */
+  basePath: string;
 }
 
 /** A merged server as the engine (and the OAuth manager) sees it for this caller. */
@@ -72,7 +74,7 @@ export async function callbackResponse(
   find: (pending: PendingRecord) => Promise<ResolvedServer | undefined>,
 ): Promise<Response> {
   const params = new URL(request.url).searchParams;
-  const { cookie } = await oauth.manager.complete(params, request.headers.get("cookie"), async (pending) => {
+  const { cookie, server } = await oauth.manager.complete(params, request.headers.get("cookie"), async (pending) => {
     if (identity !== null && (identity.scope !== pending.scope || identity.user !== pending.user))
       throw new McpServerSideError("invalid_state", "the authorization was started by another user");
     return find(pending);
@@ -83,12 +85,64 @@ export async function callbackResponse(
     return new Response(null, { status: 302, headers });
   }
   headers.set("content-type", "text/html; charset=utf-8");
-  // No script at all: the page says it is done; an opener polls `GET /:name` for `auth.connected`.
-  headers.set("content-security-policy", "default-src 'none'");
+  // No inline script: the page loads CALLBACK_SCRIPT from this origin, so a strict CSP holds.
+  headers.set(
+    "content-security-policy",
+    "default-src 'none'; script-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  );
+  headers.set("referrer-policy", "no-referrer");
+  headers.set("x-content-type-options", "nosniff");
   const page =
-    '<!doctype html><html><head><meta charset="utf-8"><title>Connected</title></head>' +
-    "<body><p>The account is connected. You can close this window.</p></body></html>";
+    '<!doctype html><html><head><meta charset="utf-8"><title>Connected</title>' +
+    `<script src="${escapeHtml(`${oauth.basePath}/oauth/callback.js`)}" data-server="${escapeHtml(server)}" data-status="connected"></script>` +
+    "</head><body><p>The account is connected. You can close this window.</p></body></html>";
   return new Response(page, { status: 200, headers });
+}
+
+/**
+ * The callback page's script (`GET /oauth/callback.js`): tells the window that opened the popup, on
+ * this origin only, that the server is connected (`{ type: "mcp-oauth", server, status }`), then closes
+ * the popup. Static, so it is cacheable and needs no nonce.
+ */
+const CALLBACK_SCRIPT = `(function () {
+  var script = document.currentScript;
+  var message = { type: "mcp-oauth", server: script.dataset.server, status: script.dataset.status };
+  if (window.opener && window.opener !== window) {
+    window.opener.postMessage(message, window.location.origin);
+    window.close();
+  }
+})();
+`;
+
+/** Files under `basePath/oauth/` that answer without an identity: the callback's script, the client metadata. */
+export function oauthPublicFile(oauth: OAuthRouteDeps, file: string): Response | undefined {
+  if (file === "callback.js")
+    return new Response(CALLBACK_SCRIPT, {
+      status: 200,
+      headers: {
+        "content-type": "text/javascript; charset=utf-8",
+        "cache-control": "public, max-age=3600",
+        "x-content-type-options": "nosniff",
+      },
+    });
+  if (file === "client-metadata.json") {
+    const document = oauth.manager.clientMetadataDocument();
+    if (document === undefined) return undefined;
+    return new Response(JSON.stringify(document), {
+      status: 200,
+      headers: {
+        "content-type": "application/json; charset=utf-8",
+        // Authorization servers cache it (oidc-provider: 30 s to a day, from this header).
+        "cache-control": "public, max-age=3600",
+        "x-content-type-options": "nosniff",
+      },
+    });
+  }
+  return undefined;
+}
+
+function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 
 /** `DELETE /:name/oauth`: forget (and revoke) the caller's tokens; idempotent. */

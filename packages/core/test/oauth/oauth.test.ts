@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { runInNewContext } from "node:vm";
 import { createStorage } from "unstorage";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createMcpServerSide, type McpServerSide, unstorageStore } from "../../src/index.js";
@@ -64,12 +65,17 @@ function as(user: string | undefined, path: string, init: RequestInit = {}): Req
   return new Request(`${APP}${path}`, { ...init, headers });
 }
 
-async function register(mcp: McpServerSide, name = "docs"): Promise<void> {
+async function register(
+  mcp: McpServerSide,
+  name = "docs",
+  url = protectedServer.url,
+  auth: Record<string, unknown> = { type: "oauth2" },
+): Promise<void> {
   const response = await mcp.handle(
     as("alice", "/mcp-servers", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ name, url: protectedServer.url, auth: { type: "oauth2" } }),
+      body: JSON.stringify({ name, url, auth }),
     }),
   );
   expect(response?.status, await response?.clone().text()).toBe(201);
@@ -313,14 +319,7 @@ describe("per-user OAuth against a real authorization server", () => {
     resource = server.url;
     try {
       const mcp = instance();
-      const response = await mcp.handle(
-        as("alice", "/mcp-servers", {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ name: "docs", url: server.url, auth: { type: "oauth2" } }),
-        }),
-      );
-      expect(response?.status).toBe(201);
+      await register(mcp, "docs", server.url);
       const started = await mcp.handle(as("alice", "/mcp-servers/docs/oauth/connect?mode=json"));
       const { authorizationUrl } = (await (started as Response).json()) as { authorizationUrl: string };
       const cookie = (started?.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
@@ -346,14 +345,7 @@ describe("per-user OAuth against a real authorization server", () => {
     resource = server.url;
     try {
       const mcp = instance();
-      const created = await mcp.handle(
-        as("alice", "/mcp-servers", {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ name: "docs", url: server.url, auth: { type: "oauth2" } }),
-        }),
-      );
-      expect(created?.status).toBe(201);
+      await register(mcp, "docs", server.url);
       const response = await mcp.handle(as("alice", "/mcp-servers/docs/oauth/connect"));
       expect(response?.status).toBe(502);
       expect(await response?.json()).toMatchObject({ code: "upstream_error", detail: expect.stringContaining("S256") });
@@ -449,5 +441,160 @@ describe("OAuth records in key rotation and server deletion", () => {
     expect(await response?.json()).toMatchObject({ code: "invalid_state" });
     const context = mcp.forRequest(as("alice", "/chat"));
     expect(await context.tools()).toEqual({});
+  });
+});
+
+describe("the callback page", () => {
+  it("answers a page without inline script under a strict CSP, whose script tells the opener and closes", async () => {
+    const mcp = instance();
+    await register(mcp);
+    const done = await connect(mcp, "alice");
+    expect(done.status).toBe(200);
+    const csp = done.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain("unsafe-inline");
+    expect(done.headers.get("x-content-type-options")).toBe("nosniff");
+    const page = await done.text();
+    expect(page).toContain(
+      '<script src="/mcp-servers/oauth/callback.js" data-server="docs" data-status="connected"></script>',
+    );
+    // Every script element is empty: nothing inline for a CSP to allow.
+    expect(page.match(/<script\b[^>]*>([^<]*)<\/script>/g)?.every((tag) => tag.endsWith("></script>"))).toBe(true);
+
+    // The script is public (the browser loads it without the app's API key) and static.
+    const script = await mcp.handle(new Request(`${APP}/mcp-servers/oauth/callback.js`));
+    expect(script?.status).toBe(200);
+    expect(script?.headers.get("content-type")).toContain("text/javascript");
+    const source = (await script?.text()) ?? "";
+    // Run it as a browser would, with an opener on the page's origin.
+    const posted: [unknown, string][] = [];
+    let closed = false;
+    const window = {
+      location: { origin: APP },
+      opener: { postMessage: (message: unknown, origin: string) => posted.push([message, origin]) },
+      close: () => {
+        closed = true;
+      },
+    };
+    const document = { currentScript: { dataset: { server: "docs", status: "connected" } } };
+    runInNewContext(source, { window, document });
+    expect(posted).toEqual([[{ type: "mcp-oauth", server: "docs", status: "connected" }, APP]]);
+    expect(closed).toBe(true);
+    // Without an opener (the page was opened in a tab) it only shows its text.
+    posted.length = 0;
+    closed = false;
+    runInNewContext(source, { window: { ...window, opener: null }, document });
+    expect(posted).toEqual([]);
+    expect(closed).toBe(false);
+  });
+
+  it("redirects to the configured returnTo instead of answering the page", async () => {
+    const mcp = instance({ oauth: { redirectUri: REDIRECT_URI, refreshSkewMs: 0, returnTo: "/settings?connected=1" } });
+    await register(mcp);
+    const done = await connect(mcp, "alice");
+    expect(done.status).toBe(302);
+    expect(done.headers.get("location")).toBe(`${APP}/settings?connected=1`);
+    expect(await whoami(mcp, "alice")).toBe("alice");
+  });
+});
+
+describe("Client ID Metadata Documents", () => {
+  const PUBLIC = "https://app.example.com";
+  const HTTPS_REDIRECT = `${PUBLIC}/mcp-servers/oauth/callback`;
+  const DOCUMENT_URL = `${PUBLIC}/mcp-servers/oauth/client-metadata.json`;
+
+  it("serves the document under basePath for an https redirect URI, and none for http", async () => {
+    const mcp = instance({ oauth: { redirectUri: HTTPS_REDIRECT, clientName: "Acme chat" } });
+    const response = await mcp.handle(new Request(DOCUMENT_URL));
+    expect(response?.status).toBe(200);
+    expect(response?.headers.get("content-type")).toContain("application/json");
+    expect(await response?.json()).toEqual({
+      client_id: DOCUMENT_URL,
+      client_name: "Acme chat",
+      client_uri: PUBLIC,
+      redirect_uris: [HTTPS_REDIRECT],
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "none",
+    });
+    const plain = await instance().handle(new Request(`${APP}/mcp-servers/oauth/client-metadata.json`));
+    expect(plain?.status).toBe(404);
+    const off = instance({ oauth: { redirectUri: HTTPS_REDIRECT, clientMetadataDocument: false } });
+    expect((await off.handle(new Request(DOCUMENT_URL)))?.status).toBe(404);
+  });
+
+  it("uses the document's URL as client_id at a server that accepts them: no registration, the flow works", async () => {
+    let resource = "";
+    let app: McpServerSide | undefined;
+    // oidc-provider fetches the client_id URL; the app's public https origin is served by the instance itself.
+    const accepting = await startAuthorizationServer({
+      resource: () => resource,
+      fetchClientMetadata: async (url) => {
+        if (!url.startsWith(`${PUBLIC}/`) || app === undefined) throw new Error(`unexpected fetch of ${url}`);
+        return (await app.handle(new Request(url))) ?? new Response(null, { status: 404 });
+      },
+    });
+    const server = await startProtectedMcpServer(() => accepting.issuer);
+    resource = server.url;
+    try {
+      const mcp = instance({ oauth: { redirectUri: HTTPS_REDIRECT, refreshSkewMs: 0 } });
+      app = mcp;
+      await register(mcp, "docs", server.url);
+      const started = await mcp.handle(as("alice", "/mcp-servers/docs/oauth/connect?mode=json"));
+      const { authorizationUrl } = (await (started as Response).json()) as { authorizationUrl: string };
+      expect(new URL(authorizationUrl).searchParams.get("client_id")).toBe(DOCUMENT_URL);
+      const cookie = (started?.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+      const callback = await authorizeInBrowser(authorizationUrl, "alice", HTTPS_REDIRECT);
+      expect((await mcp.handle(new Request(callback, { headers: { cookie } })))?.status).toBe(200);
+      expect(await whoami(mcp, "alice")).toBe("alice");
+      expect(accepting.registrations).toBe(0);
+      expect(accepting.metadataFetches).toContain(DOCUMENT_URL);
+      // Refresh with the same client_id.
+      for (const header of server.tokensSeen) server.refused.add(header.slice(7));
+      expect(await whoami(mcp, "alice")).toBe("alice");
+      expect(accepting.grants.refresh_token).toBe(1);
+    } finally {
+      await server.close();
+      await accepting.close();
+    }
+  });
+
+  it("registers dynamically at a server that does not accept them, and a pre-registered clientId comes first", async () => {
+    const mcp = instance({ oauth: { redirectUri: HTTPS_REDIRECT, refreshSkewMs: 0 } });
+    await register(mcp);
+    const registrations = authorization.registrations;
+    const started = await mcp.handle(as("alice", "/mcp-servers/docs/oauth/connect"));
+    const clientId = new URL(started?.headers.get("location") ?? "").searchParams.get("client_id");
+    expect(clientId).not.toBe(DOCUMENT_URL);
+    expect(authorization.registrations).toBe(registrations + 1);
+
+    let resource = "";
+    const accepting = await startAuthorizationServer({
+      resource: () => resource,
+      fetchClientMetadata: async () => new Response(null, { status: 404 }),
+    });
+    const server = await startProtectedMcpServer(() => accepting.issuer);
+    resource = server.url;
+    try {
+      const created = await mcp.handle(
+        as("alice", "/mcp-servers", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            name: "preset",
+            url: server.url,
+            auth: { type: "oauth2", clientId: "preset-client" },
+          }),
+        }),
+      );
+      expect(created?.status).toBe(201);
+      const preset = await mcp.handle(as("alice", "/mcp-servers/preset/oauth/connect"));
+      expect(new URL(preset?.headers.get("location") ?? "").searchParams.get("client_id")).toBe("preset-client");
+      expect(accepting.registrations).toBe(0);
+    } finally {
+      await server.close();
+      await accepting.close();
+    }
   });
 });
