@@ -6,6 +6,7 @@ const source = (path: string): string => fileURLToPath(new URL(path, import.meta
 export default defineConfig({
   resolve: {
     alias: [
+      { find: "@mcp-server-side/core/adapter", replacement: source("./packages/core/src/adapter.ts") },
       { find: "@mcp-server-side/core/node", replacement: source("./packages/core/src/node/index.ts") },
       { find: "@mcp-server-side/core/testing", replacement: source("./packages/core/src/testing/index.ts") },
       { find: "@mcp-server-side/core", replacement: source("./packages/core/src/index.ts") },

@@ -3,6 +3,7 @@ import { defineConfig } from "tsup";
 export default defineConfig({
   entry: {
     index: "src/index.ts",
+    "adapter/index": "src/adapter.ts",
     "node/index": "src/node/index.ts",
     "testing/index": "src/testing/index.ts",
   },
@@ -12,4 +13,5 @@ export default defineConfig({
   clean: true,
   target: "node20",
   treeshake: true,
+  splitting: true,
 });

@@ -1,3 +1,7 @@
+/*
+ * `@mcp-server-side/core/adapter`: what a framework adapter needs besides the instance itself. An
+ * adapter only reshapes the framework's request for the core; every decision stays in the core.
+ */
 import { createMcpServerSide } from "./create.js";
 import { isJsonContentType } from "./http/body.js";
 import type { McpServerSideOptions } from "./options.js";
@@ -15,8 +19,11 @@ export function isMcpServerSide(value: unknown): value is McpServerSide {
   );
 }
 
-/** What every adapter accepts: options to create an instance with, or an instance to share between apps. */
-export function toMcpServerSide(input: McpServerSideOptions | McpServerSide): McpServerSide {
+/** What every adapter accepts: the options of `createMcpServerSide`, or an instance to share between apps. */
+export type McpServerSideInput = McpServerSideOptions | McpServerSide;
+
+/** The instance behind an adapter's input: the one given, or one created from the options. */
+export function toMcpServerSide(input: McpServerSideInput): McpServerSide {
   return isMcpServerSide(input) ? input : createMcpServerSide(input);
 }
 

@@ -1,3 +1,5 @@
+// The public API of `@mcp-server-side/core`: the factory, its options and the types an app touches.
+// Adapter authors: `@mcp-server-side/core/adapter` and `/node`; store authors: `/store` and `/testing`.
 export { McpServerSideError } from "./errors.js";
 export type { ErrorCode, FieldError } from "./errors.js";
 export type {
@@ -8,8 +10,10 @@ export type {
   McpServerSide,
   OverridesSource,
   ReadyReport,
+  RedactedDefinition,
   RequestOverrides,
   ResolvedServer,
+  ServerAuthSummary,
   Tier,
   ToolsOptions,
 } from "./types.js";
@@ -28,26 +32,12 @@ export type { HealthOptions, ServerHealth } from "./http/health.js";
 export type { McpServerSideOptions, ChatCompletionsOptions, Logger, Lookup, LookupAddress, Limits } from "./options.js";
 export { DEFAULT_LIMITS } from "./options.js";
 export type { ServerDefinition, AuthConfig, ToolFilter, Availability } from "./config/schema.js";
-export { serverDefinitionSchema, isValidServerName } from "./config/schema.js";
+export { isValidServerName } from "./config/schema.js";
 export type { McpStore, PinScope, StoredServer, StoreScope, StoreChangeEvent } from "./store/types.js";
 export { createMcpServerSide } from "./create.js";
-export { mergeTiers } from "./tiers/merge.js";
-export type { TierInputs, MergedServer, MergeResult } from "./tiers/merge.js";
 export { sanitize } from "./security/redact.js";
 export { unstorageStore } from "./store/unstorage-store.js";
 export { identifyByApiKey } from "./identity.js";
 export { storeKeys, scopeSegment } from "./store/keys.js";
 export type { OAuthOptions, OAuthStatus } from "./oauth/manager.js";
 export type { CreateResult, UpdateResult, DeleteResult } from "./store/types.js";
-export { createChatCompletionsHandler } from "./chat/handler.js";
-export type { ChatCompletionsDeps } from "./chat/handler.js";
-export {
-  contextForMount,
-  isMcpServerSide,
-  lazyContext,
-  overridesFromBody,
-  overridesFromJsonRequest,
-  overridesFromParsedBody,
-  pathOf,
-  toMcpServerSide,
-} from "./adapter.js";

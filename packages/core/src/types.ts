@@ -1,4 +1,5 @@
 import type { ToolSet } from "ai";
+import type { Availability, ToolFilter } from "./config/schema.js";
 import type { ErrorCode } from "./errors.js";
 
 /** Who is calling: their scope (tenant), optionally a user within it, and whether they are an admin. */
@@ -10,15 +11,59 @@ export interface Identity {
 
 export type Tier = "config" | "global" | "scope" | "request";
 
+/** What a caller sees of a server's authentication instead of its secrets (SPEC §4). */
+export type ServerAuthSummary = {
+  type: "none" | "bearer" | "headers" | "oauth2";
+  /** bearer: whether a token is set. */
+  hasToken?: boolean;
+  /** Whether headers are set (`headers` auth, or plain `headers` on the server). */
+  hasHeaders?: boolean;
+  /** oauth2: whether a client secret is configured. */
+  hasClientSecret?: boolean;
+  /** oauth2: whether the caller has connected this server. */
+  connected?: boolean;
+  /** oauth2: the client id (not a secret), when configured. */
+  clientId?: string;
+  /** oauth2: the requested scopes when configured, the granted ones once connected. */
+  scopes?: string[];
+  /** oauth2: when the caller's access token expires (ISO 8601). */
+  expiresAt?: string;
+  /** oauth2: scopes the server asked for (`403 insufficient_scope`): the user must connect again (step-up). */
+  missingScopes?: string[];
+};
+
+/**
+ * A server definition as a caller may see it (SPEC §4): no secret, only the `auth` summary. The
+ * connection fields (`url`, `command`, `args`, `cwd`, `env` names, `auth`) are there only for a caller
+ * who may see how the server is reached: an admin, or anyone for their own scope and request servers.
+ */
+export type RedactedDefinition = {
+  description?: string;
+  transport?: "streamable-http" | "sse";
+  enabled?: boolean;
+  availability?: Availability;
+  locked?: boolean;
+  tools?: ToolFilter;
+  timeoutMs?: number;
+  /** The URL, its userinfo and secret-named query parameters masked. */
+  url?: string;
+  command?: string;
+  /** The arguments, the one after a secret-named flag masked. */
+  args?: string[];
+  cwd?: string;
+  /** The variable names, each value `***`. */
+  env?: Record<string, string>;
+  auth?: ServerAuthSummary;
+};
+
 /**
  * A server as a caller sees it: the redacted definition (secrets replaced by `auth.has*` flags)
  * plus its `name`, the tier it comes from, and the highest lower tier it hides.
  */
-export interface EffectiveServer {
+export interface EffectiveServer extends RedactedDefinition {
   name: string;
   source: Tier;
   shadows?: Exclude<Tier, "request">;
-  [field: string]: unknown;
 }
 
 /** One thing that went wrong for a request: sanitized, never a secret. */

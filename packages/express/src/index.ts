@@ -1,6 +1,7 @@
 export { mcpServerSide } from "./middleware.js";
-export { isMcpServerSide } from "@mcp-server-side/core";
-export type { McpServerSideInput, McpServerSideMiddleware } from "./types.js";
+export { isMcpServerSide } from "@mcp-server-side/core/adapter";
+export type { McpServerSideInput } from "@mcp-server-side/core/adapter";
+export type { McpServerSideMiddleware } from "./types.js";
 export type {
   ContextError,
   EffectiveServer,

@@ -1,6 +1,7 @@
-import { contextForMount, lazyContext, overridesFromParsedBody, toMcpServerSide } from "@mcp-server-side/core";
+import { contextForMount, lazyContext, overridesFromParsedBody, toMcpServerSide } from "@mcp-server-side/core/adapter";
 import { announcesBody, requestPathname, sendWebResponse, toWebRequest } from "@mcp-server-side/core/node";
-import type { McpServerSideInput, McpServerSideMiddleware, NodeMiddleware } from "./types.js";
+import type { McpServerSideInput } from "@mcp-server-side/core/adapter";
+import type { McpServerSideMiddleware, NodeMiddleware } from "./types.js";
 
 /**
  * Express (4 and 5) middleware: serves the management routes under `basePath` (and the chat endpoint),

@@ -1,5 +1,5 @@
 import type { ServerResponse } from "node:http";
-import type { McpRequestContext, McpServerSide, McpServerSideOptions } from "@mcp-server-side/core";
+import type { McpRequestContext, McpServerSide } from "@mcp-server-side/core";
 import type { NodeRequest } from "@mcp-server-side/core/node";
 
 declare global {
@@ -11,9 +11,6 @@ declare global {
     }
   }
 }
-
-/** What `mcpServerSide()` accepts: the options of `createMcpServerSide`, or an instance to share between apps. */
-export type McpServerSideInput = McpServerSideOptions | McpServerSide;
 
 /**
  * An Express middleware. Typed on Node's request and response, so it fits `app.use()` of Express 4 and 5

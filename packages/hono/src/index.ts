@@ -1,7 +1,7 @@
 export { mcpServerSide } from "./middleware.js";
-export { isMcpServerSide } from "@mcp-server-side/core";
-export type { McpServerSideMiddleware } from "./middleware.js";
-export type { McpServerSideEnv, McpServerSideInput } from "./types.js";
+export { isMcpServerSide } from "@mcp-server-side/core/adapter";
+export type { McpServerSideInput } from "@mcp-server-side/core/adapter";
+export type { McpServerSideEnv, McpServerSideMiddleware } from "./types.js";
 export type {
   ContextError,
   EffectiveServer,

@@ -1,10 +1,8 @@
-import { contextForMount, overridesFromJsonRequest, toMcpServerSide } from "@mcp-server-side/core";
-import type { McpRequestContext, McpServerSide, RequestOverrides } from "@mcp-server-side/core";
+import { contextForMount, overridesFromJsonRequest, toMcpServerSide } from "@mcp-server-side/core/adapter";
+import type { McpServerSideInput } from "@mcp-server-side/core/adapter";
+import type { McpRequestContext, RequestOverrides } from "@mcp-server-side/core";
 import type { Context, MiddlewareHandler } from "hono";
-import type { McpServerSideEnv, McpServerSideInput } from "./types.js";
-
-/** The middleware, carrying the instance behind it (e.g. for `await middleware.mcp.close()`). */
-export type McpServerSideMiddleware = MiddlewareHandler<McpServerSideEnv> & { readonly mcp: McpServerSide };
+import type { McpServerSideEnv, McpServerSideMiddleware } from "./types.js";
 
 /**
  * Hono middleware: serves the management routes under `basePath` (and the chat endpoint), and sets

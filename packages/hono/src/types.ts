@@ -1,4 +1,5 @@
-import type { McpRequestContext, McpServerSide, McpServerSideOptions } from "@mcp-server-side/core";
+import type { McpRequestContext, McpServerSide } from "@mcp-server-side/core";
+import type { MiddlewareHandler } from "hono";
 
 /** The variables the middleware sets: `new Hono<McpServerSideEnv>()` types `c.var.mcp`. */
 export type McpServerSideEnv = { Variables: { mcp: McpRequestContext } };
@@ -10,5 +11,5 @@ declare module "hono" {
   }
 }
 
-/** What `mcpServerSide()` accepts: the options of `createMcpServerSide`, or an instance to share between apps. */
-export type McpServerSideInput = McpServerSideOptions | McpServerSide;
+/** The middleware, carrying the instance behind it (e.g. for `await middleware.mcp.close()`). */
+export type McpServerSideMiddleware = MiddlewareHandler<McpServerSideEnv> & { readonly mcp: McpServerSide };

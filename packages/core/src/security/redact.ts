@@ -1,4 +1,5 @@
 import type { ServerDefinition } from "../config/schema.js";
+import type { RedactedDefinition, ServerAuthSummary as AuthSummary } from "../types.js";
 import { isCredentialName, normalizeCredentialName } from "./credential-names.js";
 
 /**
@@ -429,20 +430,6 @@ export function redactUrl(raw: string): string {
   return sanitizeText(url.href);
 }
 
-/** What a caller sees of a server's authentication instead of its secrets (SPEC §4). */
-export interface AuthSummary {
-  type: "none" | "bearer" | "headers" | "oauth2";
-  hasToken?: boolean;
-  hasHeaders?: boolean;
-  hasClientSecret?: boolean;
-  /** oauth2: whether the caller has connected this server. */
-  connected?: boolean;
-  /** oauth2: the client id (not a secret), when configured. */
-  clientId?: string;
-  /** oauth2: the requested scopes, when configured. */
-  scopes?: string[];
-}
-
 export interface RedactView {
   /**
    * Whether the viewer may see how the server is reached (url, command, args, env names, cwd, auth
@@ -492,16 +479,16 @@ export function summarizeAuth(definition: ServerDefinition, view: Pick<RedactVie
  * config-tier server) url, command, args, env, cwd, headers and auth are left out entirely. Fields
  * outside the schema are dropped, so a stored record with extra data cannot leak it.
  */
-export function redactDefinition(definition: ServerDefinition, view: RedactView): Record<string, unknown> {
-  const result: Record<string, unknown> = {};
+export function redactDefinition(definition: ServerDefinition, view: RedactView): RedactedDefinition {
+  const result: RedactedDefinition = {};
   for (const field of PUBLIC_FIELDS) {
-    if (definition[field] !== undefined) result[field] = sanitize(definition[field]);
+    if (definition[field] !== undefined) (result as Record<string, unknown>)[field] = sanitize(definition[field]);
   }
   if (!view.connection) return result;
   if (definition.url !== undefined) result.url = redactUrl(definition.url);
   if (definition.command !== undefined) {
     result.command = sanitizeText(definition.command);
-    if (definition.args !== undefined) result.args = sanitizeArgs(definition.args, new WeakMap(), 0);
+    if (definition.args !== undefined) result.args = sanitizeArgs(definition.args, new WeakMap(), 0) as string[];
     if (definition.cwd !== undefined) result.cwd = sanitizeText(definition.cwd);
     if (definition.env !== undefined)
       result.env = Object.fromEntries(Object.keys(definition.env).map((name) => [name, MASK]));

@@ -104,6 +104,8 @@ describe("README code blocks", () => {
       baseUrl: ROOT,
       paths: {
         "@mcp-server-side/core": ["packages/core/src/index.ts"],
+        "@mcp-server-side/core/adapter": ["packages/core/src/adapter.ts"],
+        "@mcp-server-side/core/node": ["packages/core/src/node/index.ts"],
         "@mcp-server-side/core/testing": ["packages/core/src/testing/index.ts"],
         "@mcp-server-side/express": ["packages/express/src/index.ts"],
         "@mcp-server-side/hono": ["packages/hono/src/index.ts"],
