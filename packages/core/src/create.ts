@@ -21,6 +21,7 @@ import { isMcpStore, type McpStore } from "./store/types.js";
 import { unstorageStore } from "./store/unstorage-store.js";
 import { stampRequestId } from "./telemetry/request-id.js";
 import { createTelemetry } from "./telemetry/telemetry.js";
+import { createCallerViews } from "./tiers/views.js";
 import { createToolPinning } from "./tools/pinning.js";
 import { createPreferences } from "./tiers/preferences.js";
 import { createSettingsUi } from "./ui/serve.js";
@@ -119,11 +120,13 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     ...(options.now ? { now: options.now } : {}),
   });
   const preferences = createPreferences(store);
+  // One merge per read of the stored tiers, shared by requests and the management routes.
+  const views = createCallerViews({ config, registry, connectUrl: (name) => oauth.connectPath(name) });
   const contextDeps = {
     preferences,
     identify,
     config,
-    registry,
+    views,
     engine,
     hooks,
     validation,
@@ -156,6 +159,7 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     limits,
     identify,
     registry,
+    views,
     config,
     validation,
     engine,

@@ -6,14 +6,15 @@ import { McpServerSideError } from "../errors.js";
 import { hasHandlers, type HookOrigin, hookOriginOf, type McpHookable } from "../hooks.js";
 import type { OAuthManager } from "../oauth/manager.js";
 import type { Engine } from "../pool/engine.js";
-import type { Registry } from "../registry/registry.js";
 import { sanitizeText } from "../security/redact.js";
 import { stampRequestId } from "../telemetry/request-id.js";
 import { MCP_ORIGIN } from "../tools/call.js";
 import type { PinCaller, ToolPinning } from "../tools/pinning.js";
-import { loadCallerTiers, presentServer } from "../tiers/effective.js";
+import { presentServer } from "../tiers/effective.js";
 import { mergeTiers, type MergedServer } from "../tiers/merge.js";
 import type { Preferences } from "../tiers/preferences.js";
+import { type CallerView, type CallerViews, resolveServers } from "../tiers/views.js";
+import { ownCopy } from "../tools/merge.js";
 import type {
   ContextError,
   EffectiveServer,
@@ -28,7 +29,8 @@ import type {
 export interface ContextDeps {
   identify: (request: Request) => Promise<Identity | null>;
   config: ReadonlyMap<string, ServerDefinition>;
-  registry: Registry;
+  /** The callers' merged views of the stored tiers, shared by requests (tiers/views.ts). */
+  views: CallerViews;
   engine: Pick<Engine, "tools" | "instructions">;
   hooks: McpHookable;
   validation: ValidationDeps;
@@ -45,12 +47,18 @@ export interface ContextDeps {
 interface Resolution {
   identity: Identity | null;
   merged: MergedServer[];
+  resolved: ResolvedServer[];
+  /** The caller's shared view when this request injects exactly what it holds (no overrides, no per-user OAuth). */
+  shared?: CallerView;
 }
 
 /**
  * The MCP side of one request. Everything is lazy and done once: the identity, the tiers and the
  * merge run on the first call that needs them, so a route that never asks for tools pays nothing.
- * Nothing here throws for a server's problem: it lands in `errors`.
+ * A plain request (no `mcp_servers`, no `mcp_select`, no per-user OAuth server in its catalog) takes
+ * its merge, redaction and resolved servers from the caller's shared view (tiers/views.ts) and its
+ * tool set from the engine's shared merge (tools/merge.ts): it copies nothing unless a hook or tool
+ * pinning has to change the set. Nothing here throws for a server's problem: it lands in `errors`.
  */
 export function createRequestContext(
   deps: ContextDeps,
@@ -73,18 +81,12 @@ export function createRequestContext(
         identity(),
         typeof overrides === "function" ? overrides() : overrides,
       ]);
-      const [tiers, request, preferences] = await Promise.all([
-        loadCallerTiers(caller, deps.config, deps.registry).then(
-          (loaded) => {
-            errors.push(...loaded.errors);
-            return loaded.tiers;
-          },
-          (error: unknown) => {
-            // The store is down: the config tier still works, and the request says what is missing.
-            errors.push({ code: "storage_unavailable", message: sanitizeText(errorMessage(error)) });
-            return { config: deps.config, global: new Map<string, ServerDefinition>() };
-          },
-        ),
+      const [view, requestServers, preferences] = await Promise.all([
+        deps.views.view(caller).catch((error: unknown) => {
+          // The store is down: the config tier still works, and the request says what is missing.
+          errors.push({ code: "storage_unavailable", message: sanitizeText(errorMessage(error)) });
+          return undefined;
+        }),
         requestTier(given, deps.validation, deps.maxRequestServers, errors),
         caller && deps.preferences
           ? deps.preferences.of(caller).catch((error: unknown) => {
@@ -94,10 +96,22 @@ export function createRequestContext(
             })
           : undefined,
       ]);
+      const select = selection(given, errors);
+      if (view !== undefined) for (const error of view.errors) errors.push(error);
+      // The shared view holds what every caller of the scope gets; a caller's own switches or OAuth
+      // connections, and a request's overrides, make a merge of its own.
+      const perUser =
+        (preferences !== undefined && preferences.size > 0) ||
+        (deps.oauth !== undefined && caller?.user !== undefined && view?.hasOAuth !== false);
+      if (view !== undefined && requestServers === null && select === null && !perUser) {
+        for (const error of view.merge.errors) errors.push(error);
+        return { identity: caller, merged: view.merge.servers, resolved: view.resolved(caller), shared: view };
+      }
+      const tiers = view?.tiers ?? { config: deps.config, global: new Map<string, ServerDefinition>() };
       const inputs = {
         ...tiers,
-        request,
-        select: selection(given, errors),
+        request: requestServers,
+        select,
         ...(preferences === undefined ? {} : { preferences }),
       };
       const { connected, missing } = await connectedServers(deps, caller, mergeTiers(inputs).catalog);
@@ -114,43 +128,51 @@ export function createRequestContext(
             : { ...error, message: `'${error.server}' needs more scopes; the user must connect it again`, scopes };
         }),
       );
-      return { identity: caller, merged: result.servers };
+      return { identity: caller, merged: result.servers, resolved: resolveServers(result.servers, caller) };
     })();
     return resolution;
   };
 
-  const resolvedServers = async (): Promise<ResolvedServer[]> => {
-    const { identity: caller, merged } = await resolve();
-    return merged.map((server) => {
-      const resolved: ResolvedServer = { name: server.name, source: server.source, definition: server.definition };
-      // OAuth servers are per caller scope and user whatever their tier (their tokens and connections).
-      if (
-        caller &&
-        (server.source === "scope" || server.source === "request" || server.definition.auth?.type === "oauth2")
-      )
-        resolved.scope = caller.scope;
-      if (caller?.user !== undefined) resolved.user = caller.user;
-      return resolved;
-    });
-  };
+  const presented = (resolved: Resolution): readonly EffectiveServer[] =>
+    resolved.shared?.presentedInjected() ?? resolved.merged.map((server) => presentServer(server, resolved.identity));
 
   const tools = (options?: ToolsOptions): Promise<ToolSet> => {
     toolSet ??= (async () => {
-      const [servers, { identity: caller, merged }] = await Promise.all([resolvedServers(), resolve()]);
-      const requestId = stampRequestId(request);
-      const origin = hookOriginOf(caller, requestId);
-      const set = await deps.engine.tools(servers, errors, options, origin);
+      const resolved = await resolve();
+      const { identity: caller, resolved: servers } = resolved;
+      const origin = lazyOrigin(caller, request);
+      // Shared and frozen when the engine could reuse a merge; copied below only by who changes it.
+      let set = await deps.engine.tools(servers, errors, options, origin);
       // Before `tools:resolved`, so hooks see (and the model gets) the set without blocked tools.
-      const pinned = deps.pinning?.check(set, servers, errors, (): PinCaller => ({ identity: caller, requestId }));
-      if (pinned !== undefined) await pinned;
+      const pinning = deps.pinning;
+      if (pinning !== undefined) {
+        if (pinning.mode === "block" && !pinning.settled(set, servers)) set = ownCopy(set);
+        const pinned = pinning.check(
+          set,
+          servers,
+          errors,
+          (): PinCaller => ({
+            identity: caller,
+            requestId: stampRequestId(request),
+          }),
+        );
+        if (pinned !== undefined) await pinned;
+      }
       // Only an app with tool-call hooks pays for the copies (about 0.4 µs a tool).
-      if (hasHandlers(deps.hooks, TOOL_CALL_HOOKS)) withOrigin(set, origin);
-      await deps.hooks.callHook("tools:resolved", {
-        ...origin,
-        tools: set,
-        servers: merged.map((server) => presentServer(server, caller)),
-        errors,
-      });
+      if (hasHandlers(deps.hooks, TOOL_CALL_HOOKS)) {
+        set = ownCopy(set);
+        withOrigin(set, { ...origin });
+      }
+      // The payload redacts every server: built only when a hook listens.
+      if (hasHandlers(deps.hooks, RESOLVED_HOOKS)) {
+        set = ownCopy(set);
+        await deps.hooks.callHook("tools:resolved", {
+          ...origin,
+          tools: set,
+          servers: [...presented(resolved)],
+          errors,
+        });
+      }
       return set;
     })();
     return toolSet;
@@ -178,18 +200,37 @@ export function createRequestContext(
     },
 
     async servers(): Promise<EffectiveServer[]> {
-      const { identity: caller, merged } = await resolve();
-      return merged.map((server) => presentServer(server, caller));
+      return [...presented(await resolve())];
     },
 
     async instructions() {
-      const servers = await resolvedServers();
-      const { identity: caller } = await resolve();
-      return deps.engine.instructions(servers, errors, hookOriginOf(caller, stampRequestId(request)));
+      const { identity: caller, resolved } = await resolve();
+      return deps.engine.instructions(resolved, errors, hookOriginOf(caller, stampRequestId(request)));
     },
   };
 }
 
+/**
+ * A request's hook origin, made only when something reads it (a failure report, a hook): the request
+ * id is stamped into the request's headers and the user sanitized, which a warm request need not pay.
+ */
+function lazyOrigin(caller: Identity | null, request: Request): HookOrigin {
+  let origin: HookOrigin | undefined;
+  const made = (): HookOrigin => {
+    origin ??= hookOriginOf(caller, stampRequestId(request));
+    return origin;
+  };
+  return {
+    get caller() {
+      return made().caller;
+    },
+    get requestId() {
+      return made().requestId;
+    },
+  };
+}
+
+const RESOLVED_HOOKS = ["tools:resolved"] as const;
 const TOOL_CALL_HOOKS = ["tool:before-call", "tool:after-call", "tool:error"] as const;
 
 /**

@@ -9,7 +9,7 @@ import {
 import { type FieldError, McpServerSideError, type Result } from "../errors.js";
 import type { Limits, Logger } from "../options.js";
 import type { Engine } from "../pool/engine.js";
-import type { Registry, StoredEntry, TierSnapshot } from "../registry/registry.js";
+import type { Registry, StoredEntry } from "../registry/registry.js";
 import {
   callbackResponse,
   oauthPublicFile,
@@ -20,8 +20,9 @@ import {
   withOAuthStatus,
 } from "../oauth/routes.js";
 import { redactDefinition } from "../security/redact.js";
-import { loadCallerTiers, presentServer, scopeOf } from "../tiers/effective.js";
-import { mergeTiers, type MergedServer } from "../tiers/merge.js";
+import { presentServer, scopeOf } from "../tiers/effective.js";
+import type { MergedServer } from "../tiers/merge.js";
+import type { CallerView, CallerViews } from "../tiers/views.js";
 import type { StoreScope } from "../store/types.js";
 import type { Identity, ResolvedServer } from "../types.js";
 import { withRequestId } from "../chat/request-id.js";
@@ -40,6 +41,8 @@ export interface HandlerDeps {
   limits: Limits;
   identify: (request: Request) => Promise<Identity | null>;
   registry: Registry;
+  /** The callers' merged views of the stored tiers (tiers/views.ts). */
+  views: CallerViews;
   config: ReadonlyMap<string, ServerDefinition>;
   validation: ValidationDeps;
   engine: Pick<Engine, "listTools" | "test">;
@@ -209,41 +212,50 @@ async function health({ deps, identity }: RouteContext): Promise<Response> {
   return healthResponse(deps.health);
 }
 
-/** The caller's effective servers, and the one read of each stored tier they were merged from. */
+/** The caller's effective servers, and the one read of each stored tier they were merged from (shared, see tiers/views.ts). */
 async function viewOf(deps: HandlerDeps, identity: Identity): Promise<CallerView> {
-  const { tiers, snapshots } = await loadCallerTiers(identity, deps.config, deps.registry);
-  return { catalog: mergeTiers(tiers).catalog, snapshots };
-}
-
-interface CallerView {
-  catalog: MergedServer[];
-  snapshots: { global: TierSnapshot; scope?: TierSnapshot };
+  return deps.views.view(identity);
 }
 
 async function catalogFor(deps: HandlerDeps, identity: Identity): Promise<MergedServer[]> {
-  return (await viewOf(deps, identity)).catalog;
+  return (await viewOf(deps, identity)).merge.catalog;
 }
 
+/** `GET /mcp-servers` bodies by view: redacted and serialized once per change of the tiers, not per request. */
+const listBodies = new WeakMap<CallerView, string>();
+
 async function listServers({ deps, identity }: RouteContext): Promise<Response> {
-  const [catalog, preferences] = await Promise.all([
-    catalogFor(deps, identity),
+  const [view, preferences] = await Promise.all([
+    viewOf(deps, identity),
     deps.preferences?.of(identity) ?? new Map<string, boolean>(),
   ]);
-  const servers = await Promise.all(
-    catalog.map(async (server) => {
-      const presented = await withOAuthStatus(presentServer(server, identity), server, identity, deps.oauth);
-      const preference = preferences.get(server.name);
-      return preference === undefined ? presented : { ...presented, preference };
-    }),
-  );
-  return jsonResponse({ servers });
+  const presented = view.presentedCatalog();
+  // The caller's own OAuth status and switches are per user, so such a list is put together per request.
+  if ((deps.oauth !== undefined && view.hasOAuth) || preferences.size > 0) {
+    const servers = await Promise.all(
+      view.merge.catalog.map(async (server, index) => {
+        const shown = await withOAuthStatus(presented[index]!, server, identity, deps.oauth);
+        const preference = preferences.get(server.name);
+        return preference === undefined ? shown : { ...shown, preference };
+      }),
+    );
+    return jsonResponse({ servers });
+  }
+  let body = listBodies.get(view);
+  if (body === undefined) {
+    body = JSON.stringify({ servers: presented });
+    listBodies.set(view, body);
+  }
+  return new Response(body, { headers: { "content-type": "application/json; charset=utf-8" } });
 }
 
 async function getServer({ deps, identity, route, etagKey }: RouteContext): Promise<Response> {
   // Body and ETag from one read: a write in between cannot pair an old body with the new revision.
   const view = await viewOf(deps, identity);
   const server = await pick(deps, identity, view, nameOf(route));
-  const body = await withOAuthStatus(presentServer(server, identity), server, identity, deps.oauth);
+  const index = view.merge.catalog.indexOf(server);
+  const presented = index === -1 ? presentServer(server, identity) : view.presentedCatalog()[index]!;
+  const body = await withOAuthStatus(presented, server, identity, deps.oauth);
   return jsonResponse(body, 200, { etag: etagOf(view, server, etagKey) });
 }
 
@@ -385,7 +397,7 @@ async function findEffective(deps: HandlerDeps, identity: Identity, name: string
 }
 
 async function pick(deps: HandlerDeps, identity: Identity, view: CallerView, name: string): Promise<MergedServer> {
-  const server = view.catalog.find((candidate) => candidate.name === name);
+  const server = view.merge.catalog.find((candidate) => candidate.name === name);
   if (server) return server;
   await assertReadable(deps, identity, name);
   throw new McpServerSideError("not_found", `no server named '${name}'`);
@@ -415,7 +427,7 @@ async function findStored(
   const global = view.snapshots.global.entries.get(name);
   if (global && identity.admin) return { scope: { kind: "global" }, entry: global };
   // What the caller sees decides the answer, so a server hidden from it is a 404 like a missing one.
-  const visible = view.catalog.find((candidate) => candidate.name === name);
+  const visible = view.merge.catalog.find((candidate) => candidate.name === name);
   if (visible?.source === "global") throw new McpServerSideError("forbidden", "only admins can change global servers");
   if (visible?.source === "config")
     throw new McpServerSideError("read_only", `'${name}' comes from the config file and is read-only`);

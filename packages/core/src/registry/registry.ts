@@ -38,6 +38,12 @@ export interface TierSnapshot {
   unreadable: ReadonlyMap<string, { record: StoredServer; error: McpServerSideError }>;
 }
 
+interface MutableSnapshot {
+  entries: Map<string, StoredEntry>;
+  definitions: Map<string, ServerDefinition>;
+  unreadable: Map<string, { record: StoredServer; error: McpServerSideError }>;
+}
+
 /** Who asked for a change, for the `server:*` hooks, and what the server was before (update, remove). */
 export interface ChangeAudit {
   origin: HookOrigin;
@@ -98,28 +104,62 @@ export function createRegistry(deps: RegistryDeps): Registry {
     return watching && healthy ? WATCHED_TTL_MS : UNWATCHED_TTL_MS;
   };
 
+  /** Opens one record into the maps of a snapshot being built. */
+  const place = (scope: StoreScope, record: StoredServer, into: MutableSnapshot): void => {
+    try {
+      const definition = openDefinition(record.definition, deps.ring, { scope, name: record.name });
+      into.entries.set(record.name, { record, definition });
+      into.definitions.set(record.name, definition);
+    } catch (error) {
+      const failure = McpServerSideError.isInstance(error)
+        ? error
+        : new McpServerSideError("decryption_failed", "a stored secret could not be decrypted", { cause: error });
+      into.unreadable.set(record.name, { record, error: failure });
+      deps.logger?.error(
+        `mcp-server-side: cannot decrypt the stored server '${record.name}' (${scopeLabel(scope)})`,
+        failure.message,
+      );
+    }
+  };
+
   const load = async (scope: StoreScope): Promise<TierSnapshot> => {
     const records = await deps.store.list(scope);
-    const entries = new Map<string, StoredEntry>();
-    const definitions = new Map<string, ServerDefinition>();
-    const unreadable = new Map<string, { record: StoredServer; error: McpServerSideError }>();
-    for (const record of records) {
-      try {
-        const definition = openDefinition(record.definition, deps.ring, { scope, name: record.name });
-        entries.set(record.name, { record, definition });
-        definitions.set(record.name, definition);
-      } catch (error) {
-        const failure = McpServerSideError.isInstance(error)
-          ? error
-          : new McpServerSideError("decryption_failed", "a stored secret could not be decrypted", { cause: error });
-        unreadable.set(record.name, { record, error: failure });
-        deps.logger?.error(
-          `mcp-server-side: cannot decrypt the stored server '${record.name}' (${scopeLabel(scope)})`,
-          failure.message,
-        );
-      }
-    }
-    return { entries, definitions, unreadable };
+    const snapshot: MutableSnapshot = { entries: new Map(), definitions: new Map(), unreadable: new Map() };
+    for (const record of records) place(scope, record, snapshot);
+    return snapshot;
+  };
+
+  /**
+   * A cached tier with one server re-read: a change (this process's write or another's event) costs
+   * one record read and one decryption, not the tier's whole list. The same revision leaves the
+   * snapshot as it is (the event of this process's own write), so what was merged from it stays valid.
+   */
+  const withServer = async (scope: StoreScope, name: string, snapshot: TierSnapshot): Promise<TierSnapshot> => {
+    const record = await deps.store.get(scope, name);
+    const current = snapshot.entries.get(name)?.record ?? snapshot.unreadable.get(name)?.record;
+    if (record === null ? current === undefined : current?.revision === record.revision) return snapshot;
+    const next: MutableSnapshot = {
+      entries: new Map(snapshot.entries),
+      definitions: new Map(snapshot.definitions),
+      unreadable: new Map(snapshot.unreadable),
+    };
+    next.entries.delete(name);
+    next.definitions.delete(name);
+    next.unreadable.delete(name);
+    if (record !== null) place(scope, record, next);
+    return next;
+  };
+
+  /** Re-reads one server of a cached tier, after the reads before it (so changes apply in order). */
+  const refresh = (scope: StoreScope, name: string): void => {
+    const label = scopeLabel(scope);
+    const cached = cache.get(label);
+    if (cached === undefined) return;
+    const refreshed = cached.servers.then((snapshot) => withServer(scope, name, snapshot));
+    cached.servers = refreshed;
+    refreshed.catch(() => {
+      if (cache.get(label)?.servers === refreshed) cache.delete(label);
+    });
   };
 
   const servers = (scope: StoreScope): Promise<TierSnapshot> => {
@@ -142,9 +182,12 @@ export function createRegistry(deps: RegistryDeps): Registry {
   };
 
   const changed = async (event: StoreChangeEvent): Promise<void> => {
-    if (event.type === "reset") cache.clear();
+    if (event.type === "reset") {
+      if (event.scope === undefined) cache.clear();
+      else cache.delete(scopeLabel(event.scope));
+    }
     // A user's preferences are no server definitions: the cached tiers stay valid.
-    else if (event.type !== "preferences") cache.delete(scopeLabel(event.scope));
+    else if (event.type !== "preferences") refresh(event.scope, event.name);
     await deps.onChange(event);
   };
 

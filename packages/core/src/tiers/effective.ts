@@ -1,5 +1,5 @@
 import { isEnabled, isLocked, type ServerDefinition } from "../config/schema.js";
-import type { Registry, TierSnapshot } from "../registry/registry.js";
+import type { TierSnapshot } from "../registry/registry.js";
 import { redactDefinition } from "../security/redact.js";
 import type { StoreScope } from "../store/types.js";
 import type { ContextError, EffectiveServer, Identity } from "../types.js";
@@ -9,27 +9,18 @@ import type { MergedServer, TierInputs } from "./merge.js";
 export type CallerTiers = Required<Pick<TierInputs, "config" | "global">> & Pick<TierInputs, "scope">;
 
 /**
- * Loads the config, global and (for an identified caller) scope tiers, one snapshot each. Members see
- * only enabled global servers; admins see them all. A disabled global server still holds its name
+ * The config, global and (for an identified caller) scope tiers as a caller sees them, from one read
+ * (snapshot) of each stored tier. Members see only enabled global servers; admins see them all. A disabled global server still holds its name
  * over an unlocked config server for members too (the higher tier wins a name, SPEC §2), so admins
  * and members get the same effective set, members without the hidden server itself. Stored servers
- * that cannot be decrypted are left out and named in `errors`. `snapshots` are the reads the tiers
- * came from, so a route can take a server's body and its revision from the same read.
+ * that cannot be decrypted are left out and named in `errors`.
  */
-export async function loadCallerTiers(
-  identity: Identity | null,
+export function deriveCallerTiers(
   config: ReadonlyMap<string, ServerDefinition>,
-  registry: Registry,
-): Promise<{
-  tiers: CallerTiers;
-  errors: ContextError[];
-  snapshots: { global: TierSnapshot; scope?: TierSnapshot };
-}> {
-  const [global, scope] = await Promise.all([
-    registry.servers({ kind: "global" }),
-    identity ? registry.servers(scopeOf(identity)) : undefined,
-  ]);
-  const admin = identity?.admin === true;
+  global: TierSnapshot,
+  scope: TierSnapshot | undefined,
+  admin: boolean,
+): { tiers: CallerTiers; errors: ContextError[] } {
   const globalDefinitions = admin ? global.definitions : enabledOnly(global.definitions);
   const configDefinitions = admin ? config : configUnderHidden(config, global.definitions);
   const errors: ContextError[] = [];
@@ -40,7 +31,7 @@ export async function loadCallerTiers(
   const tiers: CallerTiers = scope
     ? { config: configDefinitions, global: globalDefinitions, scope: scope.definitions }
     : { config: configDefinitions, global: globalDefinitions };
-  return { tiers, errors, snapshots: scope ? { global, scope } : { global } };
+  return { tiers, errors };
 }
 
 export function scopeOf(identity: Identity): StoreScope {

@@ -36,7 +36,7 @@ export interface ServerToolView {
   /** Unique per build: identifies this exact tool set (connection and tool-list version). */
   id: number;
   server: string;
-  /** The entries as a `ToolSet`, ready to be copied into a request's set. */
+  /** The entries as a `ToolSet` (frozen: shared by every request), ready to be copied into a request's set. */
   tools: ToolSet;
   entries: ToolEntry[];
   /** Tools left out, reported to every request that uses this view. */
@@ -195,9 +195,9 @@ export function buildToolView(input: ToolViewInput): ServerToolView {
       message: `the server offers ${entries.length + overLimit} tools; ${overLimit} over the limit of ${limits.maxToolsPerServer} were left out`,
     });
   }
-  // Built key by key the object is in dictionary mode, which makes every request's copy several times
-  // slower; a spread gives it fast properties once.
-  return { id: nextViewId++, server, tools: { ...tools }, entries, errors, rename: makeTool };
+  // Built key by key the object is in dictionary mode, which makes every copy several times slower; a
+  // spread gives it fast properties once. Frozen: a request of this one server gets this very object.
+  return { id: nextViewId++, server, tools: Object.freeze({ ...tools }), entries, errors, rename: makeTool };
 }
 
 /** What `POST /test` shows of a listed tool. */

@@ -8,11 +8,15 @@ import { disambiguatedName } from "./naming.js";
  * produce (possible with a custom `toolName`, or a shortened name) never lets one server's tool replace
  * another's: the later one moves to a hash-suffixed name, or is left out and reported.
  *
- * Copying is the whole cost of a warm request, so a combination of views known to be free of clashes
- * is copied without checking names; the check runs once per new combination.
+ * Copying was the whole cost of a warm request, so a combination of views known to be free of clashes
+ * is merged once and the set is shared, frozen, by every request with the same combination: a view is
+ * one connection's tool list at one version (a reconnect or `tools/list_changed` makes a new view with
+ * a new id), so a combination names exactly one content and needs no other invalidation. A set of one
+ * view is the view's own (frozen) set. Who changes a shared set works on `ownCopy(set)`.
  */
 
-const MAX_REMEMBERED_COMBINATIONS = 1024;
+/** Clash-free combinations whose merged set is kept (least recently used first out). */
+const MAX_REMEMBERED_COMBINATIONS = 256;
 
 export interface ToolSetMerger {
   merge(views: readonly ServerToolView[], errors: ContextError[]): ToolSet;
@@ -26,9 +30,21 @@ export function viewsOf(tools: ToolSet): readonly ServerToolView[] | undefined {
   return viewsBySet.get(tools);
 }
 
+/**
+ * A set this request may change (delete blocked tools, wrap tools for hooks): `tools` itself when it
+ * is not shared, else a copy that still knows its views.
+ */
+export function ownCopy(tools: ToolSet): ToolSet {
+  if (!Object.isFrozen(tools)) return tools;
+  const copy: ToolSet = { ...tools };
+  const views = viewsBySet.get(tools);
+  if (views !== undefined) viewsBySet.set(copy, views);
+  return copy;
+}
+
 export function createToolSetMerger(): ToolSetMerger {
-  /** Combinations (view ids in order) whose names are known not to clash. */
-  const clean = new Set<string>();
+  /** Combinations (view ids in order) whose names are known not to clash, with their shared merged set. */
+  const clean = new Map<string, ToolSet>();
 
   const checkedMerge = (
     views: readonly ServerToolView[],
@@ -75,20 +91,23 @@ export function createToolSetMerger(): ToolSetMerger {
       for (const view of views) {
         for (const error of view.errors) errors.push(error);
       }
-      if (views.length === 1) return built({ ...views[0]!.tools }, views);
+      if (views.length === 0) return built({}, views);
+      // A view's own set is frozen when it is built (tools/convert.ts) and shared as it is.
+      if (views.length === 1) return viewsBySet.has(views[0]!.tools) ? views[0]!.tools : built(views[0]!.tools, views);
       let combination = "";
       for (const view of views) combination += `${view.id},`;
-      if (clean.has(combination)) {
-        const tools: ToolSet = {};
-        for (const view of views) Object.assign(tools, view.tools);
-        return built(tools, views);
+      const known = clean.get(combination);
+      if (known !== undefined) {
+        clean.delete(combination);
+        clean.set(combination, known);
+        return known;
       }
       const { tools, clashed } = checkedMerge(views, errors);
-      if (!clashed) {
-        if (clean.size >= MAX_REMEMBERED_COMBINATIONS) clean.delete(clean.values().next().value as string);
-        clean.add(combination);
-      }
-      return built(tools, views);
+      if (clashed) return built(tools, views);
+      if (clean.size >= MAX_REMEMBERED_COMBINATIONS) clean.delete(clean.keys().next().value as string);
+      const shared = Object.freeze(built(tools, views));
+      clean.set(combination, shared);
+      return shared;
     },
   };
 }

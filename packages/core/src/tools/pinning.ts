@@ -81,6 +81,11 @@ export interface ToolPinningDeps {
 export interface ToolPinning {
   readonly mode: ToolPinningMode;
   /**
+   * True when `check` would find nothing to do for `tools` (pinning off, or every server's tool list
+   * already found pinned), so a shared set needs no copy of its own; cheap, synchronous.
+   */
+  settled(tools: ToolSet, servers: readonly ResolvedServer[]): boolean;
+  /**
    * Checks a request's tool set against the pins, in place: reports changed tools in `errors`, fires
    * `tools:changed` once per change and, with `"block"`, deletes changed tools from `tools`. Returns
    * undefined when every tool's verdict is cached (the warm path), else a promise. Never rejects.
@@ -304,27 +309,46 @@ export function createToolPinning(deps: ToolPinningDeps): ToolPinning {
     return owners;
   };
 
+  /**
+   * The views of `tools` not yet found all pinned, by server; undefined when there is none (the warm
+   * path: a view whose every tool was found as pinned is skipped whole, so a request costs a lookup per
+   * server, not per tool). `views` undefined: the set is not a merger's, and every tool is checked.
+   */
+  const unsettledViews = (
+    views: readonly ServerToolView[],
+    owners: () => Map<string, Owner>,
+  ): Map<string, { view: ServerToolView; byName: Map<string, Tool> }> | undefined => {
+    let unsettled: Map<string, { view: ServerToolView; byName: Map<string, Tool> }> | undefined;
+    for (const view of views) {
+      if (view.entries.length === 0) continue;
+      const owner = owners().get(view.server);
+      if (owner === undefined || settled.get(view) === owner.label) continue;
+      unsettled ??= new Map();
+      const byName = new Map<string, Tool>();
+      for (const entry of view.entries) byName.set(entry.name, entry.tool);
+      unsettled.set(view.server, { view, byName });
+    }
+    return unsettled;
+  };
+
   return {
     mode,
+
+    settled(tools, servers) {
+      if (mode === "off") return true;
+      const views = viewsOf(tools);
+      if (views === undefined) return false;
+      let owners: Map<string, Owner> | undefined;
+      return unsettledViews(views, () => (owners ??= ownerIndex(servers))) === undefined;
+    },
 
     check(tools, servers, errors, caller) {
       if (mode === "off") return undefined;
       let owners: Map<string, Owner> | undefined;
-      // The warm path: a view (one server's tool list) whose every tool was found as pinned is skipped
-      // whole, so a request costs a lookup per server, not per tool. Other views go tool by tool.
       const views = viewsOf(tools);
       let unsettled: Map<string, { view: ServerToolView; byName: Map<string, Tool> }> | undefined;
       if (views !== undefined) {
-        for (const view of views) {
-          if (view.entries.length === 0) continue;
-          owners ??= ownerIndex(servers);
-          const owner = owners.get(view.server);
-          if (owner === undefined || settled.get(view) === owner.label) continue;
-          unsettled ??= new Map();
-          const byName = new Map<string, Tool>();
-          for (const entry of view.entries) byName.set(entry.name, entry.tool);
-          unsettled.set(view.server, { view, byName });
-        }
+        unsettled = unsettledViews(views, () => (owners ??= ownerIndex(servers)));
         if (unsettled === undefined) return undefined;
       }
       let pending: Map<Owner, { key: string; fingerprint: Fingerprint }[]> | undefined;

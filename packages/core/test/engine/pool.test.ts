@@ -64,11 +64,18 @@ describe("connection pool", () => {
     }
   });
 
-  it("each request gets its own ToolSet object, so filtering one never changes another", async () => {
+  it("requests share one frozen ToolSet, so filtering one request's set can never change another's", async () => {
     const engine = makeEngine();
     const first = await engine.tools([server("s", { url: http.url })], []);
-    delete first.s__echo;
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(() => {
+      delete (first as Record<string, unknown>).s__echo;
+    }).toThrow(TypeError);
+    // A copy is the request's own to filter.
+    const filtered = { ...first };
+    delete filtered.s__echo;
     const second = await engine.tools([server("s", { url: http.url })], []);
+    expect(second).toBe(first);
     expect(Object.keys(second)).toEqual(["s__echo"]);
   });
 

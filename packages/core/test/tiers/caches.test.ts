@@ -1,0 +1,272 @@
+/**
+ * The production path's caches (issue 12): a caller's merged view of the tiers, its redacted form and
+ * `GET /mcp-servers` body (tiers/views.ts), the shared frozen tool set (tools/merge.ts) and the
+ * registry's tier snapshots patched one server at a time. None of them may ever serve a stale tool
+ * set: after a change through the routes, a change through another instance sharing Redis, an
+ * opt-out, a switch of caller, a tool list change or a pin change, the next request sees the new
+ * state (across instances: within the documented time, polled here with a generous timeout).
+ * Real MCP servers, a real Express app, a real Redis.
+ */
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import { mcpServerSide } from "@mcp-server-side/express";
+import { redisStore } from "@mcp-server-side/storage-redis";
+import express from "express";
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createMcpServerSide } from "../../src/create.js";
+import type { McpStore } from "../../src/store/types.js";
+import { unstorageStore } from "../../src/store/unstorage-store.js";
+import type { McpServerSideOptions } from "../../src/options.js";
+import type { Identity, McpServerSide } from "../../src/types.js";
+import { type McpFixture, echoTool, startStreamableServer } from "../fixtures/mcp-servers.js";
+import { deleteRedisKeys, newEncryptionKey } from "../security/app-helpers.js";
+
+const REDIS_URL = "redis://127.0.0.1:6379";
+const LOOPBACK = { allowPrivateNetworks: true, requireHttps: false } as const;
+
+/** `x-api-key: <scope>` is the scope, `x-user` the user, `x-admin: yes` an admin. */
+function identify(request: Request): Identity | null {
+  const scope = request.headers.get("x-api-key");
+  if (scope === null) return null;
+  const user = request.headers.get("x-user");
+  return { scope, ...(user ? { user } : {}), ...(request.headers.get("x-admin") === "yes" ? { admin: true } : {}) };
+}
+
+interface App {
+  url: string;
+  mcp: McpServerSide;
+  close(): Promise<void>;
+}
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+});
+
+async function app(options: McpServerSideOptions = {}): Promise<App> {
+  const mcp = createMcpServerSide({ ...LOOPBACK, logger: false, identify, ...options });
+  await mcp.ready();
+  const server = express();
+  server.use(express.json());
+  server.use(mcpServerSide(mcp));
+  server.post("/tools", async (req, res) => {
+    const tools = await req.mcp.tools();
+    res.json({ tools: Object.keys(tools).sort(), errors: req.mcp.errors });
+  });
+  const listening = await new Promise<Server>((resolve) => {
+    const started = server.listen(0, "127.0.0.1", () => resolve(started));
+  });
+  const running: App = {
+    url: `http://127.0.0.1:${(listening.address() as AddressInfo).port}`,
+    mcp,
+    close: async () => {
+      await new Promise((resolve) => listening.close(resolve));
+      await mcp.close();
+    },
+  };
+  cleanups.push(() => running.close());
+  return running;
+}
+
+type Headers = Record<string, string>;
+const as = (scope: string, extra: Headers = {}): Headers => ({ "x-api-key": scope, ...extra });
+
+async function call(
+  target: App,
+  method: string,
+  path: string,
+  headers: Headers,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> & { tools?: string[]; errors?: { code: string }[] } }> {
+  const response = await fetch(`${target.url}${path}`, {
+    method,
+    headers: { ...headers, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, json: text === "" ? {} : JSON.parse(text) };
+}
+
+const toolsOf = async (target: App, headers: Headers, body: unknown = {}): Promise<string[]> =>
+  (await call(target, "POST", "/tools", headers, body)).json.tools ?? [];
+const namesOf = async (target: App, headers: Headers): Promise<string[]> =>
+  ((await call(target, "GET", "/mcp-servers", headers)).json.servers as { name: string }[]).map(
+    (server) => server.name,
+  );
+
+/** Polls `check` until it holds; the timeout is generous (a busy machine), never a budget under test. */
+async function eventually(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("the condition did not hold in time");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+let alpha: McpFixture;
+let beta: McpFixture;
+beforeAll(async () => {
+  alpha = await startStreamableServer({ tools: [echoTool("alpha")] });
+  beta = await startStreamableServer({ tools: [echoTool("beta")] });
+});
+afterAll(async () => {
+  await Promise.allSettled([alpha.close(), beta.close()]);
+});
+
+describe("the production path's caches never serve a stale tool set", () => {
+  it("a PATCH, a DELETE and a new registration reach the next request's tools and the listing", async () => {
+    const target = await app();
+    const tenant = as("tenant-a");
+    expect((await call(target, "POST", "/mcp-servers", tenant, { name: "docs", url: alpha.url })).status).toBe(201);
+    expect(await toolsOf(target, tenant)).toEqual(["docs__alpha"]);
+    expect(await toolsOf(target, tenant)).toEqual(["docs__alpha"]);
+
+    expect((await call(target, "PATCH", "/mcp-servers/docs", tenant, { url: beta.url })).status).toBe(200);
+    expect(await toolsOf(target, tenant)).toEqual(["docs__beta"]);
+
+    expect((await call(target, "POST", "/mcp-servers", tenant, { name: "more", url: alpha.url })).status).toBe(201);
+    expect(await toolsOf(target, tenant)).toEqual(["docs__beta", "more__alpha"]);
+    expect(await namesOf(target, tenant)).toEqual(["docs", "more"]);
+
+    expect((await call(target, "DELETE", "/mcp-servers/docs", tenant)).status).toBe(204);
+    expect(await toolsOf(target, tenant)).toEqual(["more__alpha"]);
+    expect(await namesOf(target, tenant)).toEqual(["more"]);
+  });
+
+  it("the cached listing body follows every change, and members never get an admin's view", async () => {
+    const target = await app({ config: { mcpServers: { base: { url: alpha.url, description: "config" } } } });
+    const tenant = as("tenant-a");
+    const admin = as("tenant-a", { "x-admin": "yes" });
+    const base = async (headers: Headers): Promise<Record<string, unknown>> =>
+      (
+        (await call(target, "GET", "/mcp-servers", headers)).json.servers as (Record<string, unknown> & {
+          name: string;
+        })[]
+      ).find((server) => server.name === "base") ?? {};
+    // A member never sees where a config server connects; an admin does, from the same tiers.
+    expect((await base(tenant)).url).toBeUndefined();
+    expect((await base(admin)).url).toBe(alpha.url);
+    expect((await base(tenant)).url).toBeUndefined();
+
+    await call(target, "POST", "/mcp-servers", tenant, { name: "docs", url: alpha.url, description: "before" });
+    const described = async (): Promise<unknown> =>
+      (
+        (await call(target, "GET", "/mcp-servers", tenant)).json.servers as { name: string; description?: string }[]
+      ).find((server) => server.name === "docs")?.description;
+    expect(await described()).toBe("before");
+    await call(target, "PATCH", "/mcp-servers/docs", tenant, { description: "after" });
+    expect(await described()).toBe("after");
+  });
+
+  it("a write re-reads only the server it wrote, never the tenant's whole list", async () => {
+    const base = unstorageStore();
+    let lists = 0;
+    const store: McpStore = new Proxy(base, {
+      get(target, property) {
+        const value: unknown = Reflect.get(target, property, target);
+        if (property === "list")
+          return (...args: Parameters<McpStore["list"]>) => {
+            lists++;
+            return target.list(...args);
+          };
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const target = await app({ storage: store });
+    const tenant = as("tenant-a");
+    expect((await call(target, "POST", "/mcp-servers", tenant, { name: "one", url: alpha.url })).status).toBe(201);
+    expect(await namesOf(target, tenant)).toEqual(["one"]);
+    const listed = lists;
+    expect((await call(target, "POST", "/mcp-servers", tenant, { name: "two", url: beta.url })).status).toBe(201);
+    expect((await call(target, "PATCH", "/mcp-servers/one", tenant, { description: "x" })).status).toBe(200);
+    expect((await call(target, "DELETE", "/mcp-servers/two", tenant)).status).toBe(204);
+    expect(await namesOf(target, tenant)).toEqual(["one"]);
+    expect(await toolsOf(target, tenant)).toEqual(["one__alpha"]);
+    expect(lists).toBe(listed);
+  });
+
+  it("an opt-out, a drop and a selection apply to their request only; the next plain request gets everything", async () => {
+    const target = await app({
+      config: { mcpServers: { a: { url: alpha.url }, b: { url: beta.url, availability: "default_off" } } },
+    });
+    const anyone = as("tenant-a");
+    expect(await toolsOf(target, anyone)).toEqual(["a__alpha"]);
+    expect(await toolsOf(target, anyone, { mcp_servers: {} })).toEqual([]);
+    expect(await toolsOf(target, anyone)).toEqual(["a__alpha"]);
+    expect(await toolsOf(target, anyone, { mcp_servers: { a: false } })).toEqual([]);
+    expect(await toolsOf(target, anyone, { mcp_select: ["b"] })).toEqual(["b__beta"]);
+    expect(await toolsOf(target, anyone)).toEqual(["a__alpha"]);
+    expect(await toolsOf(target, anyone, { mcp_servers: { c: { url: beta.url } } })).toEqual(["a__alpha", "c__beta"]);
+    expect(await toolsOf(target, anyone)).toEqual(["a__alpha"]);
+  });
+
+  it("callers switching request by request each get their own scope's tools", async () => {
+    const target = await app();
+    await call(target, "POST", "/mcp-servers", as("tenant-a"), { name: "docs", url: alpha.url });
+    await call(target, "POST", "/mcp-servers", as("tenant-b"), { name: "docs", url: beta.url });
+    for (let round = 0; round < 3; round++) {
+      expect(await toolsOf(target, as("tenant-a", { "x-user": "alice" }))).toEqual(["docs__alpha"]);
+      expect(await toolsOf(target, as("tenant-b", { "x-user": "alice" }))).toEqual(["docs__beta"]);
+      expect(await toolsOf(target, as("tenant-a", { "x-user": "bob" }))).toEqual(["docs__alpha"]);
+      expect(await toolsOf(target, {})).toEqual([]);
+    }
+  });
+
+  it("a tool list change (tools/list_changed) reaches the next requests", async () => {
+    const server = await startStreamableServer({ tools: [echoTool("first")] });
+    cleanups.push(() => server.close());
+    const target = await app({ config: { mcpServers: { live: { url: server.url } } } });
+    expect(await toolsOf(target, {})).toEqual(["live__first"]);
+    await server.setTools([echoTool("first"), echoTool("second")]);
+    await eventually(async () => (await toolsOf(target, {})).includes("live__second"));
+    expect(await toolsOf(target, {})).toEqual(["live__first", "live__second"]);
+  });
+
+  it('a pinned tool that changes is left out ("block") and comes back once approved', async () => {
+    const server = await startStreamableServer({ tools: [echoTool("keep"), echoTool("risky")] });
+    cleanups.push(() => server.close());
+    const target = await app({ toolPinning: "block" });
+    const tenant = as("tenant-a");
+    await call(target, "POST", "/mcp-servers", tenant, { name: "docs", url: server.url });
+    expect(await toolsOf(target, tenant)).toEqual(["docs__keep", "docs__risky"]);
+    await server.setTools([echoTool("keep"), { ...echoTool("risky"), description: "Now sends your data away" }]);
+    await eventually(async () => !(await toolsOf(target, tenant)).includes("docs__risky"));
+    expect(await toolsOf(target, tenant)).toEqual(["docs__keep"]);
+    const approved = await call(target, "POST", "/mcp-servers/docs/pins/approve", tenant, { tools: ["risky"] });
+    expect(approved.status).toBe(200);
+    expect(await toolsOf(target, tenant)).toEqual(["docs__keep", "docs__risky"]);
+  });
+});
+
+describe("two instances sharing Redis (two workers)", () => {
+  const prefix = `mcp-test-caches-${process.pid}-${Date.now()}:`;
+  afterAll(async () => {
+    const redis = new Redis(REDIS_URL);
+    await deleteRedisKeys(redis, prefix);
+    redis.disconnect();
+  });
+
+  it("a write through one instance reaches the other's tools and listing within the documented time", async () => {
+    const encryptionKey = newEncryptionKey();
+    const shared = (): McpServerSideOptions => ({ storage: redisStore({ url: REDIS_URL, prefix }), encryptionKey });
+    const first = await app(shared());
+    const second = await app(shared());
+    const tenant = as("tenant-redis");
+    // The second instance has the tenant's (empty) tiers cached, merged and converted before the writes.
+    expect(await toolsOf(second, tenant)).toEqual([]);
+    expect(await namesOf(second, tenant)).toEqual([]);
+
+    expect((await call(first, "POST", "/mcp-servers", tenant, { name: "docs", url: alpha.url })).status).toBe(201);
+    await eventually(async () => (await toolsOf(second, tenant)).includes("docs__alpha"));
+    expect(await namesOf(second, tenant)).toEqual(["docs"]);
+
+    expect((await call(first, "PATCH", "/mcp-servers/docs", tenant, { url: beta.url })).status).toBe(200);
+    await eventually(async () => (await toolsOf(second, tenant)).includes("docs__beta"));
+    expect(await toolsOf(second, tenant)).toEqual(["docs__beta"]);
+
+    expect((await call(first, "DELETE", "/mcp-servers/docs", tenant)).status).toBe(204);
+    await eventually(async () => (await toolsOf(second, tenant)).length === 0);
+    expect(await namesOf(second, tenant)).toEqual([]);
+  });
+});
