@@ -8,7 +8,7 @@
 export const ELEMENT_SOURCE: string = String.raw`
 const STYLE = ":host{--mcp-bg:#fff;--mcp-fg:#1b1f24;--mcp-muted:#59636e;--mcp-border:#d1d9e0;--mcp-accent:#0a62d0;--mcp-accent-fg:#fff;--mcp-danger:#c2202b;--mcp-ok:#1a7f37;--mcp-surface:#f6f8fa;--mcp-radius:8px;--mcp-font:system-ui,sans-serif;display:block;color:var(--mcp-fg);background:var(--mcp-bg);font:14px/1.45 var(--mcp-font);padding:16px;max-width:880px;margin:auto}" +
   "@media (prefers-color-scheme:dark){:host{--mcp-bg:#0d1117;--mcp-fg:#e6edf3;--mcp-muted:#9198a1;--mcp-border:#3d444d;--mcp-accent:#4493f8;--mcp-accent-fg:#0d1117;--mcp-danger:#f47067;--mcp-ok:#3fb950;--mcp-surface:#151b23}}" +
-  "h1{font-size:20px;margin:0 0 12px}h2{font-size:16px;margin:0 0 8px}ul{list-style:none;margin:0;padding:0}" +
+  "h1{font-size:20px;margin:0 0 12px}.bar h1{margin:0}h2{font-size:16px;margin:0 0 8px}ul{list-style:none;margin:0;padding:0}" +
   ".bar{display:flex;gap:8px;align-items:center;justify-content:space-between;margin-bottom:12px}" +
   ".card{border:1px solid var(--mcp-border);border-radius:var(--mcp-radius);padding:12px;margin-bottom:10px;background:var(--mcp-surface)}" +
   ".row{display:flex;flex-wrap:wrap;gap:6px;align-items:center}.grow{flex:1}.name{font-weight:600;font-size:15px}" +
@@ -98,14 +98,15 @@ export class McpServersSettings extends HTMLElement {
     this.servers = [];
     this.view = { kind: "list" };
     this.status = h("p", { role: "status", "aria-live": "polite", class: "muted" });
-    /** Extra request headers, e.g. async () => ({ authorization: "Bearer " + token }); never written to the DOM. */
-    this.headers = undefined;
+    // this.headers: extra request headers, e.g. async () => ({ authorization: "Bearer " + token }), never
+    // written to the DOM. Not reset here: a page may set it before the element is upgraded.
   }
 
   connectedCallback() {
     if (!this.started) {
       this.started = true;
-      this.load();
+      // After the script that imported the element has run, so the headers callback it sets is used.
+      Promise.resolve().then(() => this.load());
     }
   }
 
@@ -145,6 +146,8 @@ export class McpServersSettings extends HTMLElement {
       this.servers = [];
       this.say("Could not load the servers: " + words(result.data), true);
     } else this.servers = result.data.servers || [];
+    // Only admins see where an operator's server connects; the routes enforce it, the view follows it.
+    this.admin = this.hasAttribute("admin") || this.servers.some((server) => server.source !== "scope" && (server.url || server.command));
     this.render();
   }
 
@@ -170,7 +173,7 @@ export class McpServersSettings extends HTMLElement {
   }
 
   renderServer(server) {
-    const mine = server.source === "scope" || (server.source === "global" && this.hasAttribute("admin"));
+    const mine = server.source === "scope" || (server.source === "global" && this.admin);
     const availability = server.availability || "default_on";
     const label = "Use " + server.name;
     const switchId = "use-" + server.name;
@@ -363,7 +366,7 @@ export class McpServersSettings extends HTMLElement {
       field("token", "Token", h("input", { type: "password", autocomplete: "off", value: "", placeholder: auth.hasToken ? "set (leave empty to keep)" : "not set" }), auth.hasToken ? "A token is set; it is never shown." : "Write-only: stored encrypted, never shown."),
       h("label", { class: "switch", for: "f-enabled" }, [h("input", { type: "checkbox", id: "f-enabled", name: "enabled", checked: server.enabled !== false }), h("span", { text: "Enabled" })]),
     ];
-    if (this.hasAttribute("admin") && !view.server)
+    if (this.admin && !view.server)
       fields.push(h("label", { class: "switch", for: "f-scope" }, [h("input", { type: "checkbox", id: "f-scope", name: "scope" }), h("span", { text: "For everyone (global)" })]));
     const title = view.server ? "Edit " + server.name : "Add a server";
     return h("section", { "aria-labelledby": "form-heading" }, [
