@@ -235,17 +235,32 @@ export class McpServersSettings extends HTMLElement {
     const popup = window.open(result.data.authorizationUrl, "mcp-oauth", "popup,width=520,height=680");
     if (!popup) return window.location.assign(result.data.authorizationUrl);
     this.say("Finish signing in to " + server.name + " in the new window.");
-    for (let tries = 0; tries < 300; tries++) {
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      const current = await this.api("GET", "/" + encodeURIComponent(server.name));
-      if (current.ok && current.data.auth && current.data.auth.connected) {
-        try { popup.close(); } catch {}
-        this.say(server.name + " is connected.");
-        return this.load();
+    // The callback page tells its opener at once (same origin only); polling covers a lost message.
+    let told;
+    const message = new Promise((resolve) => (told = (event) => {
+      const data = event.data || {};
+      if (event.origin === window.location.origin && data.type === "mcp-oauth" && data.server === server.name) resolve();
+    }));
+    window.addEventListener("message", told);
+    try {
+      for (let tries = 0; tries < 300; tries++) {
+        await Promise.race([message, new Promise((resolve) => setTimeout(resolve, 1000))]);
+        if (await this.connected(server, popup)) return;
+        if (popup.closed && tries > 2) break;
       }
-      if (popup.closed && tries > 2) break;
+    } finally {
+      window.removeEventListener("message", told);
     }
     this.load();
+  }
+
+  async connected(server, popup) {
+    const current = await this.api("GET", "/" + encodeURIComponent(server.name));
+    if (!current.ok || !current.data.auth || !current.data.auth.connected) return false;
+    try { popup.close(); } catch {}
+    this.say(server.name + " is connected.");
+    await this.load();
+    return true;
   }
 
   async disconnect(server) {
