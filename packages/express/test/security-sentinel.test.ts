@@ -631,6 +631,8 @@ describe.each(backends)("per-user OAuth data never leaks, stored on %s", (_label
       // Connect again, disconnect (revocation), delete the server.
       const again = await app.request("GET", "/mcp-servers/docs/oauth/connect?mode=json", alice);
       const againCookie = (again.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+      // While the authorization is pending its PKCE verifier is stored (sealed); the scan below checks it.
+      const storedWhilePending = await backend.raw();
       const againCallback = new URL(await authorizeInBrowser(again.json.authorizationUrl, "alice", redirectUri));
       expectStatus(
         await app.request("GET", `${againCallback.pathname}${againCallback.search}`, {
@@ -641,13 +643,16 @@ describe.each(backends)("per-user OAuth data never leaks, stored on %s", (_label
       const storedWhileConnected = await backend.raw();
       expectStatus(await app.request("DELETE", "/mcp-servers/docs/oauth", alice), 204);
       expectStatus(await app.request("DELETE", "/mcp-servers/docs", alice), 204);
+      // The public OAuth files are answered (and scanned) too.
+      expectStatus(await app.request("GET", "/mcp-servers/oauth/callback.js"), 200);
 
       const secrets = [
         ...authorization.issued,
         ...protectedServer.tokensSeen.map((header) => header.slice(7)),
         ...[cookie, againCookie].map((pair) => pair.split("=")[1] ?? ""),
       ].filter((value) => value.length >= 16);
-      expect(authorization.issued.length).toBeGreaterThanOrEqual(4);
+      // Codes, refresh tokens and the two PKCE verifiers at least.
+      expect(authorization.issued.length).toBeGreaterThanOrEqual(6);
       expect(protectedServer.tokensSeen.length).toBeGreaterThan(0);
       expect(storedWhileConnected.join("\n")).toContain("enc:v1:");
       const sources: Record<string, readonly string[]> = {
@@ -658,6 +663,7 @@ describe.each(backends)("per-user OAuth data never leaks, stored on %s", (_label
           .map((reply) => reply.slice(reply.indexOf("\n") + 1)),
         logs: recorded.logs,
         "hook payloads": recorded.hooks.map((hook) => `${hook.name}: ${hook.text}`),
+        "stored bytes (pending)": storedWhilePending,
         "stored bytes (connected)": storedWhileConnected,
         "stored bytes (after)": await backend.raw(),
       };

@@ -16,6 +16,7 @@ import {
 } from "../../core/test/fixtures/oauth.js";
 import { redisStore } from "../src/index.js";
 import { deleteKeys, newEncryptionKey, REDIS_URL, testPrefix } from "./support/redis.js";
+import { type RunningWorker, startWorker } from "./support/workers.js";
 
 const prefix = testPrefix("oauth");
 const APP = "http://app.test";
@@ -106,7 +107,8 @@ async function registerAndConnect(registerWith: McpServerSide, callbackOn = regi
   const { authorizationUrl } = (await (started as Response).json()) as { authorizationUrl: string };
   const cookie = (started?.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
   const callback = await authorizeInBrowser(authorizationUrl, "alice", REDIRECT_URI);
-  expect((await callbackOn.handle(new Request(callback, { headers: { cookie } })))?.status).toBe(200);
+  const done = await callbackOn.handle(new Request(callback, { headers: { cookie } }));
+  expect(done?.status, await done?.clone().text()).toBe(200);
 }
 
 describe("per-user OAuth on Redis, two instances", () => {
@@ -185,5 +187,68 @@ describe("rotateSecrets() on Redis", () => {
     expect([...newIds].some((id) => oldIds.has(id))).toBe(false);
 
     expect(await whoami(worker("rotation", [newKey]), "alice")).toBe("alice");
+  });
+});
+
+describe("two worker processes on Redis", () => {
+  const running: RunningWorker[] = [];
+  afterAll(async () => {
+    await Promise.allSettled(running.map((child) => child.close()));
+  });
+
+  it("refresh expired tokens once at the authorization server when both call at the same time, and both calls work", async () => {
+    const processPrefix = testPrefix("oauth-procs");
+    const encryptionKey = newEncryptionKey();
+    try {
+      // Alice connects through an instance whose clock is an hour behind: her stored tokens are expired
+      // for the workers (the authorization server's own clock is not touched).
+      const behind = createMcpServerSide({
+        storage: redisStore({ url: REDIS_URL, prefix: processPrefix }),
+        encryptionKey,
+        identify: (request) => {
+          const user = request.headers.get("x-user");
+          return user === null ? null : { scope: "procs", user };
+        },
+        allowPrivateNetworks: true,
+        requireHttps: false,
+        logger: process.env.DEBUG_OAUTH ? console : false,
+        warmup: false,
+        now: () => Date.now() - 3_600_000,
+        oauth: { redirectUri: REDIRECT_URI, refreshSkewMs: 0 },
+      });
+      workers.push(behind);
+      await registerAndConnect(behind);
+
+      const common = { redisUrl: REDIS_URL, prefix: processPrefix, encryptionKey, oauthRedirectUri: REDIRECT_URI };
+      running.push(
+        ...(await Promise.all([
+          startWorker({ ...common, adapter: "express" }),
+          startWorker({ ...common, adapter: "hono" }),
+        ])),
+      );
+      expect(new Set(running.map((child) => child.pid)).size).toBe(2);
+
+      const refreshes = authorization.grants.refresh_token ?? 0;
+      const replies = await Promise.all(
+        running.map(async (child) => {
+          const response = await fetch(`${child.url}/call`, {
+            method: "POST",
+            headers: { "content-type": "application/json", "x-scope": "procs", "x-user": "alice" },
+            body: JSON.stringify({ tool: "docs__whoami" }),
+          });
+          expect(response.status).toBe(200);
+          return (await response.json()) as { text?: string; errors: unknown[] };
+        }),
+      );
+      expect(replies).toEqual([
+        { text: "alice", errors: [] },
+        { text: "alice", errors: [] },
+      ]);
+      // One refresh grant for both processes; a rotating refresh token spent twice would have failed.
+      expect(authorization.grants.refresh_token).toBe(refreshes + 1);
+      expect(authorization.grantErrors).toEqual([]);
+    } finally {
+      await deleteKeys(processPrefix);
+    }
   });
 });

@@ -5,6 +5,7 @@ import { createMcpServerSide, type McpServerSide, type McpServerSideOptions } fr
 import { mcpServerSide as expressMiddleware } from "@mcp-server-side/express";
 import { mcpServerSide as honoMiddleware } from "@mcp-server-side/hono";
 import { redisStore } from "@mcp-server-side/storage-redis";
+import type { ToolSet } from "ai";
 import express from "express";
 import { Hono } from "hono";
 
@@ -25,6 +26,11 @@ export interface RedisAppOptions {
    * app listens at once, as an app that does not await `ready()` does. @default true
    */
   awaitReady?: boolean;
+  /**
+   * Per-user OAuth with this redirect URI; the caller is then `x-scope` (scope) and `x-user` (user),
+   * and `POST /call` runs one tool (`{ tool }`) and answers its text.
+   */
+  oauthRedirectUri?: string;
 }
 
 export interface RunningRedisApp {
@@ -37,7 +43,8 @@ export interface RunningRedisApp {
 /**
  * One worker of an app: an instance on the Redis store behind the Express or Hono adapter, on
  * 127.0.0.1 and a random port. Besides the management routes it has `POST /tools`, which answers the
- * names of the tools that `tools()` offers the caller and the request's `errors`.
+ * names of the tools that `tools()` offers the caller and the request's `errors`, and `POST /call`,
+ * which runs the tool named `{ tool }` and answers `{ text, errors }` (the first text content).
  */
 export async function startRedisApp(options: RedisAppOptions): Promise<RunningRedisApp> {
   const instanceOptions: McpServerSideOptions = {
@@ -53,6 +60,14 @@ export async function startRedisApp(options: RedisAppOptions): Promise<RunningRe
     toolsTimeoutMs: 5_000,
   };
   if (options.mcpServers !== undefined) instanceOptions.config = { mcpServers: options.mcpServers };
+  if (options.oauthRedirectUri !== undefined) {
+    instanceOptions.oauth = { redirectUri: options.oauthRedirectUri, refreshSkewMs: 0 };
+    instanceOptions.identify = (request) => {
+      const scope = request.headers.get("x-scope");
+      const user = request.headers.get("x-user");
+      return scope === null ? null : user === null ? { scope } : { scope, user };
+    };
+  }
   const mcp = createMcpServerSide(instanceOptions);
   if (options.awaitReady !== false) await mcp.ready();
   const server = options.adapter === "express" ? expressServer(mcp) : honoServer(mcp);
@@ -83,7 +98,26 @@ function expressServer(mcp: McpServerSide): Server {
       next(error);
     }
   });
+  app.post("/call", async (req, res, next) => {
+    try {
+      res.json(await callTool(await req.mcp.tools(), String(req.body?.tool), req.mcp.errors));
+    } catch (error) {
+      next(error);
+    }
+  });
   return createServer(app);
+}
+
+/** Runs one tool as the model would and keeps its first text. */
+async function callTool(
+  tools: ToolSet,
+  name: string,
+  errors: unknown[],
+): Promise<{ text?: string; errors: unknown[] }> {
+  const result = (await tools[name]?.execute?.({}, { toolCallId: "call-1", messages: [], context: {} })) as
+    | { content?: { text?: string }[] }
+    | undefined;
+  return { ...(result?.content?.[0]?.text === undefined ? {} : { text: result.content[0].text }), errors };
 }
 
 function honoServer(mcp: McpServerSide): Server {
@@ -92,6 +126,10 @@ function honoServer(mcp: McpServerSide): Server {
   app.post("/tools", async (c) => {
     const tools = await c.var.mcp.tools();
     return c.json({ tools: Object.keys(tools).sort(), errors: c.var.mcp.errors });
+  });
+  app.post("/call", async (c) => {
+    const body = (await c.req.json()) as { tool?: unknown };
+    return c.json(await callTool(await c.var.mcp.tools(), String(body.tool), c.var.mcp.errors));
   });
   return createAdaptorServer({ fetch: app.fetch }) as Server;
 }
