@@ -91,6 +91,8 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     fetchFor: (server) =>
       server.definition.auth?.type === "oauth2" ? oauth.wrapFetch(server, baseFetchFor(server)) : baseFetchFor(server),
   });
+  // Kept per caller, dropped by the store's preferences events (this process's and other workers').
+  const preferences = createPreferences(store, options.now);
   const registry = createRegistry({
     store,
     ring,
@@ -100,6 +102,7 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     logger,
     ...(options.now ? { now: options.now } : {}),
     onChange: async (event) => {
+      preferences.changed(event);
       if (event.type === "reset" || event.type === "preferences") return;
       await engine.evict(
         event.scope.kind === "global"
@@ -119,7 +122,6 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     logger,
     ...(options.now ? { now: options.now } : {}),
   });
-  const preferences = createPreferences(store);
   // One merge per read of the stored tiers, shared by requests and the management routes.
   const views = createCallerViews({ config, registry, connectUrl: (name) => oauth.connectPath(name) });
   const contextDeps = {

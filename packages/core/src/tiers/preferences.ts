@@ -1,4 +1,5 @@
-import type { McpStore, StoreScope } from "../store/types.js";
+import { scopeLabel } from "../store/keys.js";
+import type { McpStore, StoreChangeEvent, StoreScope } from "../store/types.js";
 import type { Identity } from "../types.js";
 
 /** A caller's own on/off switches for servers (the preference route, SPEC §4), read and written through the store. */
@@ -11,16 +12,61 @@ export interface Preferences {
 
 const NONE: ReadonlyMap<string, boolean> = new Map();
 
-/** Preferences belong to the caller's scope and user; a caller without a user shares its scope's (user ""). */
-export function createPreferences(store: Pick<McpStore, "getPreferences" | "setPreference">): Preferences {
+/** Callers whose switches are kept in memory; the least recently used goes first. */
+const MAX_CACHED_CALLERS = 10_000;
+/** How long kept switches are trusted: as the registry's tiers, long only while the store's events are complete. */
+const WATCHED_TTL_MS = 60_000;
+const UNWATCHED_TTL_MS = 1_000;
+
+/**
+ * Preferences belong to the caller's scope and user; a caller without a user shares its scope's (user "").
+ * They are read on every request that merges, so they are kept per caller and dropped on the store's
+ * `preferences` event (this process's writes and other workers'), on `reset`, and after their lifetime.
+ */
+export function createPreferences(
+  store: Pick<McpStore, "getPreferences" | "setPreference" | "watchHealthy">,
+  now: () => number = Date.now,
+): Preferences & { changed(event: StoreChangeEvent): void } {
   const { getPreferences, setPreference } = store;
   const owner = (identity: Identity): [StoreScope, string] => [
     { kind: "scope", id: identity.scope },
     identity.user ?? "",
   ];
-  if (getPreferences === undefined || setPreference === undefined) return { of: async () => NONE };
+  if (getPreferences === undefined || setPreference === undefined)
+    return { of: async () => NONE, changed: () => undefined };
+  const cache = new Map<string, { at: number; value: Promise<ReadonlyMap<string, boolean>> }>();
+  const keyOf = (scope: StoreScope, user: string): string => `${scopeLabel(scope)}\u0000${user}`;
   return {
-    of: (identity) => getPreferences.call(store, ...owner(identity)),
-    set: (identity, server, enabled) => setPreference.call(store, ...owner(identity), server, enabled),
+    of: (identity) => {
+      const [scope, user] = owner(identity);
+      const key = keyOf(scope, user);
+      const cached = cache.get(key);
+      cache.delete(key);
+      const ttl = store.watchHealthy?.() === true ? WATCHED_TTL_MS : UNWATCHED_TTL_MS;
+      if (cached !== undefined && now() - cached.at < ttl) {
+        cache.set(key, cached);
+        return cached.value;
+      }
+      const value = getPreferences.call(store, scope, user);
+      const entry = { at: now(), value };
+      cache.set(key, entry);
+      if (cache.size > MAX_CACHED_CALLERS) cache.delete(cache.keys().next().value as string);
+      value.catch(() => {
+        if (cache.get(key) === entry) cache.delete(key);
+      });
+      return value;
+    },
+    set: async (identity, server, enabled) => {
+      const [scope, user] = owner(identity);
+      try {
+        await setPreference.call(store, scope, user, server, enabled);
+      } finally {
+        cache.delete(keyOf(scope, user));
+      }
+    },
+    changed: (event) => {
+      if (event.type === "preferences") cache.delete(keyOf(event.scope, event.user));
+      else if (event.type === "reset") cache.clear();
+    },
   };
 }

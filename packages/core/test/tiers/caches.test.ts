@@ -269,4 +269,30 @@ describe("two instances sharing Redis (two workers)", () => {
     await eventually(async () => (await toolsOf(second, tenant)).length === 0);
     expect(await namesOf(second, tenant)).toEqual([]);
   });
+
+  it("a user's switch set through one instance reaches the other's tools, and only that user's", async () => {
+    const encryptionKey = newEncryptionKey();
+    const config = { mcpServers: { a: { url: alpha.url }, b: { url: beta.url, availability: "default_off" } } };
+    const shared = (): McpServerSideOptions => ({
+      storage: redisStore({ url: REDIS_URL, prefix }),
+      encryptionKey,
+      config,
+    });
+    const first = await app(shared());
+    const second = await app(shared());
+    const alice = as("tenant-prefs", { "x-user": "alice" });
+    const bob = as("tenant-prefs", { "x-user": "bob" });
+    expect(await toolsOf(second, alice)).toEqual(["a__alpha"]);
+    expect(await toolsOf(second, bob)).toEqual(["a__alpha"]);
+
+    const on = await call(first, "PUT", "/mcp-servers/b/preference", alice, { enabled: true });
+    expect(on.status).toBeLessThan(300);
+    expect(await toolsOf(first, alice)).toEqual(["a__alpha", "b__beta"]);
+    await eventually(async () => (await toolsOf(second, alice)).includes("b__beta"));
+    expect(await toolsOf(second, bob)).toEqual(["a__alpha"]);
+
+    expect((await call(first, "DELETE", "/mcp-servers/b/preference", alice)).status).toBeLessThan(300);
+    expect(await toolsOf(first, alice)).toEqual(["a__alpha"]);
+    await eventually(async () => !(await toolsOf(second, alice)).includes("b__beta"));
+  });
 });
