@@ -26,6 +26,8 @@ export interface UnstorageStoreOptions {
 
 /** Matches a servers key as a driver's watcher reports it, possibly below a mount or prefix. */
 const SERVERS_KEY = /(?:^|:)servers:(?:(global)|scope:([^:]+))$/;
+/** Matches a user's preferences key (see storeKeys.preferences) as a watcher reports it. */
+const PREFERENCES_KEY = /(?:^|:)prefs:scope:([^:]+):user:([^:]+)$/;
 
 const storedServerSchema = z.object({
   name: z.string().refine(isValidServerName),
@@ -100,6 +102,15 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
 
   function onStorageEvent(_event: string, key: string): void {
     if (isOwnWrite(key)) return;
+    const preferences = PREFERENCES_KEY.exec(key);
+    if (preferences !== null) {
+      const [, scopeId = "_", user = "_"] = preferences;
+      // Digested ids ("_…") cannot be turned back: the whole scope (or everything) may have changed.
+      if (!scopeId.startsWith("_") && !user.startsWith("_"))
+        emit({ type: "preferences", scope: { kind: "scope", id: scopeId }, user });
+      else emit(scopeId.startsWith("_") ? { type: "reset" } : { type: "reset", scope: { kind: "scope", id: scopeId } });
+      return;
+    }
     const match = SERVERS_KEY.exec(key);
     if (match === null) return;
     const segment = match[2];
@@ -413,9 +424,16 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
         const stored = await readPreferences(key);
         if (enabled === null) stored.delete(server);
         else stored.set(server, enabled);
-        await backend(() =>
-          stored.size === 0 ? storage.removeItem(key) : storage.setItem(key, { preferences: [...stored] }),
-        );
+        ownWrites.set(key, (ownWrites.get(key) ?? 0) + 1);
+        try {
+          await backend(() =>
+            stored.size === 0 ? storage.removeItem(key) : storage.setItem(key, { preferences: [...stored] }),
+          );
+        } finally {
+          const count = (ownWrites.get(key) ?? 1) - 1;
+          if (count === 0) ownWrites.delete(key);
+          else ownWrites.set(key, count);
+        }
       });
       emit({ type: "preferences", scope, user });
     },

@@ -883,6 +883,35 @@ export function describeStoreConformance(
         }
       });
 
+      withCapability(
+        "crossInstanceEvents",
+        "tells a watcher on another instance about a user's preferences",
+        async () => {
+          const { setPreference } = store;
+          if (setPreference === undefined) return;
+          const other = await openStore();
+          const events: StoreChangeEvent[] = [];
+          const unwatch = await requireWatch(other)((event) => events.push(event));
+          try {
+            const scope = uniqueScope();
+            await setPreference.call(store, scope, "alice", "docs", true);
+            await vi.waitFor(
+              () =>
+                expect(
+                  events.some((event) =>
+                    event.type === "reset"
+                      ? event.scope === undefined || sameScope(event.scope, scope)
+                      : event.type === "preferences" && sameScope(event.scope, scope) && event.user === "alice",
+                  ),
+                ).toBe(true),
+              { timeout: 5_000 },
+            );
+          } finally {
+            await unwatch();
+          }
+        },
+      );
+
       withCapability("crossInstanceEvents", "reports that cross-instance events are flowing", async () => {
         const other = await openStore();
         const unwatch = await requireWatch(other)(() => undefined);
