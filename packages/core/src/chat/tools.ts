@@ -1,4 +1,5 @@
 import { type JSONSchema7, type ToolChoice, type ToolSet, jsonSchema, tool } from "ai";
+import { overlayTools } from "../tools/overlay.js";
 import type { ContextError } from "../types.js";
 import type { ChatCompletionRequest, ChatTool, ChatToolChoice } from "./request-schema.js";
 
@@ -19,26 +20,10 @@ export function toClientTools(tools: readonly ChatTool[] | null | undefined): To
   return out;
 }
 
-/**
- * The request's tool set: the MCP tools with the client's tools on top. A client tool wins a name
- * clash, as the app's own tools do in `inject()`, because the client is the one who will run it;
- * the clash is reported.
- */
+/** The request's tool set: the MCP tools with the client's tools on top (a client tool wins a clash, reported). */
 export function mergeTools(mcpTools: ToolSet, clientTools: ToolSet): { tools: ToolSet; errors: ContextError[] } {
-  // A null prototype, so that a tool named like an Object.prototype member is just a name.
-  const tools: ToolSet = Object.assign(Object.create(null), mcpTools);
   const errors: ContextError[] = [];
-  for (const name of Object.keys(clientTools)) {
-    if (Object.hasOwn(tools, name)) {
-      errors.push({
-        code: "tool_name_conflict",
-        message: `The client's tool '${name}' replaces the MCP tool of the same name for this request.`,
-        tool: name,
-      });
-    }
-    tools[name] = clientTools[name]!;
-  }
-  return { tools, errors };
+  return { tools: overlayTools(mcpTools, clientTools, "client's", errors), errors };
 }
 
 export type ToolChoiceResult = { ok: true; value: ToolChoice<ToolSet> | undefined } | { ok: false; detail: string };

@@ -11,6 +11,7 @@ import { stampRequestId } from "../telemetry/request-id.js";
 import { MCP_ORIGIN } from "../tools/call.js";
 import type { PinCaller, ToolPinning } from "../tools/pinning.js";
 import { presentServer } from "../tiers/effective.js";
+import { overlayTools } from "../tools/overlay.js";
 import { mergeTiers, type MergedServer } from "../tiers/merge.js";
 import type { Preferences } from "../tiers/preferences.js";
 import { type CallerView, type CallerViews, resolveServers } from "../tiers/views.js";
@@ -185,18 +186,7 @@ export function createRequestContext(
 
     async inject(params, options) {
       const mcpTools = await tools(options);
-      const own = params.tools ?? {};
-      const merged: ToolSet = { ...mcpTools };
-      for (const [name, tool] of Object.entries(own)) {
-        if (name in mcpTools)
-          errors.push({
-            code: "tool_name_conflict",
-            tool: name,
-            message: `the app's own tool '${name}' hides an MCP tool of that name`,
-          });
-        merged[name] = tool;
-      }
-      return { ...params, tools: merged };
+      return { ...params, tools: overlayTools(mcpTools, params.tools ?? {}, "app's own", errors) };
     },
 
     async servers(): Promise<EffectiveServer[]> {

@@ -206,7 +206,13 @@ export function createRegistry(deps: RegistryDeps): Registry {
   const hookRef = (scope: StoreScope, name: string) =>
     scope.kind === "global" ? { name, source: "global" as const } : { name, source: "scope" as const, scope: scope.id };
 
-  const write = (scope: StoreScope, name: string, definition: ServerDefinition, createdAt?: string): StoredServer => {
+  /** The record the store is asked to keep: the definition sealed, a new revision, the timestamps. */
+  const sealedRecord = (
+    scope: StoreScope,
+    name: string,
+    definition: ServerDefinition,
+    createdAt?: string,
+  ): StoredServer => {
     const timestamp = new Date(now()).toISOString();
     return {
       name,
@@ -222,7 +228,7 @@ export function createRegistry(deps: RegistryDeps): Registry {
 
     async create(scope, name, definition, audit) {
       await assertNotLocked(scope, name);
-      const record = write(scope, name, definition);
+      const record = sealedRecord(scope, name, definition);
       const result = await deps.store.create(scope, record, { maxServers: deps.maxServersPerScope });
       if (!result.ok) {
         cache.delete(scopeLabel(scope));
@@ -246,7 +252,7 @@ export function createRegistry(deps: RegistryDeps): Registry {
       await assertNotLocked(scope, name);
       // No second read: the store compares against the revision the caller merged onto, so a write
       // in between is a conflict, never silently overwritten.
-      const record = write(scope, name, definition, base.createdAt);
+      const record = sealedRecord(scope, name, definition, base.createdAt);
       const result = await deps.store.update(scope, record, { expectedRevision: base.revision });
       if (!result.ok) {
         cache.delete(scopeLabel(scope)); // a retry must see the revision that won

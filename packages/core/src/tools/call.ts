@@ -109,9 +109,12 @@ function maskFailure(failure: McpServerSideError, secrets: readonly string[]): M
     : new McpServerSideError(failure.code, message, { status: failure.status });
 }
 
-/** hookable answers synchronously (undefined) when nothing is registered: await only a promise. */
-function settled(result: unknown): Promise<unknown> | undefined {
-  return result instanceof Promise ? result : undefined;
+/**
+ * Whether a hook call is still running. hookable answers synchronously (undefined) when nothing is
+ * registered, and the hot path then goes on without a turn of the event loop.
+ */
+function isPending(result: unknown): result is Promise<unknown> {
+  return result instanceof Promise;
 }
 
 async function refuse(
@@ -123,17 +126,15 @@ async function refuse(
   origin: HookOrigin,
 ): Promise<CallToolResult> {
   const message = `the call was refused: ${veto}`;
-  await settled(
-    context.hooks.callHook("tool:error", {
-      ...origin,
-      server: context.ref,
-      tool,
-      toolName,
-      toolCallId,
-      code: "vetoed",
-      message,
-    }),
-  );
+  await context.hooks.callHook("tool:error", {
+    ...origin,
+    server: context.ref,
+    tool,
+    toolName,
+    toolCallId,
+    code: "vetoed",
+    message,
+  });
   return { content: [{ type: "text", text: `The tool call was refused: ${veto}` }], isError: true };
 }
 
@@ -152,17 +153,15 @@ async function fail(
   context.logger?.warn(
     `mcp-server-side:${origin.requestId === undefined ? "" : ` [${origin.requestId}]`} ${context.ref.name}/${tool}: ${failure.code}: ${failure.message}`,
   );
-  await settled(
-    context.hooks.callHook("tool:error", {
-      ...origin,
-      server: context.ref,
-      tool,
-      toolName,
-      toolCallId,
-      code: failure.code,
-      message: failure.message,
-    }),
-  );
+  await context.hooks.callHook("tool:error", {
+    ...origin,
+    server: context.ref,
+    tool,
+    toolName,
+    toolCallId,
+    code: failure.code,
+    message: failure.message,
+  });
   throw failure;
 }
 
@@ -187,18 +186,16 @@ function send(
     (raw) => {
       // Masked before it is cut, so a cut never leaves half a credential; masking only shortens.
       const result = capToolResult(maskCredentials(normalizeResult(raw), context.secrets), context.maxResultBytes);
-      const after = settled(
-        context.hooks.callHook("tool:after-call", {
-          ...origin,
-          server: context.ref,
-          tool,
-          toolName,
-          toolCallId,
-          durationMs: performance.now() - started,
-          isError: result.isError === true,
-        }),
-      );
-      return after ? after.then(() => result) : result;
+      const after: unknown = context.hooks.callHook("tool:after-call", {
+        ...origin,
+        server: context.ref,
+        tool,
+        toolName,
+        toolCallId,
+        durationMs: performance.now() - started,
+        isError: result.isError === true,
+      });
+      return isPending(after) ? after.then(() => result) : result;
     },
     (error) => fail(context, tool, toolName, error, toolCallId, signal, origin),
   );
@@ -219,13 +216,13 @@ export function createExecute(context: ExecuteContext, tool: string, toolName: s
       arguments: isPlainObject(input) ? input : {},
       veto: undefined as string | undefined,
     };
-    let beforeCall: Promise<unknown> | undefined;
+    let beforeCall: unknown;
     try {
-      beforeCall = settled(context.hooks.callHook("tool:before-call", before));
+      beforeCall = context.hooks.callHook("tool:before-call", before);
     } catch (error) {
       return Promise.reject(error);
     }
-    if (beforeCall)
+    if (isPending(beforeCall))
       return beforeCall.then(() =>
         send(context, tool, toolName, before, toolCallId, options.abortSignal, started, origin),
       );
