@@ -193,7 +193,7 @@ describe.each([
     expect(envelopeKeyIds(sealed)).toEqual(Array.from({ length: 6 }, () => keyId(oldKey)));
 
     const result = await rotateSecrets({ store: backend.store(), ring: ring([newKey, oldKey]) });
-    expect(result).toEqual({ scopes: 3, servers: 4, rotated: 4 });
+    expect(result).toEqual({ scopes: 3, servers: 4, rotated: 4, oauthRecords: 0 });
     const rotated = await backend.raw();
     expectNoPlaintext(rotated);
     expect(envelopeKeyIds(rotated)).toEqual(Array.from({ length: 6 }, () => keyId(newKey)));
@@ -203,6 +203,7 @@ describe.each([
       scopes: 3,
       servers: 4,
       rotated: 0,
+      oauthRecords: 0,
     });
     expect(await backend.raw()).toEqual(rotated);
 
