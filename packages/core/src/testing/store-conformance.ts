@@ -487,6 +487,12 @@ export function describeStoreConformance(
         expect((await list(scope, "docs")).sort()).toEqual(users.map((user) => `tokens of ${user}`).sort());
         await store.deleteUserSecret(scope, "docs", users[0] ?? "");
         expect(await list(scope, "docs")).toHaveLength(users.length - 1);
+        // Deleting the server removes its users' records (tokens, registration, pending authorizations).
+        await store.create(scope, sampleServer("docs"), { maxServers: 10 });
+        await store.setUserSecret(scope, "docs", "pending", "an authorization in progress", 60_000);
+        await store.delete(scope, "docs", {});
+        expect(await list(scope, "docs")).toEqual([]);
+        expect(await list(scope, "wiki")).toEqual(["wiki tokens"]);
       });
 
       it("refuses a server name that could build another key", async () => {
