@@ -1,6 +1,8 @@
 // Compiled with `tsc` against the installed packages (strict, NodeNext, skipLibCheck off): the
 // published .d.ts files must compile against whichever AI SDK (6 or 7) the app installed.
+import { createServer } from "node:http";
 import { createMcpServerSide, type McpRequestContext } from "@mcp-server-side/core";
+import { sendWebResponse, toWebRequest } from "@mcp-server-side/core/node";
 import { mcpServerSide as expressMcp } from "@mcp-server-side/express";
 import { type McpServerSideEnv, mcpServerSide as honoMcp } from "@mcp-server-side/hono";
 import { type LanguageModel, type ToolSet, generateText, stepCountIs } from "ai";
@@ -18,6 +20,10 @@ export async function fetchHandler(request: Request): Promise<Response> {
   const result = await generateText({ model, prompt: "hi", tools, stopWhen: stepCountIs(5) });
   return Response.json({ text: result.text, errors: context.errors });
 }
+// The same handler on node:http without a framework, through the core's Node ↔ Web conversion.
+createServer((req, res) => {
+  void fetchHandler(toWebRequest(req, { response: res })).then((response) => sendWebResponse(res, response));
+});
 
 const app = express();
 app.use(express.json());
