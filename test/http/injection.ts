@@ -205,7 +205,7 @@ export function injectionScenarios({ app, adapter }: MatrixContext): void {
 
   it("a server that never answers does not hold the request: it completes within toolsTimeoutMs with the working server's tools, and errors name the hanging one", async () => {
     const model = toolCallingModel("working__add", { a: 20, b: 22 });
-    const client = await app({ ...loopback, toolsTimeoutMs: 500, connectTimeoutMs: 2_000 }, () => model);
+    const client = await app({ ...loopback, toolsTimeoutMs: 3_000, connectTimeoutMs: 20_000 }, () => model);
     const before = streamable.calls.length;
     const reply = await generate(client, {
       prompt: "add",

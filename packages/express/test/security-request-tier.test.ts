@@ -45,7 +45,7 @@ afterAll(async () => {
 });
 
 async function start(options: McpServerSideOptions = {}): Promise<SecurityApp> {
-  const mcp = createMcpServerSide({ toolsTimeoutMs: 3_000, connectTimeoutMs: 2_000, ...options });
+  const mcp = createMcpServerSide({ toolsTimeoutMs: 10_000, connectTimeoutMs: 10_000, ...options });
   const app = await startSecurityApp(mcp);
   running.push({ app, mcp });
   return app;

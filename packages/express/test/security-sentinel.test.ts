@@ -458,8 +458,8 @@ describe.each(backends)("no sentinel anywhere, stored on %s", (_label, makeBacke
       },
       allowPrivateNetworks: true,
       requireHttps: false,
-      toolsTimeoutMs: 5_000,
-      connectTimeoutMs: 3_000,
+      toolsTimeoutMs: 15_000,
+      connectTimeoutMs: 15_000,
       chatCompletions: {
         model: () =>
           scriptedModel([
