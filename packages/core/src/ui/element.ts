@@ -119,7 +119,9 @@ export class McpServersSettings extends HTMLElement {
   async api(method, path, body) {
     const headers = { accept: "application/json" };
     const attribute = this.getAttribute("headers");
-    if (attribute) Object.assign(headers, JSON.parse(attribute));
+    if (attribute) {
+      try { Object.assign(headers, JSON.parse(attribute)); } catch { this.say("The headers attribute is not JSON.", true); }
+    }
     if (typeof this.headers === "function") Object.assign(headers, await this.headers());
     else if (this.headers) Object.assign(headers, this.headers);
     if (body !== undefined) headers["content-type"] = "application/json";
@@ -271,8 +273,9 @@ export class McpServersSettings extends HTMLElement {
 
   confirmDelete(server) {
     this.pendingDelete = server;
-    this.render();
-    const dialog = this.root.querySelector("dialog");
+    // Only the dialog is replaced, so closing it gives the focus back to the Delete button.
+    const dialog = this.renderDialog();
+    this.root.querySelector("dialog").replaceWith(dialog);
     dialog.showModal();
     dialog.querySelector("#cancel-delete").focus();
   }
@@ -314,7 +317,7 @@ export class McpServersSettings extends HTMLElement {
 
   renderTools(view) {
     const approval = ((view.server.tools || {}).requireApproval) || [];
-    const PIN = { pinned: "Approved definition", changed: "Changed since approval", unpinned: "Not reviewed yet" };
+    const PIN = { pinned: "Pinned", changed: "Changed since pinned", unpinned: "Not pinned yet" };
     const list = (view.tools || []).map((tool) => {
       const pin = view.pins && view.pins.get(tool.name);
       return h("li", {}, [
@@ -377,7 +380,8 @@ export class McpServersSettings extends HTMLElement {
       field("url", "Server URL", h("input", { type: "url", value: server.url || "", placeholder: "https://example.com/mcp" })),
       field("transport", "Transport", select([["streamable-http", "Streamable HTTP"], ["sse", "SSE"]], server.transport || "streamable-http")),
       field("availability", "Availability", select([["default_on", "On by default"], ["default_off", "Off by default"], ["force_on", "Always on"]], server.availability || "default_on")),
-      field("authType", "Sign-in", select([["none", "None"], ["bearer", "Bearer token"], ["oauth2", "OAuth (each user connects)"]], auth.type || "none")),
+      // Custom headers are kept as they are: the form cannot show them (write-only), only replace the sign-in.
+      field("authType", "Sign-in", select([["none", "None"], ["bearer", "Bearer token"], ["oauth2", "OAuth (each user connects)"]].concat(auth.type === "headers" ? [["headers", "Custom headers (set)"]] : []), auth.type || "none")),
       field("token", "Token", h("input", { type: "password", autocomplete: "off", value: "", placeholder: auth.hasToken ? "set (leave empty to keep)" : "not set" }), auth.hasToken ? "A token is set; it is never shown." : "Write-only: stored encrypted, never shown."),
       h("label", { class: "switch", for: "f-enabled" }, [h("input", { type: "checkbox", id: "f-enabled", name: "enabled", checked: server.enabled !== false }), h("span", { text: "Enabled" })]),
     ];

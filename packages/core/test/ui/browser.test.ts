@@ -314,7 +314,7 @@ describe.skipIf(!hasChromium)("the settings UI in Chromium, against a real Expre
     await expect.poll(() => activeId(page)).toBe("cancel-delete");
     await page.keyboard.press("Escape");
     expect(await card(page, "kbd").count()).toBe(1);
-    await tabTo("Delete kbd");
+    await expect.poll(() => activeId(page)).toBe("Delete kbd");
     await page.keyboard.press("Enter");
     await expect.poll(() => activeId(page)).toBe("cancel-delete");
     await page.keyboard.press("Tab");
