@@ -314,7 +314,7 @@ describe("per-user OAuth against a real authorization server", () => {
 
   it("refreshes an expired access token before the call", async () => {
     let resource = "";
-    const shortLived = await startAuthorizationServer({ resource: () => resource, accessTokenTtl: 2 });
+    const shortLived = await startAuthorizationServer({ resource: () => resource, accessTokenTtl: 8 });
     const server = await startProtectedMcpServer(() => shortLived.issuer);
     resource = server.url;
     try {
@@ -326,7 +326,8 @@ describe("per-user OAuth against a real authorization server", () => {
       const callback = await authorizeInBrowser(authorizationUrl, "alice", REDIRECT_URI);
       expect((await mcp.handle(new Request(callback, { headers: { cookie } })))?.status).toBe(200);
       expect(await whoami(mcp, "alice")).toBe("alice");
-      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      // Eight seconds: the connect and first call above fit in the token's life on a busy machine too.
+      await new Promise((resolve) => setTimeout(resolve, 8_500));
       const unauthorized = server.unauthorized;
       expect(await whoami(mcp, "alice")).toBe("alice");
       expect(shortLived.grants.refresh_token).toBe(1);
