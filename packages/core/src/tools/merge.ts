@@ -105,7 +105,9 @@ export function createToolSetMerger(): ToolSetMerger {
       const { tools, clashed } = checkedMerge(views, errors);
       if (clashed) return built(tools, views);
       if (clean.size >= MAX_REMEMBERED_COMBINATIONS) clean.delete(clean.keys().next().value as string);
-      const shared = Object.freeze(built(tools, views));
+      // Built key by key the set is in dictionary mode, where every Object.keys (the AI SDK's, the app's)
+      // sorts it again (24 µs for 500 tools); a spread gives it fast properties once (1 µs).
+      const shared = Object.freeze(built({ ...tools }, views));
       clean.set(combination, shared);
       return shared;
     },
