@@ -210,17 +210,21 @@ function decode(message: string, origin: string): StoreChangeEvent | null {
   const record = value as Record<string, unknown>;
   if (record.origin === origin) return null;
   if (record.type === "preferences") {
-    const scope = decodeScope(record.scope);
+    const scope = scopeOfMessage(record.scope);
     return scope === null || typeof record.user !== "string" ? null : { type: "preferences", scope, user: record.user };
   }
   if (record.type !== "created" && record.type !== "updated" && record.type !== "deleted") return null;
   if (!isValidServerName(record.name)) return null;
-  const scope = decodeScope(record.scope);
+  const scope = scopeOfMessage(record.scope);
   if (scope === null) return null;
   return { type: record.type, scope, name: record.name };
 }
 
-function decodeScope(value: unknown): StoreScope | null {
+/**
+ * The scope a published message names (`{ kind, id }`), or null. Not redis-store's `decodeScope`,
+ * which reads a scope-set member string.
+ */
+function scopeOfMessage(value: unknown): StoreScope | null {
   if (typeof value !== "object" || value === null) return null;
   const scope = value as Record<string, unknown>;
   if (scope.kind === "global") return { kind: "global" };
