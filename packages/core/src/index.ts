@@ -29,6 +29,7 @@ export type {
 } from "./hooks.js";
 export type { TelemetryOptions } from "./telemetry/telemetry.js";
 export type { HealthOptions, ServerHealth } from "./http/health.js";
+export type { SettingsUiOptions } from "./ui/serve.js";
 export type { McpServerSideOptions, ChatCompletionsOptions, Logger, Lookup, LookupAddress, Limits } from "./options.js";
 export { DEFAULT_LIMITS } from "./options.js";
 export type { ServerDefinition, AuthConfig, ToolFilter, Availability } from "./config/schema.js";
