@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { isEnabled, isLocked, type ServerDefinition } from "../config/schema.js";
 import { McpServerSideError } from "../errors.js";
-import { type HookOrigin, INSTANCE_ORIGIN, type McpHookable } from "../hooks.js";
+import { type HookOrigin, hasHandlers, INSTANCE_ORIGIN, type McpHookable } from "../hooks.js";
 import type { Logger } from "../options.js";
 import type { KeyRing } from "../security/crypto.js";
 import { redactDefinition } from "../security/redact.js";
@@ -240,11 +240,13 @@ export function createRegistry(deps: RegistryDeps): Registry {
             );
       }
       await changed({ type: "created", scope, name });
-      await deps.hooks.callHook("server:registered", {
-        ...(audit?.origin ?? INSTANCE_ORIGIN),
-        server: hookRef(scope, name),
-        definition: redactDefinition(definition, { connection: true }),
-      });
+      // The payload redacts the definition: built only when a hook listens.
+      if (hasHandlers(deps.hooks, ["server:registered"]))
+        await deps.hooks.callHook("server:registered", {
+          ...(audit?.origin ?? INSTANCE_ORIGIN),
+          server: hookRef(scope, name),
+          definition: redactDefinition(definition, { connection: true }),
+        });
       return { record, definition };
     },
 
@@ -259,12 +261,14 @@ export function createRegistry(deps: RegistryDeps): Registry {
         throw updateFailure(result.reason, name, conditional ? base.revision : undefined);
       }
       await changed({ type: "updated", scope, name });
-      await deps.hooks.callHook("server:updated", {
-        ...(audit?.origin ?? INSTANCE_ORIGIN),
-        server: hookRef(scope, name),
-        definition: redactDefinition(definition, { connection: true }),
-        changed: changedFields(audit?.previous, definition),
-      });
+      // The payload redacts the definition: built only when a hook listens.
+      if (hasHandlers(deps.hooks, ["server:updated"]))
+        await deps.hooks.callHook("server:updated", {
+          ...(audit?.origin ?? INSTANCE_ORIGIN),
+          server: hookRef(scope, name),
+          definition: redactDefinition(definition, { connection: true }),
+          changed: changedFields(audit?.previous, definition),
+        });
       return { record, definition };
     },
 
@@ -275,12 +279,14 @@ export function createRegistry(deps: RegistryDeps): Registry {
         throw updateFailure(result.reason, name, expectedRevision);
       }
       await changed({ type: "deleted", scope, name });
-      await deps.hooks.callHook("server:removed", {
-        ...(audit?.origin ?? INSTANCE_ORIGIN),
-        server: hookRef(scope, name),
-        // An unreadable record (no key opens it) has no definition to show.
-        definition: audit?.previous === undefined ? {} : redactDefinition(audit.previous, { connection: true }),
-      });
+      // The payload redacts the definition: built only when a hook listens.
+      if (hasHandlers(deps.hooks, ["server:removed"]))
+        await deps.hooks.callHook("server:removed", {
+          ...(audit?.origin ?? INSTANCE_ORIGIN),
+          server: hookRef(scope, name),
+          // An unreadable record (no key opens it) has no definition to show.
+          definition: audit?.previous === undefined ? {} : redactDefinition(audit.previous, { connection: true }),
+        });
     },
 
     async start() {
