@@ -18,7 +18,7 @@ import { credentialsOf, maskCredentialText } from "../security/secrets.js";
 import type { ResolvedServer } from "../types.js";
 import type { ChildProcess } from "node:child_process";
 import type { Operation, Telemetry } from "../telemetry/telemetry.js";
-import { raceDeadline } from "../util/deadline.js";
+import { raceDeadline, sleep } from "../util/deadline.js";
 import {
   ChildExitError,
   classifyConnectError,
@@ -399,7 +399,7 @@ function isConnectionClosed(error: unknown): boolean {
 
 /** A few turns of the event loop, so that a child's last stderr chunk and exit event are in. */
 function drained(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 20));
+  return sleep(20);
 }
 
 /**
