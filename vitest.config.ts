@@ -9,6 +9,7 @@ export default defineConfig({
       { find: "@mcp-server-side/core/adapter", replacement: source("./packages/core/src/adapter.ts") },
       { find: "@mcp-server-side/core/node", replacement: source("./packages/core/src/node/index.ts") },
       { find: "@mcp-server-side/core/testing", replacement: source("./packages/core/src/testing/index.ts") },
+      { find: "@mcp-server-side/core/store", replacement: source("./packages/core/src/store/index.ts") },
       { find: "@mcp-server-side/core", replacement: source("./packages/core/src/index.ts") },
       { find: "@mcp-server-side/express", replacement: source("./packages/express/src/index.ts") },
       { find: "@mcp-server-side/hono", replacement: source("./packages/hono/src/index.ts") },

@@ -5,6 +5,7 @@ export default defineConfig({
     index: "src/index.ts",
     "adapter/index": "src/adapter.ts",
     "node/index": "src/node/index.ts",
+    "store/index": "src/store/index.ts",
     "testing/index": "src/testing/index.ts",
   },
   format: ["esm", "cjs"],

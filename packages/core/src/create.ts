@@ -17,7 +17,8 @@ import { rotateSecrets } from "./registry/rotate.js";
 import { parseEncryptionKeys, randomKeyRing } from "./security/crypto.js";
 import { createCappedFetch, createGuardedFetch } from "./security/guarded-fetch.js";
 import { createNetworkPolicy } from "./security/ssrf.js";
-import { isMcpStore, type McpStore } from "./store/types.js";
+import { resolveStore } from "./store/capabilities.js";
+import { isMcpStore } from "./store/types.js";
 import { unstorageStore } from "./store/unstorage-store.js";
 import { stampRequestId } from "./telemetry/request-id.js";
 import { createTelemetry } from "./telemetry/telemetry.js";
@@ -46,7 +47,18 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     }
   }
 
-  const store: McpStore = isMcpStore(options.storage) ? options.storage : unstorageStore(options.storage);
+  // The store's capabilities are checked now: OAuth in the options or the config needs its OAuth methods.
+  const oauthServer = [...config].find(([, definition]) => definition.auth?.type === "oauth2")?.[0];
+  const oauthReason =
+    options.oauth !== undefined
+      ? "The `oauth` option needs per-user secrets"
+      : oauthServer === undefined
+        ? undefined
+        : `The config server '${oauthServer}' (auth.type "oauth2") needs per-user secrets`;
+  const store = resolveStore(
+    isMcpStore(options.storage) ? options.storage : unstorageStore(options.storage),
+    oauthReason === undefined ? {} : { oauth: oauthReason },
+  );
   const keys = parseEncryptionKeys(options);
   if (!keys.ok) throw new McpServerSideError(keys.code, keys.message);
   if (keys.value === null && store.persistent) {

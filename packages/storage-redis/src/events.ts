@@ -1,4 +1,4 @@
-import { isValidServerName, type StoreChangeEvent, type StoreScope } from "@mcp-server-side/core";
+import { isValidServerName, type StoreChangeEvent, type StoreScope } from "@mcp-server-side/core/store";
 import { type Cluster, Redis } from "ioredis";
 
 type Listener = (event: StoreChangeEvent) => void;

@@ -1,14 +1,21 @@
 import { createHash, randomUUID } from "node:crypto";
 import {
+  assertMaxPins,
+  assertMaxServers,
+  assertServerName,
+  assertStoredServer,
+  assertStoreValue,
+  assertToolPins,
+  assertTtl,
+  type CompleteStore,
+  createStoreKeys,
   isValidServerName,
-  type McpStore,
   McpServerSideError,
-  type PinScope,
-  type StoredServer,
+  readStoredServer,
   type StoreScope,
-  scopeSegment,
-  storeKeys,
-} from "@mcp-server-side/core";
+  storeUnavailable as unavailable,
+  toStoreError,
+} from "@mcp-server-side/core/store";
 import { type Cluster, Redis } from "ioredis";
 import { createChangeEvents } from "./events.js";
 
@@ -138,44 +145,33 @@ redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 'ok'
 `);
 
-const PREFIX_PATTERN = /^[A-Za-z0-9:_.-]{0,64}$/;
-
 /**
  * The store on Redis, for many workers: all servers of a scope in one hash (one HGETALL lists them,
  * whatever the number of tenants), create-if-absent with the `maxServers` limit and revision-checked
  * update/delete atomic in Lua, change events over pub/sub. One key per operation, so it works on Cluster.
  */
-export function redisStore(options: RedisStoreOptions): McpStore {
+export function redisStore(options: RedisStoreOptions): CompleteStore {
   const { client: givenClient, url } = options;
   if ((givenClient === undefined) === (url === undefined)) {
-    throw new TypeError(
+    throw new McpServerSideError(
+      "invalid_config",
       "redisStore needs either `client` (an ioredis Redis or Cluster) or `url` (redis://…), not both",
     );
   }
   const prefix = options.prefix ?? "mcp:";
-  if (!PREFIX_PATTERN.test(prefix))
-    throw new TypeError("redisStore `prefix` must be at most 64 characters of A-Z a-z 0-9 : _ . -");
+  // Validates the prefix (no `{`: it would break the hash tags); the braces make each group one Cluster slot.
+  const keys = createStoreKeys({ prefix, hashTags: true });
   const timeoutMs = options.timeoutMs ?? 2_000;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
-    throw new TypeError("redisStore `timeoutMs` must be a positive number");
+    throw new McpServerSideError("invalid_config", "redisStore `timeoutMs` must be a positive number");
 
   const ownsClient = givenClient === undefined;
   const client: Redis | Cluster = givenClient ?? createClient(url ?? "");
   const events = createChangeEvents({ client, channel: `${prefix}events`, origin: randomUUID(), timeoutMs });
   const connection = createConnectionGate(client);
 
-  /** The scope's hash; the braces make the whole servers key the Cluster hash tag. */
-  const serversKey = (scope: StoreScope): string => `${prefix}{${storeKeys.servers(scope)}}`;
-  /** A user's secret; the braces make the server's group the Cluster hash tag, shared with its users index. */
-  const userSecretKey = (scope: StoreScope, server: string, user: string): string =>
-    `${prefix}secrets:{${storeKeys.userSecretGroup(scope, server)}}:user:${scopeSegment(user)}`;
-  const userIndexKey = (scope: StoreScope, server: string): string =>
-    `${prefix}secrets:{${storeKeys.userSecretGroup(scope, server)}}:users`;
-  /** A user's preferences: one hash, server name to '1' (on) or '0' (off). */
-  const preferencesKey = (scope: StoreScope, user: string): string =>
-    `${prefix}{${storeKeys.preferences(scope, user)}}`;
   /** The set of every scope that holds servers, tenant ids as given (a servers key may hold only their digest). */
-  const scopesKey = `${prefix}{${storeKeys.scopeIndex()}}`;
+  const scopesKey = keys.scopeIndex();
 
   async function run<T>(operation: () => Promise<T>): Promise<T> {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -188,14 +184,11 @@ export function redisStore(options: RedisStoreOptions): McpStore {
     try {
       return await Promise.race([work, deadline]);
     } catch (error) {
-      throw toStorageError(error);
+      throw toStoreError(error, "The Redis store failed");
     } finally {
       clearTimeout(timer);
     }
   }
-
-  /** One server's pins: a hash of tool name → pin. */
-  const pinsKey = (scope: PinScope, server: string): string => prefix + storeKeys.toolPins(scope, server);
 
   async function evalScript(source: Script, key: string, args: string[]): Promise<unknown> {
     try {
@@ -218,21 +211,22 @@ export function redisStore(options: RedisStoreOptions): McpStore {
 
   return {
     persistent: true,
+    capabilities: { oauth: true, pins: true, events: true, scopeIndex: true, preferences: true },
 
     async list(scope) {
-      const fields = await run(() => client.hgetall(serversKey(scope)));
-      const servers = Object.entries(fields).map(([name, value]) => parseRecord(name, value));
+      const fields = await run(() => client.hgetall(keys.servers(scope)));
+      const servers = Object.entries(fields).map(([name, value]) => readStoredServer(value, name));
       // A hash has no order; creation order is what a caller listing its servers expects.
       return servers.sort((left, right) => compare(left.createdAt, right.createdAt) || compare(left.name, right.name));
     },
 
     async get(scope, name) {
-      const value = await run(() => client.hget(serversKey(scope), name));
-      return value === null ? null : parseRecord(name, value);
+      const value = await run(() => client.hget(keys.servers(scope), name));
+      return value === null ? null : readStoredServer(value, name);
     },
 
     async create(scope, server, { maxServers }) {
-      assertServer(server);
+      assertStoredServer(server);
       const limit = limitArgument(maxServers);
       const message = events.encode({ type: "created", scope, name: server.name });
       // The scope joins the index before its first server exists, in a command of its own: a script
@@ -240,7 +234,13 @@ export function redisStore(options: RedisStoreOptions): McpStore {
       // then fails leaves at most an empty scope listed, never a scope with servers unlisted.
       await run(() => client.sadd(scopesKey, encodeScope(scope)));
       const reply = await run(() =>
-        evalScript(CREATE, serversKey(scope), [server.name, JSON.stringify(server), limit, `${prefix}events`, message]),
+        evalScript(CREATE, keys.servers(scope), [
+          server.name,
+          JSON.stringify(server),
+          limit,
+          `${prefix}events`,
+          message,
+        ]),
       );
       if (reply === "exists" || reply === "limit") return { ok: false, reason: reply };
       expectOk(reply);
@@ -249,11 +249,11 @@ export function redisStore(options: RedisStoreOptions): McpStore {
     },
 
     async update(scope, server, { expectedRevision }) {
-      assertServer(server);
+      assertStoredServer(server);
       const check = expectedRevision === undefined ? ["0", ""] : ["1", expectedRevision];
       const message = events.encode({ type: "updated", scope, name: server.name });
       const reply = await run(() =>
-        evalScript(UPDATE, serversKey(scope), [
+        evalScript(UPDATE, keys.servers(scope), [
           server.name,
           JSON.stringify(server),
           ...check,
@@ -272,15 +272,15 @@ export function redisStore(options: RedisStoreOptions): McpStore {
       if (!isValidServerName(name)) return { ok: false, reason: "not_found" };
       const message = events.encode({ type: "deleted", scope, name });
       const reply = await run(() =>
-        evalScript(DELETE, serversKey(scope), [name, ...check, `${prefix}events`, message]),
+        evalScript(DELETE, keys.servers(scope), [name, ...check, `${prefix}events`, message]),
       );
       if (reply === "not_found" || reply === "revision_mismatch") return { ok: false, reason: reply };
       expectOk(reply);
       // The server's trust goes with it. Another key (another Cluster slot), so a command of its own: a
       // failure here leaves pins that a new server of that name is compared against, never fewer checks.
-      await run(() => client.del(pinsKey(scope, name)));
+      await run(() => client.del(keys.toolPins(scope, name)));
       // So are its users' OAuth tokens and its client registration, all at once (one slot, one script).
-      await run(() => evalKeys(DELETE_SECRETS, [userIndexKey(scope, name)], []));
+      await run(() => evalKeys(DELETE_SECRETS, [keys.userSecretIndex(scope, name)], []));
       events.emitLocal({ type: "deleted", scope, name });
       return { ok: true };
     },
@@ -311,56 +311,56 @@ export function redisStore(options: RedisStoreOptions): McpStore {
     },
 
     async getUserSecret(scope, server, user) {
-      const key = userSecretKey(scope, server, user);
+      const key = keys.userSecret(scope, server, user);
       return run(() => client.get(key));
     },
 
     async setUserSecret(scope, server, user, value, ttlMs) {
-      const keys = [userSecretKey(scope, server, user), userIndexKey(scope, server)];
-      assertString(value);
+      const secretKeys = [keys.userSecret(scope, server, user), keys.userSecretIndex(scope, server)];
+      assertStoreValue(value);
       const ttl = ttlMs === undefined ? "" : ttlArgument(ttlMs);
-      expectOk(await run(() => evalKeys(SET_SECRET, keys, [value, ttl])));
+      expectOk(await run(() => evalKeys(SET_SECRET, secretKeys, [value, ttl])));
     },
 
     async deleteUserSecret(scope, server, user) {
-      const keys = [userSecretKey(scope, server, user), userIndexKey(scope, server)];
-      expectOk(await run(() => evalKeys(DELETE_SECRET, keys, [])));
+      const secretKeys = [keys.userSecret(scope, server, user), keys.userSecretIndex(scope, server)];
+      expectOk(await run(() => evalKeys(DELETE_SECRET, secretKeys, [])));
     },
 
     async listUserSecrets(scope, server) {
       // The server's users index and its members share one slot: one MGET reads them all.
-      const members = await run(() => client.smembers(userIndexKey(scope, server)));
+      const members = await run(() => client.smembers(keys.userSecretIndex(scope, server)));
       if (members.length === 0) return [];
       const values = await run(() => client.mget(...members));
       return values.filter((value): value is string => value !== null);
     },
 
     async putPending(id, value, ttlMs) {
-      const key = prefix + storeKeys.pending(id);
-      assertString(value);
+      const key = keys.pending(id);
+      assertStoreValue(value);
       await run(() => client.set(key, value, "PX", ttlArgument(ttlMs)));
     },
 
     async putPendingIfAbsent(id, value, ttlMs) {
-      const key = prefix + storeKeys.pending(id);
-      assertString(value);
+      const key = keys.pending(id);
+      assertStoreValue(value);
       return (await run(() => client.set(key, value, "PX", ttlArgument(ttlMs), "NX"))) === "OK";
     },
 
     async takePending(id) {
-      const key = prefix + storeKeys.pending(id);
+      const key = keys.pending(id);
       const value = await run(() => evalScript(TAKE, key, []));
       if (value === null || typeof value === "string") return value;
       throw unavailable("Redis answered with an unexpected reply");
     },
 
     async getToolPins(scope, server) {
-      const fields = await run(() => client.hgetall(pinsKey(scope, server)));
+      const fields = await run(() => client.hgetall(keys.toolPins(scope, server)));
       return new Map(Object.entries(fields));
     },
 
     async addToolPins(scope, server, pins, { maxPins }) {
-      const key = pinsKey(scope, server);
+      const key = keys.toolPins(scope, server);
       const args = pinArguments(pins);
       if (args.length === 0) return new Map();
       const reply = await run(() => evalScript(ADD_PINS, key, [pinLimitArgument(maxPins), ...args]));
@@ -375,27 +375,27 @@ export function redisStore(options: RedisStoreOptions): McpStore {
     },
 
     async setToolPins(scope, server, pins, options = {}) {
-      const key = pinsKey(scope, server);
+      const key = keys.toolPins(scope, server);
       const args = pinArguments(pins);
       if (args.length === 0 && !options.replace) return;
       expectOk(await run(() => evalScript(SET_PINS, key, [options.replace ? "1" : "0", ...args])));
     },
 
     async deleteToolPins(scope, server) {
-      await run(() => client.del(pinsKey(scope, server)));
+      await run(() => client.del(keys.toolPins(scope, server)));
     },
 
     async getPreferences(scope, user) {
-      const fields = await run(() => client.hgetall(preferencesKey(scope, user)));
+      const fields = await run(() => client.hgetall(keys.preferences(scope, user)));
       return new Map(Object.entries(fields).map(([server, value]) => [server, value === "1"]));
     },
 
     async setPreference(scope, user, server, enabled) {
-      if (!isValidServerName(server)) throw new TypeError("invalid server name");
+      assertServerName(server);
       const event = { type: "preferences", scope, user } as const;
       const value = enabled === null ? "" : enabled ? "1" : "0";
       const args = [server, value, `${prefix}events`, events.encode(event)];
-      expectOk(await run(() => evalScript(SET_PREFERENCE, preferencesKey(scope, user), args)));
+      expectOk(await run(() => evalScript(SET_PREFERENCE, keys.preferences(scope, user), args)));
       events.emitLocal(event);
     },
 
@@ -491,68 +491,25 @@ function decodeScope(member: string): StoreScope | undefined {
   return undefined;
 }
 
-function parseRecord(name: string, value: string): StoredServer {
-  let record: unknown;
-  try {
-    record = JSON.parse(value);
-  } catch {
-    throw unavailable("A stored server is unreadable");
-  }
-  if (!isStoredServer(record) || record.name !== name) throw unavailable("A stored server is unreadable");
-  return record;
-}
-
-function isStoredServer(value: unknown): value is StoredServer {
-  if (typeof value !== "object" || value === null) return false;
-  const record = value as Record<string, unknown>;
-  return (
-    isValidServerName(record.name) &&
-    typeof record.revision === "string" &&
-    typeof record.createdAt === "string" &&
-    typeof record.updatedAt === "string" &&
-    typeof record.definition === "object" &&
-    record.definition !== null &&
-    !Array.isArray(record.definition)
-  );
-}
-
-function assertServer(server: StoredServer): void {
-  if (!isValidServerName(server.name)) throw new TypeError("invalid server name");
-  if (typeof server.revision !== "string") throw new TypeError("a stored server needs a string revision");
-  if (typeof server.definition !== "object" || server.definition === null)
-    throw new TypeError("a stored server needs a definition");
-}
-
-function assertString(value: string): void {
-  if (typeof value !== "string") throw new TypeError("the value must be a string");
-}
+// Script arguments: the kit checks the values, these only spell them for Lua.
 
 function pinArguments(pins: ReadonlyMap<string, string>): string[] {
-  const args: string[] = [];
-  for (const [tool, pin] of pins) {
-    if (typeof tool !== "string" || typeof pin !== "string")
-      throw new TypeError("tool pins must map strings to strings");
-    args.push(tool, pin);
-  }
-  return args;
+  assertToolPins(pins);
+  return [...pins].flat();
 }
 
 function pinLimitArgument(maxPins: number): string {
-  if (maxPins === Number.POSITIVE_INFINITY) return "2147483647";
-  if (!Number.isInteger(maxPins) || maxPins < 0)
-    throw new TypeError("maxPins must be a non-negative integer or Infinity");
-  return String(maxPins);
+  assertMaxPins(maxPins);
+  return maxPins === Number.POSITIVE_INFINITY ? "2147483647" : String(maxPins);
 }
 
 function limitArgument(maxServers: number): string {
-  if (maxServers === Number.POSITIVE_INFINITY) return "-1";
-  if (!Number.isInteger(maxServers) || maxServers < 0)
-    throw new TypeError("maxServers must be a non-negative integer or Infinity");
-  return String(maxServers);
+  assertMaxServers(maxServers);
+  return maxServers === Number.POSITIVE_INFINITY ? "-1" : String(maxServers);
 }
 
 function ttlArgument(ttlMs: number): string {
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError("ttlMs must be a positive number of milliseconds");
+  assertTtl(ttlMs);
   return String(Math.max(1, Math.ceil(ttlMs)));
 }
 
@@ -566,26 +523,4 @@ function compare(left: string, right: string): number {
 
 function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith("NOSCRIPT");
-}
-
-function unavailable(message: string): McpServerSideError {
-  return new McpServerSideError("storage_unavailable", message);
-}
-
-/**
- * Any failure becomes `storage_unavailable` with a fixed message: driver messages can carry a URL with
- * its password, so only an error code (ECONNREFUSED, WRONGTYPE, …) is kept.
- */
-function toStorageError(error: unknown): McpServerSideError {
-  if (McpServerSideError.isInstance(error)) return error;
-  const code = errorCode(error);
-  return unavailable(`The Redis store failed${code === undefined ? "" : ` (${code})`}`);
-}
-
-function errorCode(error: unknown): string | undefined {
-  if (typeof error !== "object" || error === null) return undefined;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === "string" && /^[A-Z][A-Z0-9_]{1,39}$/.test(code)) return code;
-  const first = error instanceof Error ? error.message.split(" ", 1)[0] : undefined;
-  return first !== undefined && /^[A-Z]{2,20}$/.test(first) ? first : undefined;
 }

@@ -5,7 +5,7 @@ import {
   type StoredServer,
   type StoreScope,
   storeKeys,
-} from "@mcp-server-side/core";
+} from "@mcp-server-side/core/store";
 import { describeStoreConformance, sampleServer } from "@mcp-server-side/core/testing";
 import { redisStore } from "@mcp-server-side/storage-redis";
 import { Cluster } from "ioredis";

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { StoreChangeEvent, StoredServer, StoreScope } from "@mcp-server-side/core";
+import type { StoreChangeEvent, StoredServer, StoreScope } from "@mcp-server-side/core/store";
 import { describeStoreConformance, sampleServer } from "@mcp-server-side/core/testing";
 import { redisStore } from "@mcp-server-side/storage-redis";
 import { Redis } from "ioredis";

@@ -20,7 +20,7 @@ import { McpServerSideError } from "../errors.js";
 import type { Logger, NetworkPolicy } from "../options.js";
 import type { KeyRing } from "../security/crypto.js";
 import { validateRemoteUrl } from "../security/ssrf.js";
-import type { McpStore } from "../store/types.js";
+import type { ResolvedStore } from "../store/types.js";
 import type { ResolvedServer } from "../types.js";
 import {
   type ClientRecord,
@@ -78,7 +78,7 @@ export interface OAuthStatus {
 }
 
 export interface OAuthManagerDeps {
-  store: McpStore;
+  store: ResolvedStore;
   ring: KeyRing;
   policy: NetworkPolicy;
   /** The fetch a server's HTTP calls go through (guarded for tenant tiers), reused for its OAuth calls. */

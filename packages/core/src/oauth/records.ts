@@ -3,7 +3,7 @@ import { z } from "zod";
 import { McpServerSideError } from "../errors.js";
 import type { KeyRing } from "../security/crypto.js";
 import { scopeLabel } from "../store/keys.js";
-import type { McpStore, StoreScope } from "../store/types.js";
+import type { ResolvedStore, StoreScope } from "../store/types.js";
 import type { ResolvedServer } from "../types.js";
 
 /**
@@ -122,7 +122,7 @@ function sealedCurrent(ring: KeyRing, stored: string): boolean {
 
 /** Reads and opens a record; a record that does not open or parse is treated as absent. */
 export async function readRecord<T>(
-  store: McpStore,
+  store: ResolvedStore,
   ring: KeyRing,
   slot: OAuthSlot,
   field: string,
@@ -143,7 +143,7 @@ export async function readRecord<T>(
 }
 
 export async function writeRecord(
-  store: McpStore,
+  store: ResolvedStore,
   ring: KeyRing,
   slot: OAuthSlot,
   field: string,
@@ -173,7 +173,7 @@ export interface OAuthRotation {
  * overwritten with the tokens it replaced.
  */
 export async function rotateOAuthRecords(
-  store: McpStore,
+  store: ResolvedStore,
   ring: KeyRing,
   owner: StoreScope,
   server: string,
@@ -223,7 +223,7 @@ const LOCK_WAIT_MS = 15_000;
  * Runs `work` holding the slot's lock (a pending state created if absent, with expiry), the one that
  * makes a refresh single-flight across workers; waits for it up to fifteen seconds.
  */
-export async function withSlotLock<T>(store: McpStore, slot: OAuthSlot, work: () => Promise<T>): Promise<T> {
+export async function withSlotLock<T>(store: ResolvedStore, slot: OAuthSlot, work: () => Promise<T>): Promise<T> {
   const lockId = lockIdOf(slot);
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
@@ -257,7 +257,7 @@ function pendingSlot(owner: StoreScope, server: string, state: string): OAuthSlo
  * under `state` only points at it and is what makes the state single use (`takePending`).
  */
 export async function putPendingRecord(
-  store: McpStore,
+  store: ResolvedStore,
   ring: KeyRing,
   state: string,
   owner: StoreScope,
@@ -271,7 +271,11 @@ export async function putPendingRecord(
 }
 
 /** Takes a pending authorization once; null when unknown, used, expired or its server was deleted. */
-export async function takePendingRecord(store: McpStore, ring: KeyRing, state: string): Promise<PendingRecord | null> {
+export async function takePendingRecord(
+  store: ResolvedStore,
+  ring: KeyRing,
+  state: string,
+): Promise<PendingRecord | null> {
   const raw = await store.takePending(state);
   if (raw === null) return null;
   let pointer: z.infer<typeof pointerSchema>;

@@ -3,6 +3,7 @@ import { McpServerSideError } from "../errors.js";
 import type { KeyRing } from "../security/crypto.js";
 import { rotateOAuthRecords } from "../oauth/records.js";
 import { needsRotation, resealDefinition } from "../security/secrets.js";
+import { resolveStore } from "../store/capabilities.js";
 import { scopeLabel } from "../store/keys.js";
 import type { McpStore, StoredServer, StoreScope } from "../store/types.js";
 
@@ -45,7 +46,9 @@ const MAX_ATTEMPTS = 10;
  * an operator never drops a key while something still needs it.
  */
 export async function rotateSecrets(deps: RotateSecretsDeps): Promise<RotateSecretsResult> {
-  const { store, ring } = deps;
+  const { ring } = deps;
+  // A store without the scope index rejects at `listScopes` with invalid_config naming what it lacks.
+  const store = resolveStore(deps.store);
   const result: RotateSecretsResult = { scopes: 0, servers: 0, rotated: 0, oauthRecords: 0 };
   /** `<scope label>/<server>` of each record that did not decrypt. */
   const failures: string[] = [];

@@ -1,12 +1,21 @@
 import { createStorage, type Storage } from "unstorage";
 import { z } from "zod";
-import { isValidServerName, type ServerDefinition } from "../config/schema.js";
-import { McpServerSideError } from "../errors.js";
+import { storeUnavailable, withStoreErrors as backend } from "./errors.js";
 import { assertServerName, storeKeys } from "./keys.js";
+import {
+  assertMaxPins,
+  assertMaxServers,
+  assertStoreValue,
+  assertToolPins,
+  assertTtl,
+  expiryOf,
+  isExpired,
+} from "./limits.js";
+import { assertStoredServer, readStoredServers } from "./records.js";
 import type {
+  CompleteStore,
   CreateResult,
   DeleteResult,
-  McpStore,
   PinScope,
   StoreChangeEvent,
   StoredServer,
@@ -29,15 +38,6 @@ const SERVERS_KEY = /(?:^|:)servers:(?:(global)|scope:([^:]+))$/;
 /** Matches a user's preferences key (see storeKeys.preferences) as a watcher reports it. */
 const PREFERENCES_KEY = /(?:^|:)prefs:scope:([^:]+):user:([^:]+)$/;
 
-const storedServerSchema = z.object({
-  name: z.string().refine(isValidServerName),
-  // The definition's own schema (with sealed secrets) is the core's to apply; the store checks the envelope.
-  definition: z.record(z.string(), z.unknown()),
-  revision: z.string(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-});
-const storedServersSchema = z.array(storedServerSchema);
 const expiringValueSchema = z.object({ value: z.string(), expiresAt: z.number().optional() });
 /** A server's tool pins as one item: entries, not an object, since a tool may be named `__proto__`. */
 const toolPinsSchema = z.object({ pins: z.array(z.tuple([z.string(), z.string()])) });
@@ -68,7 +68,7 @@ const locksByStorage = new WeakMap<Storage, KeyedLock>();
  * process. Several processes writing one storage need a store with atomic writes of its own, such as
  * `@mcp-server-side/storage-redis`.
  */
-export function unstorageStore(storage: Storage = createStorage(), options: UnstorageStoreOptions = {}): McpStore {
+export function unstorageStore(storage: Storage = createStorage(), options: UnstorageStoreOptions = {}): CompleteStore {
   const now = options.now ?? Date.now;
   const drivers = storage.getMounts("").map((mount) => mount.driver);
   const memoryOnly = drivers.every((driver) => driver.name === "memory");
@@ -122,12 +122,7 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
   }
 
   async function readServers(key: string): Promise<StoredServer[]> {
-    const raw = await backend(() => storage.getItem(key));
-    if (raw === null || raw === undefined) return [];
-    const parsed = storedServersSchema.safeParse(raw);
-    if (!parsed.success)
-      throw new McpServerSideError("storage_unavailable", "The stored servers of a scope are unreadable");
-    return parsed.data.map((server) => ({ ...server, definition: server.definition as ServerDefinition }));
+    return readStoredServers(await backend(() => storage.getItem(key)));
   }
 
   async function writeServers(key: string, servers: StoredServer[]): Promise<void> {
@@ -145,7 +140,7 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
     const raw = await backend(() => storage.getItem(SCOPE_INDEX_KEY));
     if (raw === null || raw === undefined) return [];
     const parsed = scopeIndexSchema.safeParse(raw);
-    if (!parsed.success) throw new McpServerSideError("storage_unavailable", "The stored scope index is unreadable");
+    if (!parsed.success) throw storeUnavailable("The stored scope index is unreadable");
     return parsed.data;
   }
 
@@ -168,7 +163,7 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
   }
 
   async function removeUserSecrets(scope: StoreScope, server: string): Promise<void> {
-    const prefix = `secrets:${storeKeys.userSecretGroup(scope, server)}:user:`;
+    const prefix = storeKeys.userSecretsOf(scope, server);
     const keys = await backend(() => storage.getKeys(prefix));
     for (const key of keys) {
       // Drivers may report keys below a mount; only exact members of this server's group are removed.
@@ -181,30 +176,30 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
     const raw = await backend(() => storage.getItem(key));
     if (raw === null || raw === undefined) return null;
     const parsed = expiringValueSchema.safeParse(raw);
-    if (!parsed.success) throw new McpServerSideError("storage_unavailable", "A stored secret is unreadable");
-    const expired = parsed.data.expiresAt !== undefined && parsed.data.expiresAt <= now();
+    if (!parsed.success) throw storeUnavailable("A stored secret is unreadable");
+    const expired = isExpired(parsed.data.expiresAt, now());
     if (remove || expired) await backend(() => storage.removeItem(key));
     return expired ? null : parsed.data.value;
   }
 
   async function writeExpiring(key: string, value: string, ttlMs: number | undefined): Promise<void> {
-    if (typeof value !== "string") throw new TypeError("the value must be a string");
-    if (ttlMs === undefined) {
+    assertStoreValue(value);
+    const expiresAt = expiryOf(ttlMs, now());
+    if (ttlMs === undefined || expiresAt === undefined) {
       await backend(() => storage.setItem(key, { value }));
       return;
     }
-    assertTtl(ttlMs);
     // Drivers with native expiry (redis, cloudflare KV: at least 60 s) collect the garbage; expiry itself
     // is decided on read from `expiresAt`, so it is exact on every driver.
     const ttl = Math.max(60, Math.ceil(ttlMs / 1000));
-    await backend(() => storage.setItem(key, { value, expiresAt: now() + ttlMs }, { ttl }));
+    await backend(() => storage.setItem(key, { value, expiresAt }, { ttl }));
   }
 
   async function readPins(key: string): Promise<Map<string, string>> {
     const raw = await backend(() => storage.getItem(key));
     if (raw === null || raw === undefined) return new Map();
     const parsed = toolPinsSchema.safeParse(raw);
-    if (!parsed.success) throw new McpServerSideError("storage_unavailable", "The stored tool pins are unreadable");
+    if (!parsed.success) throw storeUnavailable("The stored tool pins are unreadable");
     return new Map(parsed.data.pins);
   }
 
@@ -218,12 +213,13 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
     const raw = await backend(() => storage.getItem(key));
     if (raw === null || raw === undefined) return new Map();
     const parsed = preferencesSchema.safeParse(raw);
-    if (!parsed.success) throw new McpServerSideError("storage_unavailable", "The stored preferences are unreadable");
+    if (!parsed.success) throw storeUnavailable("The stored preferences are unreadable");
     return new Map(parsed.data.preferences);
   }
 
   return {
     persistent,
+    capabilities: { oauth: true, pins: true, events: true, scopeIndex: true, preferences: true },
 
     async list(scope) {
       const key = storeKeys.servers(scope);
@@ -237,7 +233,7 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
     },
 
     async create(scope, server, { maxServers }): Promise<CreateResult> {
-      assertServerName(server.name);
+      assertStoredServer(server);
       assertMaxServers(maxServers);
       const key = storeKeys.servers(scope);
       const result = await withLock(key, async (): Promise<CreateResult> => {
@@ -255,7 +251,7 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
     },
 
     async update(scope, server, { expectedRevision }): Promise<UpdateResult> {
-      assertServerName(server.name);
+      assertStoredServer(server);
       const key = storeKeys.servers(scope);
       const result = await withLock(key, async (): Promise<UpdateResult> => {
         const servers = await readServers(key);
@@ -340,7 +336,7 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
     },
 
     async listUserSecrets(scope, server) {
-      const prefix = `secrets:${storeKeys.userSecretGroup(scope, server)}:user:`;
+      const prefix = storeKeys.userSecretsOf(scope, server);
       const values: string[] = [];
       for (const key of await backend(() => storage.getKeys(prefix))) {
         if (!key.startsWith(prefix)) continue;
@@ -378,7 +374,8 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
 
     async addToolPins(scope: PinScope, server: string, pins: ReadonlyMap<string, string>, { maxPins }) {
       const key = storeKeys.toolPins(scope, server);
-      assertPins(pins);
+      assertToolPins(pins);
+      assertMaxPins(maxPins);
       return withLock(key, async () => {
         const stored = await readPins(key);
         let added = false;
@@ -399,7 +396,7 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
 
     async setToolPins(scope: PinScope, server: string, pins: ReadonlyMap<string, string>, options = {}) {
       const key = storeKeys.toolPins(scope, server);
-      assertPins(pins);
+      assertToolPins(pins);
       await withLock(key, async () => {
         const stored = options.replace ? new Map<string, string>() : await readPins(key);
         for (const [tool, pin] of pins) stored.set(tool, pin);
@@ -492,37 +489,4 @@ function createKeyedLock(): KeyedLock {
       if (tails.get(key) === tail) tails.delete(key);
     }
   };
-}
-
-/** Runs a storage call; its failure becomes `storage_unavailable` without the driver's message, which may hold a URL with a password. */
-async function backend<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    throw storageUnavailable(error);
-  }
-}
-
-function storageUnavailable(error: unknown): McpServerSideError {
-  if (McpServerSideError.isInstance(error)) return error;
-  const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
-  const detail = typeof code === "string" && /^[A-Z][A-Z0-9_]{1,39}$/.test(code) ? ` (${code})` : "";
-  return new McpServerSideError("storage_unavailable", `The store is unavailable${detail}`);
-}
-
-function assertTtl(ttlMs: number): void {
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError("ttlMs must be a positive number of milliseconds");
-}
-
-function assertPins(pins: ReadonlyMap<string, string>): void {
-  for (const [tool, pin] of pins) {
-    if (typeof tool !== "string" || typeof pin !== "string")
-      throw new TypeError("tool pins must map strings to strings");
-  }
-}
-
-function assertMaxServers(maxServers: number): void {
-  if (!(maxServers === Number.POSITIVE_INFINITY || (Number.isInteger(maxServers) && maxServers >= 0))) {
-    throw new TypeError("maxServers must be a non-negative integer or Infinity");
-  }
 }

@@ -1,7 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ServerDefinition } from "../config/schema.js";
+import { resolveStore, storeCapabilities } from "../store/capabilities.js";
 import { scopeSegment } from "../store/keys.js";
-import type { McpStore, PinScope, StoreChangeEvent, StoredServer, StoreScope } from "../store/types.js";
+import type {
+  McpStore,
+  McpStoreCapabilities,
+  PinScope,
+  ResolvedStore,
+  StoreChangeEvent,
+  StoredServer,
+  StoreScope,
+} from "../store/types.js";
 
 /** What a store can do beyond the required interface; a test needing a capability left out is skipped, visibly. */
 export interface StoreCapabilities {
@@ -41,7 +50,9 @@ export function describeStoreConformance(
 ): void {
   const capabilities = { changeEvents: false, crossInstanceEvents: false, expiry: true, ...options.capabilities };
   const opened: McpStore[] = [];
-  let store: McpStore;
+  /** The store as core sees it (`resolveStore`): a capability it lacks is not called, and its tests are skipped. */
+  let store: ResolvedStore;
+  let storeHas: Required<McpStoreCapabilities>;
 
   /** A further instance on the same backend, closed after the test. */
   async function openStore(): Promise<McpStore> {
@@ -55,9 +66,24 @@ export function describeStoreConformance(
     else it.skip(`${title} (skipped: ${name} does not declare the "${capability}" capability)`, test);
   }
 
+  /** Skips the tests of a section whose capability (`McpStoreCapabilities`) the store does not have, visibly. */
+  function requireStoreCapability(capability: keyof McpStoreCapabilities): void {
+    beforeEach((context) => {
+      if (!storeHas[capability])
+        context.skip(`${name} does not have the store capability "${capability}"; core does not call its methods`);
+    });
+  }
+
   describe(`${name} store conformance`, () => {
     beforeEach(async () => {
-      store = await openStore();
+      const instance = await openStore();
+      storeHas = storeCapabilities(instance);
+      store = resolveStore(instance);
+    });
+
+    it("has the methods of every capability it declares, or of none when it declares nothing", () => {
+      expect(() => storeCapabilities(opened[0] as McpStore)).not.toThrow();
+      expect(typeof storeHas.oauth).toBe("boolean");
     });
 
     afterEach(async () => {
@@ -335,6 +361,7 @@ export function describeStoreConformance(
     });
 
     describe("scope index", () => {
+      requireStoreCapability("scopeIndex");
       it("lists every scope that holds servers, the global tier included, with tenant ids exactly as given", async () => {
         const base = uniqueToken();
         const ids = [...hostileIds(base), "global"];
@@ -404,6 +431,7 @@ export function describeStoreConformance(
     });
 
     describe("user secrets", () => {
+      requireStoreCapability("oauth");
       it("stores, replaces and deletes a user's secret", async () => {
         const scope = uniqueScope();
         expect(await store.getUserSecret(scope, "docs", "alice")).toBeNull();
@@ -474,10 +502,10 @@ export function describeStoreConformance(
         expect(await store.getUserSecret(scope, "docs", "alice")).toBe("fresh");
       });
 
-      it("lists the unexpired user secrets of one server, and only those (listUserSecrets)", async () => {
+      it("lists the unexpired user secrets of one server, and only those (listUserSecrets)", async (context) => {
         const list = store.listUserSecrets?.bind(store);
         // Optional: a store without it leaves OAuth records to lazy re-encryption.
-        if (list === undefined) return;
+        if (list === undefined) return context.skip(`${name} has no listUserSecrets (optional)`);
         const scope = uniqueScope();
         expect(await list(scope, "docs")).toEqual([]);
         const users = hostileIds(uniqueToken());
@@ -529,6 +557,7 @@ export function describeStoreConformance(
     });
 
     describe("pending states", () => {
+      requireStoreCapability("oauth");
       it("gives a pending state back once, then null", async () => {
         const id = pendingId();
         await store.putPending(id, "state", 60_000);
@@ -595,14 +624,12 @@ export function describeStoreConformance(
     });
 
     describe("tool pins", () => {
-      // Optional methods: a store without them runs without tool pinning, and these tests say so.
+      requireStoreCapability("pins");
+      // Optional methods: a store without them runs without tool pinning, and these tests are skipped.
       const pinTest = (title: string, test: (pins: Required<PinMethods>) => Promise<void>): void => {
         it(title, async () => {
           const pins = pinMethodsOf(store);
-          if (pins === undefined) {
-            console.warn(`${name}: no tool pin methods; tool pinning is off with this store`);
-            return;
-          }
+          if (pins === undefined) throw new Error(`${name} has the "pins" capability without its methods`);
           await test(pins);
         });
       };
@@ -729,17 +756,16 @@ export function describeStoreConformance(
     });
 
     describe("preferences", () => {
-      // Optional methods: a store without them has no per-user switches, and these tests say so.
+      requireStoreCapability("preferences");
+      // Optional methods: a store without them has no per-user switches, and these tests are skipped.
       const preferenceTest = (
         title: string,
         test: (preferences: Required<Pick<McpStore, "getPreferences" | "setPreference">>) => Promise<void>,
       ): void => {
         it(title, async () => {
           const { getPreferences, setPreference } = store;
-          if (getPreferences === undefined || setPreference === undefined) {
-            console.warn(`${name}: no preference methods; per-user server switches are off with this store`);
-            return;
-          }
+          if (getPreferences === undefined || setPreference === undefined)
+            throw new Error(`${name} has the "preferences" capability without its methods`);
           await test({ getPreferences: getPreferences.bind(store), setPreference: setPreference.bind(store) });
         });
       };
