@@ -107,6 +107,7 @@ describe("README code blocks", () => {
         "@mcp-server-side/core/adapter": ["packages/core/src/adapter.ts"],
         "@mcp-server-side/core/node": ["packages/core/src/node/index.ts"],
         "@mcp-server-side/core/testing": ["packages/core/src/testing/index.ts"],
+        "@mcp-server-side/core/store": ["packages/core/src/store/index.ts"],
         "@mcp-server-side/express": ["packages/express/src/index.ts"],
         "@mcp-server-side/hono": ["packages/hono/src/index.ts"],
         "@mcp-server-side/storage-redis": ["packages/storage-redis/src/index.ts"],

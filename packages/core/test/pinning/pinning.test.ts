@@ -526,7 +526,8 @@ describe("tool pinning with a store that cannot pin", () => {
   it("turns itself off with one warning and serves the tools", async () => {
     const server = await fixture();
     const full = unstorageStore(createStorage());
-    const { getToolPins: _g, addToolPins: _a, setToolPins: _s, deleteToolPins: _d, ...rest } = full;
+    // Its capability flags go too: they would promise the pin methods (and be refused for it).
+    const { getToolPins: _g, addToolPins: _a, setToolPins: _s, deleteToolPins: _d, capabilities: _c, ...rest } = full;
     const store: McpStore = rest;
     const logger = { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() };
     const { mcp } = await harness(

@@ -1,4 +1,10 @@
-import { McpServerSideError, type McpStore, resolveStore, unstorageStore } from "@mcp-server-side/core/store";
+import {
+  McpServerSideError,
+  type McpStore,
+  resolveStore,
+  STORE_CAPABILITY_METHODS,
+  unstorageStore,
+} from "@mcp-server-side/core/store";
 import { createStorage } from "unstorage";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createMcpServerSide } from "../../src/create.js";
@@ -25,14 +31,7 @@ function storeWithout(...methods: (keyof McpStore)[]): McpStore {
   return full as unknown as McpStore;
 }
 
-const OAUTH_METHODS = [
-  "getUserSecret",
-  "setUserSecret",
-  "deleteUserSecret",
-  "putPending",
-  "takePending",
-  "putPendingIfAbsent",
-] as const;
+const OAUTH_METHODS = STORE_CAPABILITY_METHODS.oauth;
 
 function configError(create: () => unknown): McpServerSideError {
   try {
