@@ -2,7 +2,7 @@ import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { McpServerSideError } from "../errors.js";
 import type { HookServerRef, McpHookable } from "../hooks.js";
 import type { Limits, Logger } from "../options.js";
-import type { CallOptions } from "../tools/call.js";
+import type { CallOptions, ToolCaller } from "../tools/call.js";
 import { buildToolView, type ServerToolView } from "../tools/convert.js";
 import type { ToolNamer } from "../tools/naming.js";
 import type { SlotState, Telemetry } from "../telemetry/telemetry.js";
@@ -67,13 +67,8 @@ export interface Slot {
    */
   warm(): Promise<void>;
   connection(): Promise<Connection>;
-  call<T>(
-    tool: string,
-    args: Record<string, unknown>,
-    options: CallOptions,
-    onResult: (raw: unknown) => T | PromiseLike<T>,
-    onError: (error: unknown) => T | PromiseLike<T>,
-  ): Promise<T>;
+  /** A `tools/call` on this slot's server (see `ToolCaller`). */
+  call: ToolCaller;
   close(reason: CloseReason): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { ErrorCode as JsonRpcErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
-import { McpServerSideError } from "../errors.js";
+import { type ErrorCode, McpServerSideError } from "../errors.js";
 import { type HookOrigin, type HookServerRef, INSTANCE_ORIGIN, type McpHookable } from "../hooks.js";
 import type { Logger } from "../options.js";
 import { sanitizeText } from "../security/redact.js";
@@ -117,6 +117,27 @@ function isPending(result: unknown): result is Promise<unknown> {
   return result instanceof Promise;
 }
 
+/** The `tool:error` hook, for a refused call and a failed one alike. */
+async function reportToolError(
+  context: ExecuteContext,
+  tool: string,
+  toolName: string,
+  toolCallId: string | undefined,
+  origin: HookOrigin,
+  code: ErrorCode,
+  message: string,
+): Promise<void> {
+  await context.hooks.callHook("tool:error", {
+    ...origin,
+    server: context.ref,
+    tool,
+    toolName,
+    toolCallId,
+    code,
+    message,
+  });
+}
+
 async function refuse(
   context: ExecuteContext,
   tool: string,
@@ -125,16 +146,7 @@ async function refuse(
   toolCallId: string | undefined,
   origin: HookOrigin,
 ): Promise<CallToolResult> {
-  const message = `the call was refused: ${veto}`;
-  await context.hooks.callHook("tool:error", {
-    ...origin,
-    server: context.ref,
-    tool,
-    toolName,
-    toolCallId,
-    code: "vetoed",
-    message,
-  });
+  await reportToolError(context, tool, toolName, toolCallId, origin, "vetoed", `the call was refused: ${veto}`);
   return { content: [{ type: "text", text: `The tool call was refused: ${veto}` }], isError: true };
 }
 
@@ -153,15 +165,7 @@ async function fail(
   context.logger?.warn(
     `mcp-server-side:${origin.requestId === undefined ? "" : ` [${origin.requestId}]`} ${context.ref.name}/${tool}: ${failure.code}: ${failure.message}`,
   );
-  await context.hooks.callHook("tool:error", {
-    ...origin,
-    server: context.ref,
-    tool,
-    toolName,
-    toolCallId,
-    code: failure.code,
-    message: failure.message,
-  });
+  await reportToolError(context, tool, toolName, toolCallId, origin, failure.code, failure.message);
   throw failure;
 }
 
