@@ -27,10 +27,8 @@ import {
   type McpServerSideOptions,
   type McpStore,
   type ServerDefinition,
-  type StoreChangeEvent,
-  type StoreScope,
-  storeKeys,
 } from "@mcp-server-side/core";
+import { type StoreChangeEvent, type StoreScope, storeKeys } from "@mcp-server-side/core/store";
 import { mcpServerSide } from "@mcp-server-side/express";
 import { redisStore } from "@mcp-server-side/storage-redis";
 import { startExampleServer } from "example-mcp-server";

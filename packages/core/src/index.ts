@@ -33,12 +33,10 @@ export type { SettingsUiOptions } from "./ui/serve.js";
 export type { McpServerSideOptions, ChatCompletionsOptions, Logger, Lookup, LookupAddress, Limits } from "./options.js";
 export { DEFAULT_LIMITS } from "./options.js";
 export type { ServerDefinition, AuthConfig, ToolFilter, Availability } from "./config/schema.js";
-export { isValidServerName } from "./config/schema.js";
-export type { McpStore, PinScope, StoredServer, StoreScope, StoreChangeEvent } from "./store/types.js";
+// Store authors: `@mcp-server-side/core/store` has the store types, key builders and checks.
+export type { McpStore } from "./store/types.js";
 export { createMcpServerSide } from "./create.js";
 export { sanitize } from "./security/redact.js";
 export { unstorageStore } from "./store/unstorage-store.js";
 export { identifyByApiKey } from "./identity.js";
-export { storeKeys, scopeSegment } from "./store/keys.js";
 export type { OAuthOptions, OAuthStatus } from "./oauth/manager.js";
-export type { CreateResult, UpdateResult, DeleteResult } from "./store/types.js";
