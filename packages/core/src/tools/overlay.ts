@@ -7,6 +7,9 @@ import type { ContextError } from "../types.js";
  * runs it, and each clash is reported in `errors` (`tool_name_conflict`), naming `owner`.
  */
 export function overlayTools(mcpTools: ToolSet, own: ToolSet, owner: string, errors: ContextError[]): ToolSet {
+  // Nothing to lay over: the MCP set goes as it is (often the shared frozen set, which the AI SDK only
+  // reads); copying 500 tools into a null-prototype object costs more than the rest of a warm request.
+  if (Object.keys(own).length === 0) return mcpTools;
   // A null prototype, so that a tool named like an Object.prototype member is just a name.
   const tools: ToolSet = Object.assign(Object.create(null), mcpTools);
   for (const name of Object.keys(own)) {
