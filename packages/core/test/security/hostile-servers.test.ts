@@ -55,10 +55,7 @@ function instance(options: McpServerSideOptions = {}): McpServerSide {
 }
 
 /** Settles `promise`, or fails the test if it is still pending after `guardMs` (the server would hold it for ever). */
-async function settledWithin<T>(
-  promise: Promise<T>,
-  guardMs: number,
-): Promise<{ value?: T; error?: unknown }> {
+async function settledWithin<T>(promise: Promise<T>, guardMs: number): Promise<{ value?: T; error?: unknown }> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const guard = new Promise<"guard">((resolve) => {
     timer = setTimeout(() => resolve("guard"), guardMs);
