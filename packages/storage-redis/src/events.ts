@@ -28,8 +28,9 @@ export interface ChangeEvents {
 
 /**
  * Change events over Redis pub/sub. The subscriber connection starts with the first listener and ends
- * with the last one. While it is down, `healthy()` is false; once it is subscribed again the listeners
- * get a `reset`, because events published meanwhile are lost.
+ * with the last one. While it is down, `healthy()` is false; the listeners get a `reset` when it goes
+ * down (nothing cached can be trusted to stay current) and again once it is subscribed, because events
+ * published meanwhile are lost.
  */
 export function createChangeEvents(options: ChangeEventsOptions): ChangeEvents {
   const { client, channel, origin, timeoutMs } = options;
@@ -92,8 +93,13 @@ export function createChangeEvents(options: ChangeEventsOptions): ChangeEvents {
     connection.on("ready", () => void subscribe(connection));
     const down = (): void => {
       if (subscriber !== connection) return;
-      if (subscribed) missedEvents = true;
+      const wasSubscribed = subscribed;
       subscribed = false;
+      if (!wasSubscribed) return;
+      missedEvents = true;
+      // From now on changes go unheard: what was cached stops being served (the next read asks Redis,
+      // and fails with storage_unavailable while it is down) rather than living out its lifetime.
+      emit({ type: "reset" });
     };
     connection.on("close", down);
     // A connection that gave up (a Cluster node's, see connectionForSubscribing) is replaced by a new one.
