@@ -72,13 +72,40 @@ redis.call('PUBLISH', ARGV[5], ARGV[6])
 return 'ok'
 `);
 
-/** ARGV: name, check ('1' or '0'), expected revision, channel, message. */
+/**
+ * Removes server ARGV[1] from every user's switches of a scope. KEYS[2] is the scope's index of preference
+ * hashes; they share the scope's hash tag, so this runs in the same script as the scope's own writes.
+ */
+const FORGET_PREFERENCES = `
+local users = redis.call('SMEMBERS', KEYS[2])
+for i = 1, #users do
+  redis.call('HDEL', users[i], ARGV[1])
+  if redis.call('EXISTS', users[i]) == 0 then redis.call('SREM', KEYS[2], users[i]) end
+end
+`;
+
+/**
+ * KEYS: the scope's servers hash, its preferences index. ARGV: name, check ('1' or '0'), expected revision,
+ * channel, message. The users' switches for the server go in the same step: a new server of that name
+ * starts from its own availability.
+ */
 const DELETE = script(`
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if not current then return 'not_found' end
 if ARGV[2] == '1' and cjson.decode(current)['revision'] ~= ARGV[3] then return 'revision_mismatch' end
 redis.call('HDEL', KEYS[1], ARGV[1])
+${FORGET_PREFERENCES}
 redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 'ok'
+`);
+
+/**
+ * A deleted global server's switches in one tenant scope, unless that scope has a server of its own by that
+ * name (the switches are then about it). KEYS: the scope's servers hash, its preferences index. ARGV: name.
+ */
+const FORGET_GLOBAL_PREFERENCES = script(`
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'ok' end
+${FORGET_PREFERENCES}
 return 'ok'
 `);
 
@@ -138,9 +165,13 @@ redis.call('DEL', KEYS[1])
 return 'ok'
 `);
 
-/** One user's preference, set ('1'/'0') or removed (''), announced in the same step. ARGV: server, value, channel, message. */
+/**
+ * One user's preference, set ('1'/'0') or removed (''), announced in the same step. KEYS: the user's hash,
+ * the scope's preferences index (one slot). ARGV: server, value, channel, message.
+ */
 const SET_PREFERENCE = script(`
 if ARGV[2] == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('SADD', KEYS[2], KEYS[1]) else redis.call('SREM', KEYS[2], KEYS[1]) end
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 'ok'
 `);
@@ -209,6 +240,20 @@ export function redisStore(options: RedisStoreOptions): CompleteStore {
     }
   }
 
+  async function forgetGlobalPreferences(name: string): Promise<void> {
+    let cursor = "0";
+    do {
+      const [next, page] = await run(() => client.sscan(keys.preferenceScopes(), cursor, "COUNT", 1000));
+      cursor = next;
+      for (const member of page) {
+        const scope = decodeScope(member);
+        if (scope?.kind !== "scope") continue;
+        const scopeKeys = [keys.servers(scope), keys.preferencesIndex(scope)];
+        expectOk(await run(() => evalKeys(FORGET_GLOBAL_PREFERENCES, scopeKeys, [name])));
+      }
+    } while (cursor !== "0");
+  }
+
   return {
     persistent: true,
     capabilities: { oauth: true, pins: true, events: true, scopeIndex: true, preferences: true },
@@ -271,11 +316,12 @@ export function redisStore(options: RedisStoreOptions): CompleteStore {
       const check = expectedRevision === undefined ? ["0", ""] : ["1", expectedRevision];
       if (!isValidServerName(name)) return { ok: false, reason: "not_found" };
       const message = events.encode({ type: "deleted", scope, name });
-      const reply = await run(() =>
-        evalScript(DELETE, keys.servers(scope), [name, ...check, `${prefix}events`, message]),
-      );
+      const scopeKeys = [keys.servers(scope), keys.preferencesIndex(scope)];
+      const reply = await run(() => evalKeys(DELETE, scopeKeys, [name, ...check, `${prefix}events`, message]));
       if (reply === "not_found" || reply === "revision_mismatch") return { ok: false, reason: reply };
       expectOk(reply);
+      // A global server's switches live in every tenant's scope (other slots): swept after, scope by scope.
+      if (scope.kind === "global") await forgetGlobalPreferences(name);
       // The server's trust goes with it. Another key (another Cluster slot), so a command of its own: a
       // failure here leaves pins that a new server of that name is compared against, never fewer checks.
       await run(() => client.del(keys.toolPins(scope, name)));
@@ -395,7 +441,10 @@ export function redisStore(options: RedisStoreOptions): CompleteStore {
       const event = { type: "preferences", scope, user } as const;
       const value = enabled === null ? "" : enabled ? "1" : "0";
       const args = [server, value, `${prefix}events`, events.encode(event)];
-      expectOk(await run(() => evalScript(SET_PREFERENCE, keys.preferences(scope, user), args)));
+      // Listed first, in a command of its own (another slot), as `create` lists its scope.
+      if (scope.kind === "scope") await run(() => client.sadd(keys.preferenceScopes(), encodeScope(scope)));
+      const preferenceKeys = [keys.preferences(scope, user), keys.preferencesIndex(scope)];
+      expectOk(await run(() => evalKeys(SET_PREFERENCE, preferenceKeys, args)));
       events.emitLocal(event);
     },
 

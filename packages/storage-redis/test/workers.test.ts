@@ -98,6 +98,26 @@ describe("two worker processes sharing one Redis", () => {
     expectProblem(await B.request("GET", "/mcp-servers/weather", { key }), 404, "not_found");
   });
 
+  it("forgets on B the switch of a server deleted and re-created through A: its default applies again (polled with seconds of margin)", async () => {
+    const key = newKey();
+    expect((await A.register(key, { name: "weather", url: upstream.url })).status).toBe(201);
+    const off = await A.request("PUT", "/mcp-servers/weather/preference", { key, body: { enabled: false } });
+    expect(off.status, off.text).toBe(200);
+    // B reads (and keeps) the switch before the delete.
+    expect((await B.tools(key)).tools).toEqual([]);
+
+    expect((await A.remove(key, "weather")).status).toBe(204);
+    expect((await A.register(key, { name: "weather", url: upstream.url })).status).toBe(201);
+    const createdAt = Date.now();
+    let offered: string[] = [];
+    while (offered.length === 0 && Date.now() - createdAt < 10_000) offered = (await B.tools(key)).tools;
+    expect(offered).toEqual(EXAMPLE_TOOLS.map((tool) => `weather__${tool}`));
+    const listed = await A.list(key);
+    expect(
+      listed.json.servers.find((server: { name: string }) => server.name === "weather")?.preference,
+    ).toBeUndefined();
+  });
+
   it("keeps one tenant's servers out of another's list and tools on every worker", async () => {
     const [owner, other] = [newKey(), newKey()];
     expect((await A.register(owner, { name: "private", url: upstream.url })).status).toBe(201);

@@ -52,8 +52,17 @@ export interface StoreKeys {
    * and global servers of one name have keys of their own.
    */
   toolPins(scope: PinScope, server: string): string;
-  /** The key of one user's server preferences in a scope (beside the servers keys, never below them). */
+  /**
+   * The key of one user's server preferences in a scope (beside the servers keys, never below them). With
+   * hash tags it shares the scope's servers slot, so a server's delete can clear its switches in one script.
+   */
   preferences(scope: StoreScope, user: string): string;
+  /** What every preference key of a scope starts with: the prefix that finds them all when a server is deleted. */
+  preferencesOf(scope: StoreScope): string;
+  /** A set of a scope's preference keys, for stores that cannot list keys by prefix (in the scope's servers slot). */
+  preferencesIndex(scope: StoreScope): string;
+  /** The set of every scope with preferences, for stores that cannot list keys by prefix. */
+  preferenceScopes(): string;
   /** The index of every scope that holds servers (for `rotateSecrets`, never on a request path). */
   scopeIndex(): string;
   /** A pending state (e.g. an OAuth authorization in progress), by its random id. */
@@ -79,9 +88,13 @@ export function createStoreKeys(options: StoreKeyOptions = {}): StoreKeys {
   };
   const userSecretsOf = (scope: StoreScope, server: string): string =>
     `${prefix}secrets:${tag(userSecretGroup(scope, server))}:user:`;
+  const serversGroup = (scope: StoreScope): string =>
+    scope.kind === "global" ? "servers:global" : `servers:scope:${scopeSegment(scope.id)}`;
+  // With hash tags a scope's preferences carry its servers tag (one slot); without, just the scope.
+  const preferencesGroup = (scope: StoreScope): string =>
+    options.hashTags === true ? tag(serversGroup(scope)) : scopeLabel(scope);
   return {
-    servers: (scope) =>
-      prefix + tag(scope.kind === "global" ? "servers:global" : `servers:scope:${scopeSegment(scope.id)}`),
+    servers: (scope) => prefix + tag(serversGroup(scope)),
     userSecret: (scope, server, user) => `${userSecretsOf(scope, server)}${scopeSegment(user)}`,
     userSecretsOf,
     userSecretIndex: (scope, server) => `${prefix}secrets:${tag(userSecretGroup(scope, server))}:users`,
@@ -91,10 +104,10 @@ export function createStoreKeys(options: StoreKeyOptions = {}): StoreKeys {
       const owner = scope.kind === "scope" ? `scope:${scopeSegment(scope.id)}` : scope.kind;
       return `${prefix}pins:${owner}:${server}`;
     },
-    preferences(scope, user) {
-      const owner = scope.kind === "global" ? "global" : `scope:${scopeSegment(scope.id)}`;
-      return prefix + tag(`prefs:${owner}:user:${scopeSegment(user)}`);
-    },
+    preferences: (scope, user) => `${prefix}prefs:${preferencesGroup(scope)}:user:${scopeSegment(user)}`,
+    preferencesOf: (scope) => `${prefix}prefs:${preferencesGroup(scope)}:user:`,
+    preferencesIndex: (scope) => `${prefix}prefs:${preferencesGroup(scope)}:users`,
+    preferenceScopes: () => prefix + tag("prefs:scopes"),
     scopeIndex: () => prefix + tag("scopes:index"),
     pending(id) {
       if (typeof id !== "string" || !/^[A-Za-z0-9_-]{16,128}$/.test(id))

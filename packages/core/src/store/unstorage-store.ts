@@ -172,6 +172,33 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
     }
   }
 
+  /**
+   * Removes a deleted server from its users' switches: a tenant server's from its scope's users, a global
+   * server's from every tenant's users except in scopes holding a server of their own by that name.
+   */
+  async function removePreferences(scope: StoreScope, server: string): Promise<void> {
+    // One scope's users, or (for a global server) everyone's: what every storeKeys.preferences key starts with.
+    const prefix = scope.kind === "global" ? "prefs:" : storeKeys.preferencesOf(scope);
+    const keys = await backend(() => storage.getKeys(prefix));
+    for (const key of keys) {
+      // Drivers may report keys below a mount; only exact members of the group are rewritten.
+      if (!key.startsWith(prefix)) continue;
+      const tenant = PREFERENCES_KEY.exec(key)?.[1];
+      if (scope.kind === "global" && tenant !== undefined) {
+        // `tenant` is the key's scope segment (maybe a digest), so the servers key is built from it as is.
+        const own = await readServers(`servers:scope:${tenant}`);
+        if (own.some((stored) => stored.name === server)) continue;
+      }
+      await withLock(key, async () => {
+        const stored = await readPreferences(key);
+        if (!stored.delete(server)) return;
+        await backend(() =>
+          stored.size === 0 ? storage.removeItem(key) : storage.setItem(key, { preferences: [...stored] }),
+        );
+      });
+    }
+  }
+
   async function readExpiring(key: string, remove: boolean): Promise<string | null> {
     const raw = await backend(() => storage.getItem(key));
     if (raw === null || raw === undefined) return null;
@@ -286,6 +313,8 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
         await withLock(pinsKey, () => backend(() => storage.removeItem(pinsKey)));
         // So are its users' OAuth tokens and its client registration: a new server of that name starts clean.
         await removeUserSecrets(scope, name);
+        // And its users' switches: a new server of that name starts from its own availability.
+        await removePreferences(scope, name);
         return { ok: true };
       });
       if (result.ok) emit({ type: "deleted", scope, name });

@@ -807,6 +807,62 @@ export function describeStoreConformance(
         }
       });
 
+      preferenceTest(
+        "drops a deleted server's switches of every user of its scope, and only those",
+        async (preferences) => {
+          const scope = uniqueScope();
+          const other = uniqueScope();
+          await store.create(scope, sampleServer("docs"), { maxServers: 10 });
+          await store.create(scope, sampleServer("wiki"), { maxServers: 10 });
+          const users = hostileIds(uniqueToken());
+          for (const [index, user] of users.entries()) {
+            await preferences.setPreference(scope, user, "docs", index % 2 === 0);
+            await preferences.setPreference(scope, user, "wiki", true);
+          }
+          await preferences.setPreference(scope, "only-docs", "docs", false);
+          await preferences.setPreference(other, users[0] ?? "", "docs", false);
+          expect(await store.delete(scope, "docs", {})).toEqual({ ok: true });
+          for (const user of users) {
+            expect(await preferences.getPreferences(scope, user)).toEqual(new Map([["wiki", true]]));
+          }
+          expect(await preferences.getPreferences(scope, "only-docs")).toEqual(new Map());
+          expect(await preferences.getPreferences(other, users[0] ?? "")).toEqual(new Map([["docs", false]]));
+          // A new server of that name starts from its own availability, and takes new switches.
+          await store.create(scope, sampleServer("docs"), { maxServers: 10 });
+          expect(await preferences.getPreferences(scope, "only-docs")).toEqual(new Map());
+          await preferences.setPreference(scope, "only-docs", "docs", true);
+          expect(await preferences.getPreferences(scope, "only-docs")).toEqual(new Map([["docs", true]]));
+          // A refused delete leaves the switches alone.
+          expect(await store.delete(scope, "docs", { expectedRevision: "stale" })).toEqual({
+            ok: false,
+            reason: "revision_mismatch",
+          });
+          expect(await preferences.getPreferences(scope, "only-docs")).toEqual(new Map([["docs", true]]));
+        },
+      );
+
+      preferenceTest(
+        "drops a deleted global server's switches in every scope but those holding a server of that name",
+        async (preferences) => {
+          const name = uniqueName();
+          const scopes = hostileIds(uniqueToken()).map((id): StoreScope => ({ kind: "scope", id }));
+          const shadowing = uniqueScope();
+          await store.create(GLOBAL, sampleServer(name), { maxServers: Number.POSITIVE_INFINITY });
+          await store.create(shadowing, sampleServer(name), { maxServers: 10 });
+          for (const scope of scopes) {
+            await preferences.setPreference(scope, "alice", name, false);
+            await preferences.setPreference(scope, "alice", "keep", true);
+          }
+          await preferences.setPreference(shadowing, "alice", name, false);
+          expect(await store.delete(GLOBAL, name, {})).toEqual({ ok: true });
+          for (const scope of scopes) {
+            expect(await preferences.getPreferences(scope, "alice")).toEqual(new Map([["keep", true]]));
+          }
+          // That scope's switch is about its own server, which is still there.
+          expect(await preferences.getPreferences(shadowing, "alice")).toEqual(new Map([[name, false]]));
+        },
+      );
+
       withCapability("changeEvents", "tells a watcher that a user's preferences changed", async () => {
         const watch = requireWatch(store);
         const { setPreference } = store;

@@ -66,7 +66,12 @@ export function createPreferences(
     },
     changed: (event) => {
       if (event.type === "preferences") cache.delete(keyOf(event.scope, event.user));
-      else if (event.type === "reset") cache.clear();
+      else if (event.type === "reset" || (event.type === "deleted" && event.scope.kind === "global")) cache.clear();
+      else if (event.type === "deleted") {
+        // The store dropped the deleted server's switches of every user of its scope.
+        const owner = `${scopeLabel(event.scope)}\u0000`;
+        for (const key of cache.keys()) if (key.startsWith(owner)) cache.delete(key);
+      }
     },
   };
 }

@@ -20,7 +20,7 @@ function instance(): McpServerSide {
   const mcp = createMcpServerSide({
     identify: (request) => {
       const user = request.headers.get("x-user");
-      return user === null ? null : { scope: "acme", user };
+      return user === null ? null : { scope: "acme", user, admin: user === "admin" };
     },
     config: {
       mcpServers: {
@@ -114,5 +114,31 @@ describe("PUT /:name/preference", () => {
       }),
     );
     expect(anonymous?.status).toBe(401);
+  });
+
+  it("forgets the switches of a deleted server: one re-created by that name starts from its default", async () => {
+    const mcp = instance();
+    for (const scope of [undefined, "global"]) {
+      const create = (): Promise<Response | undefined> =>
+        mcp.handle(
+          as("admin", "/mcp-servers", {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ name: "team", url: upstream.url, ...(scope ? { scope } : {}) }),
+          }),
+        );
+      expect((await create())?.status, scope).toBe(201);
+      expect((await mcp.handle(put("alice", "team", { enabled: false })))?.status).toBe(200);
+      expect(await toolNames(mcp, "alice")).not.toContain("team__echo");
+
+      expect((await mcp.handle(as("admin", "/mcp-servers/team", { method: "DELETE" })))?.status).toBe(204);
+      expect((await create())?.status).toBe(201);
+      expect(await toolNames(mcp, "alice")).toContain("team__echo");
+      const list = (await (await mcp.handle(as("alice", "/mcp-servers")))?.json()) as {
+        servers: { name: string; preference?: boolean }[];
+      };
+      expect(list.servers.find((server) => server.name === "team")?.preference, scope).toBeUndefined();
+      expect((await mcp.handle(as("admin", "/mcp-servers/team", { method: "DELETE" })))?.status).toBe(204);
+    }
   });
 });
