@@ -10,7 +10,7 @@ export interface OAuthDemo {
 /** Starts the authorization server, the protected MCP server and the app (port 0: free ports). */
 export async function startOAuthDemo(ports: { app: number; auth: number; mcp: number }): Promise<OAuthDemo> {
   let trackerUrl = "";
-  const authorization = await startAuthorizationServer(ports.auth, () => trackerUrl);
+  const authorization = await startAuthorizationServer({ port: ports.auth, resource: () => trackerUrl });
   const tracker = await startIssueTracker(ports.mcp, () => authorization.url);
   trackerUrl = tracker.url;
   // The app's port must be known before the middleware is created: the redirect URI is built from it.

@@ -1,5 +1,6 @@
 /**
- * The part of oidc-provider (v9, which ships no types) that the OAuth test fixtures use.
+ * The part of oidc-provider (v9, which ships no types) that this example's authorization server uses,
+ * and the core's OAuth test fixtures on top of it.
  */
 declare module "oidc-provider" {
   import type { IncomingMessage, ServerResponse } from "node:http";
@@ -42,7 +43,7 @@ declare module "oidc-provider" {
     accessTokenTTL?: number;
     jwt?: { sign?: { alg: string } };
   }
-  interface Configuration {
+  export interface Configuration {
     clients?: Record<string, unknown>[];
     findAccount?: (ctx: Context, id: string) => Promise<Account | undefined>;
     scopes?: string[];
@@ -50,6 +51,7 @@ declare module "oidc-provider" {
       devInteractions?: { enabled: boolean };
       registration?: { enabled: boolean };
       revocation?: { enabled: boolean };
+      clientIdMetadataDocument?: { enabled: boolean; ack?: string };
       resourceIndicators?: {
         enabled: boolean;
         defaultResource?: (ctx: Context) => Promise<string>;
@@ -62,6 +64,7 @@ declare module "oidc-provider" {
     issueRefreshToken?: (ctx: Context, client: Client) => Promise<boolean>;
     loadExistingGrant?: (ctx: Context) => Promise<GrantInstance | undefined>;
     ttl?: Record<string, number>;
+    fetch?: (url: URL | string, options?: unknown) => Promise<Response>;
   }
 
   export default class Provider {

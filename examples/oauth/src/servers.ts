@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { createRemoteJWKSet, jwtVerify } from "jose";
-import Provider from "oidc-provider";
+import Provider, { type Configuration } from "oidc-provider";
 
 /**
  * The two servers an OAuth-protected MCP deployment has, run locally: an authorization server
@@ -18,29 +18,40 @@ export interface Running {
   close(): Promise<void>;
 }
 
-export async function startAuthorizationServer(port: number, resource: () => string): Promise<Running> {
+export interface AuthorizationServerOptions {
+  /** The port to listen on (0: a free one). @default 0 */
+  port?: number;
+  /** The protected resource: the MCP server's URL, the audience of the access tokens. */
+  resource: () => string;
+  /** The scope the resource grants. @default "issues:read" */
+  scope?: string;
+  /** Access token lifetime in seconds. @default 300 */
+  accessTokenTtl?: number;
+  /** More oidc-provider configuration, laid over this one (its `features` merged with these). */
+  configuration?: Configuration;
+  /** Answers each request, given the provider's own handler (e.g. to rewrite an answer). @default that handler */
+  handle?: (callback: RequestHandler) => RequestHandler;
+}
+
+export interface AuthorizationServer extends Running {
+  /** The oidc-provider instance, for its events and models. */
+  provider: Provider;
+}
+
+type RequestHandler = (request: IncomingMessage, response: ServerResponse) => void;
+
+export async function startAuthorizationServer(options: AuthorizationServerOptions): Promise<AuthorizationServer> {
   const http = createServer();
-  const bound = await listen(http, port);
+  const bound = await listen(http, options.port ?? 0);
   const issuer = `http://127.0.0.1:${bound}`;
+  const { resource, configuration = {} } = options;
+  const scope = options.scope ?? "issues:read";
   const provider = new Provider(issuer, {
     findAccount: async (_ctx, id) => ({ accountId: id, claims: async () => ({ sub: id }) }),
-    scopes: ["openid", "offline_access", "issues:read"],
-    features: {
-      devInteractions: { enabled: true },
-      registration: { enabled: true },
-      revocation: { enabled: true },
-      resourceIndicators: {
-        enabled: true,
-        defaultResource: async () => resource(),
-        useGrantedResource: async () => true,
-        getResourceServerInfo: async (_ctx, indicator) => {
-          if (indicator !== resource()) throw new Error("unknown resource");
-          return { scope: "issues:read", audience: indicator, accessTokenFormat: "jwt", accessTokenTTL: 300 };
-        },
-      },
-    },
+    scopes: ["openid", "offline_access", scope],
     pkce: { required: () => true },
-    ttl: { Session: 3600, Interaction: 600, Grant: 3600, AccessToken: 300, RefreshToken: 86400, AuthorizationCode: 60 },
+    ttl: { Session: 3600, Interaction: 600, Grant: 3600, RefreshToken: 86400, AuthorizationCode: 60 },
+    // Rotating refresh tokens for every client: a refresh token spent twice revokes the grant.
     rotateRefreshToken: () => true,
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed("refresh_token"),
     // Consent is implied once the user logged in (a real authorization server asks).
@@ -51,13 +62,35 @@ export async function startAuthorizationServer(port: number, resource: () => str
       if (!session?.accountId || !client) return undefined;
       const grant = new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
       grant.addOIDCScope("openid offline_access");
-      grant.addResourceScope(resource(), "issues:read");
+      grant.addResourceScope(resource(), scope);
       await grant.save();
       return grant;
     },
+    ...configuration,
+    features: {
+      devInteractions: { enabled: true },
+      registration: { enabled: true },
+      revocation: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async () => resource(),
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx, indicator) => {
+          if (indicator !== resource()) throw new Error("unknown resource");
+          return {
+            scope,
+            audience: indicator,
+            accessTokenFormat: "jwt",
+            accessTokenTTL: options.accessTokenTtl ?? 300,
+          };
+        },
+      },
+      ...configuration.features,
+    },
   });
-  http.on("request", provider.callback());
-  return { url: issuer, close: () => close(http) };
+  const callback = provider.callback();
+  http.on("request", options.handle ? options.handle(callback) : callback);
+  return { url: issuer, provider, close: () => close(http) };
 }
 
 export async function startIssueTracker(port: number, issuer: () => string): Promise<Running> {
