@@ -1,44 +1,14 @@
 import { createServer } from "node:http";
 import { trace } from "@opentelemetry/api";
-import { createMcpServerSide, type McpServerSide } from "@mcp-server-side/core";
-import { generateText, stepCountIs, type Telemetry as AiTelemetry } from "ai";
+import type { McpServerSide } from "@mcp-server-side/core";
 import express from "express";
 import express4 from "express4";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { scriptedModel } from "../../core/test/engine/helpers.js";
-import { echoTool, type McpFixture, startStreamableServer } from "../../core/test/fixtures/mcp-servers.js";
-import { type InstalledOpenTelemetry, installOpenTelemetry, spansNamed } from "../../core/test/telemetry/otel-sdk.js";
-import { listen } from "../../../test/http/index.js";
+import { describe, expect, it } from "vitest";
+import { spansNamed } from "../../core/test/telemetry/otel-sdk.js";
+import { chat, chatWithTelemetry, useTelemetryHarness } from "../../../test/http/telemetry.js";
 import { mcpServerSide } from "../src/index.js";
 
-let otel: InstalledOpenTelemetry;
-let upstream: McpFixture;
-const cleanup: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  otel = installOpenTelemetry();
-  upstream = await startStreamableServer({ tools: [echoTool()] });
-});
-afterAll(async () => {
-  await upstream.close();
-  await otel.uninstall();
-});
-afterEach(async () => {
-  await Promise.all(cleanup.splice(0).map((close) => close()));
-  otel.reset();
-});
-
-/** Opens an `ai.toolCall` span around each tool's execute, as the AI SDK's OpenTelemetry integration does. */
-const toolSpans: AiTelemetry = {
-  executeTool: ({ execute }) =>
-    trace.getTracer("ai").startActiveSpan("ai.toolCall", async (span) => {
-      try {
-        return await execute();
-      } finally {
-        span.end();
-      }
-    }),
-};
+const harness = useTelemetryHarness();
 
 for (const [label, factory] of [
   ["Express 5", express],
@@ -46,8 +16,7 @@ for (const [label, factory] of [
 ] as const) {
   describe(`OpenTelemetry through ${label}`, () => {
     async function start(): Promise<{ url: string; mcp: McpServerSide }> {
-      const mcp = createMcpServerSide({ logger: false, config: { mcpServers: { docs: { url: upstream.url } } } });
-      await mcp.ready();
+      const mcp = await harness.instance();
       const app = factory();
       // The app's own request span, active for the rest of the request (what HTTP instrumentation does).
       app.use((req, res, next) => {
@@ -60,36 +29,18 @@ for (const [label, factory] of [
       app.use(mcpServerSide(mcp));
       app.post("/chat", async (req, res, next) => {
         try {
-          const result = await generateText(
-            await req.mcp.inject({
-              model: scriptedModel("docs__echo", { text: "hi" }),
-              prompt: "go",
-              stopWhen: stepCountIs(3),
-              experimental_telemetry: { isEnabled: true, integrations: [toolSpans] },
-            }),
-          );
-          res.json({ text: result.text });
+          res.json({ text: await chatWithTelemetry(req.mcp, String(req.body.tool)) });
         } catch (error) {
           next(error);
         }
       });
-      const running = await listen(createServer(app));
-      cleanup.push(async () => {
-        await running.close();
-        await mcp.close();
-      });
-      return { url: running.url, mcp };
+      return harness.serve(createServer(app), mcp);
     }
 
     it("puts tools/call under the AI SDK's tool span, inside the app's request span", async () => {
       const { url } = await start();
-      const reply = await fetch(`${url}/chat`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-api-key": "k-telemetry" },
-        body: "{}",
-      });
-      expect(reply.status).toBe(200);
-      const spans = otel.spans();
+      expect((await chat(url, "docs__echo")).status).toBe(200);
+      const spans = harness.otel().spans();
       const [call] = spansNamed(spans, "tools/call echo");
       const [toolSpan] = spansNamed(spans, "ai.toolCall");
       const [request] = spansNamed(spans, "POST /chat");
@@ -100,7 +51,7 @@ for (const [label, factory] of [
       });
       expect(call?.parentSpanContext?.spanId).toBe(toolSpan?.spanContext().spanId);
       expect(call?.spanContext().traceId).toBe(request?.spanContext().traceId);
-      const duration = (await otel.metrics()).get("mcp.client.operation.duration");
+      const duration = (await harness.otel().metrics()).get("mcp.client.operation.duration");
       expect(duration?.dataPoints.some((point) => point.attributes["gen_ai.tool.name"] === "echo")).toBe(true);
     });
 
