@@ -1,4 +1,5 @@
 import type { McpServerSideOptions } from "@mcp-server-side/core";
+import type { LanguageModel } from "ai";
 import type { MockLanguageModelV4 } from "ai/test";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,6 +10,94 @@ export interface RunningApp {
   url: string;
   close(): Promise<void>;
 }
+
+/** What each end-to-end suite runs against: one app, two real MCP servers, the model it scripts. */
+export interface ScriptedApp {
+  readonly app: RunningApp;
+  /** The config tier's `calc` server. */
+  readonly calc: TestMcpServer;
+  /** A second server, for the suite to register or to name in a request. */
+  readonly second: TestMcpServer;
+  /** What the `scripted` model plays on its next run. */
+  script: ScriptEntry[];
+  /** The `scripted` model of the last run. */
+  readonly lastModel: MockLanguageModelV4 | undefined;
+  /** The official `openai` client against the app's `/v1`. */
+  client(apiKey?: string): OpenAI;
+  /** The tool names the model was offered on its first call. */
+  offeredTools(): string[];
+}
+
+/**
+ * Starts (in `beforeAll`) two real MCP servers and the app, with `calc` in the config tier and the
+ * `scripted` model (or one of `models`) behind the OpenAI endpoints; closes them in `afterAll`.
+ */
+export function useScriptedApp(
+  startApp: (options: McpServerSideOptions) => Promise<RunningApp>,
+  options: { models?: Record<string, () => LanguageModel>; listed?: string[] } = {},
+): ScriptedApp {
+  let app: RunningApp | undefined;
+  let calc: TestMcpServer | undefined;
+  let second: TestMcpServer | undefined;
+  let lastModel: MockLanguageModelV4 | undefined;
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error("the app starts in beforeAll");
+    return value;
+  };
+  const harness: ScriptedApp = {
+    get app() {
+      return started(app);
+    },
+    get calc() {
+      return started(calc);
+    },
+    get second() {
+      return started(second);
+    },
+    script: [],
+    get lastModel() {
+      return lastModel;
+    },
+    client: (apiKey = "key-tenant-a") => new OpenAI({ baseURL: `${started(app).url}/v1`, apiKey, maxRetries: 0 }),
+    offeredTools: () =>
+      (lastModel?.doGenerateCalls[0] ?? lastModel?.doStreamCalls[0])?.tools?.map((tool) => tool.name) ?? [],
+  };
+
+  beforeAll(async () => {
+    calc = await startMcpServer();
+    second = await startMcpServer();
+    app = await startApp({
+      config: { mcpServers: { calc: { url: calc.url } } },
+      // The second server listens on 127.0.0.1 over http; a real deployment would not open this.
+      allowPrivateNetworks: true,
+      requireHttps: false,
+      chatCompletions: {
+        model: (id) => {
+          const other = options.models?.[id];
+          if (other !== undefined) return other();
+          if (id !== "scripted") throw new Error(`no model ${id}`);
+          lastModel = scriptedModel(harness.script);
+          return lastModel;
+        },
+        ...(options.listed === undefined ? {} : { models: options.listed }),
+        maxSteps: 4,
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await calc?.close();
+    await second?.close();
+  });
+  return harness;
+}
+
+/** The model calls `calc__add` with 20 and 22, then answers with the tool's result. */
+export const addThenAnswer: ScriptEntry[] = [
+  { toolCalls: [{ id: "call_add", name: "calc__add", input: { a: 20, b: 22 } }] },
+  (prompt) => ({ text: `The answer is ${lastToolResult(prompt)}.` }),
+];
 
 /**
  * The OpenAI endpoint end to end, run by the Express and the Hono suites alike: the official `openai`
@@ -27,49 +116,11 @@ export function describeChatCompletionsEndToEnd(
   } = {},
 ): void {
   describe(`the OpenAI-compatible endpoint through ${adapter}`, () => {
-    let calc: TestMcpServer;
-    let tenantServer: TestMcpServer;
-    let app: RunningApp;
-    let script: ScriptEntry[] = [];
-    let lastModel: MockLanguageModelV4 | undefined;
-
-    const client = (apiKey = "key-tenant-a"): OpenAI => new OpenAI({ baseURL: `${app.url}/v1`, apiKey, maxRetries: 0 });
-    /** The tool names the model was offered on its first call. */
-    const offeredTools = (): string[] =>
-      (lastModel?.doGenerateCalls[0] ?? lastModel?.doStreamCalls[0])?.tools?.map((tool) => tool.name) ?? [];
-
-    beforeAll(async () => {
-      calc = await startMcpServer();
-      tenantServer = await startMcpServer();
-      app = await startApp({
-        config: { mcpServers: { calc: { url: calc.url } } },
-        // The tenant's server below listens on 127.0.0.1 over http; a real deployment would not open this.
-        allowPrivateNetworks: true,
-        requireHttps: false,
-        chatCompletions: {
-          model: (id) => {
-            if (id !== "scripted") throw new Error(`no model ${id}`);
-            lastModel = scriptedModel(script);
-            return lastModel;
-          },
-          maxSteps: 4,
-        },
-      });
-    });
-
-    afterAll(async () => {
-      await app?.close();
-      await calc?.close();
-      await tenantServer?.close();
-    });
-
-    const addThenAnswer: ScriptEntry[] = [
-      { toolCalls: [{ id: "call_add", name: "calc__add", input: { a: 20, b: 22 } }] },
-      (prompt) => ({ text: `The answer is ${lastToolResult(prompt)}.` }),
-    ];
+    const e2e = useScriptedApp(startApp);
+    const { client, offeredTools } = e2e;
 
     it("answers a plain chat as a chat.completion", async () => {
-      script = [{ text: "Hello from the server." }];
+      e2e.script = [{ text: "Hello from the server." }];
       const completion = await client().chat.completions.create({
         model: "scripted",
         messages: [{ role: "user", content: "Hi" }],
@@ -82,21 +133,21 @@ export function describeChatCompletionsEndToEnd(
     });
 
     it("calls the MCP tool on the MCP server and answers with its result, not showing the call", async () => {
-      calc.calls.length = 0;
-      script = addThenAnswer;
+      e2e.calc.calls.length = 0;
+      e2e.script = addThenAnswer;
       const completion = await client().chat.completions.create({
         model: "scripted",
         messages: [{ role: "user", content: "What is 20 + 22?" }],
       });
-      expect(calc.calls).toEqual([{ tool: "add", arguments: { a: 20, b: 22 } }]);
+      expect(e2e.calc.calls).toEqual([{ tool: "add", arguments: { a: 20, b: 22 } }]);
       expect(completion.choices[0]?.message.content).toBe("The answer is 42.");
       expect(completion.choices[0]?.message.tool_calls).toBeUndefined();
       expect(completion.usage?.total_tokens).toBe(30);
     });
 
     it("streams the same run as chunks ending with [DONE]", async () => {
-      calc.calls.length = 0;
-      script = addThenAnswer;
+      e2e.calc.calls.length = 0;
+      e2e.script = addThenAnswer;
       const stream = await client().chat.completions.create({
         model: "scripted",
         messages: [{ role: "user", content: "What is 20 + 22?" }],
@@ -114,7 +165,7 @@ export function describeChatCompletionsEndToEnd(
         sawToolCall ||= chunk.choices[0]?.delta.tool_calls !== undefined;
         usage = chunk.usage ?? usage;
       }
-      expect(calc.calls).toEqual([{ tool: "add", arguments: { a: 20, b: 22 } }]);
+      expect(e2e.calc.calls).toEqual([{ tool: "add", arguments: { a: 20, b: 22 } }]);
       expect(text).toBe("The answer is 42.");
       expect(finish).toBe("stop");
       expect(sawToolCall).toBe(false);
@@ -122,8 +173,8 @@ export function describeChatCompletionsEndToEnd(
     });
 
     it("ends the raw event stream with data: [DONE]", async () => {
-      script = [{ text: "ok" }];
-      const response = await fetch(`${app.url}/v1/chat/completions`, {
+      e2e.script = [{ text: "ok" }];
+      const response = await fetch(`${e2e.app.url}/v1/chat/completions`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ model: "scripted", stream: true, messages: [{ role: "user", content: "hi" }] }),
@@ -133,8 +184,8 @@ export function describeChatCompletionsEndToEnd(
     });
 
     it("returns the client's function tool as tool_calls with finish_reason tool_calls", async () => {
-      calc.calls.length = 0;
-      script = [
+      e2e.calc.calls.length = 0;
+      e2e.script = [
         {
           toolCalls: [
             { id: "call_add", name: "calc__add", input: { a: 1, b: 1 } },
@@ -160,12 +211,12 @@ export function describeChatCompletionsEndToEnd(
         { id: "call_ui", type: "function", function: { name: "show_confetti", arguments: '{"colour":"gold"}' } },
       ]);
       // The MCP call of the same step ran here and is not handed to the client.
-      expect(calc.calls).toEqual([{ tool: "add", arguments: { a: 1, b: 1 } }]);
+      expect(e2e.calc.calls).toEqual([{ tool: "add", arguments: { a: 1, b: 1 } }]);
     });
 
     it("offers no MCP tool to a request that opts out with mcp_servers: {}", async () => {
-      calc.calls.length = 0;
-      script = [{ text: "No tools today." }];
+      e2e.calc.calls.length = 0;
+      e2e.script = [{ text: "No tools today." }];
       const completion = await client().chat.completions.create({
         model: "scripted",
         messages: [{ role: "user", content: "Hi" }],
@@ -174,7 +225,7 @@ export function describeChatCompletionsEndToEnd(
       });
       expect(completion.choices[0]?.message.content).toBe("No tools today.");
       expect(offeredTools()).toEqual([]);
-      expect(calc.calls).toEqual([]);
+      expect(e2e.calc.calls).toEqual([]);
     });
 
     it("answers a malformed request with a 400 in OpenAI's error shape", async () => {
@@ -187,7 +238,7 @@ export function describeChatCompletionsEndToEnd(
       expect(badRequest.type).toBe("invalid_request_error");
       expect(badRequest.param).toBe("messages[0].role");
 
-      const raw = await fetch(`${app.url}/v1/chat/completions`, {
+      const raw = await fetch(`${e2e.app.url}/v1/chat/completions`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: '{"model": "scripted", "messages": ',
@@ -199,14 +250,14 @@ export function describeChatCompletionsEndToEnd(
     });
 
     it("gives a caller the servers of its own scope only, as the other routes do", async () => {
-      const registered = await fetch(`${app.url}/mcp-servers`, {
+      const registered = await fetch(`${e2e.app.url}/mcp-servers`, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: "Bearer key-tenant-a" },
-        body: JSON.stringify({ name: "notes", url: tenantServer.url }),
+        body: JSON.stringify({ name: "notes", url: e2e.second.url }),
       });
       expect(registered.status).toBe(201);
 
-      script = [{ text: "ok" }];
+      e2e.script = [{ text: "ok" }];
       await client("key-tenant-a").chat.completions.create({
         model: "scripted",
         messages: [{ role: "user", content: "hi" }],
@@ -220,7 +271,7 @@ export function describeChatCompletionsEndToEnd(
       expect(offeredTools()).toEqual(["calc__add", "calc__echo"]);
 
       // Without a key: no 401 (that is for the management routes), and only config and global servers.
-      const anonymous = await fetch(`${app.url}/v1/chat/completions`, {
+      const anonymous = await fetch(`${e2e.app.url}/v1/chat/completions`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ model: "scripted", messages: [{ role: "user", content: "hi" }] }),

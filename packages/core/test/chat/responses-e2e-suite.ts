@@ -4,9 +4,9 @@ import type { McpServerSideOptions } from "@mcp-server-side/core";
 import { APICallError, generateText, streamText } from "ai";
 import { MockLanguageModelV4 } from "ai/test";
 import OpenAI from "openai";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunningApp } from "./e2e-suite.js";
-import { type ScriptEntry, type TestMcpServer, lastToolResult, scriptedModel, startMcpServer } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { addThenAnswer, type RunningApp, useScriptedApp } from "./e2e-suite.js";
+import { lastToolResult } from "./helpers.js";
 
 type StreamValue = Extract<
   Exclude<ConstructorParameters<typeof MockLanguageModelV4>[0], undefined>["doStream"],
@@ -82,59 +82,22 @@ export function describeOpenAISurfaceEndToEnd(
   startApp: (options: McpServerSideOptions) => Promise<RunningApp>,
 ): void {
   describe(`the Responses API and the rest of the OpenAI surface through ${adapter}`, () => {
-    let calc: TestMcpServer;
-    let notes: TestMcpServer;
-    let app: RunningApp;
-    let script: ScriptEntry[] = [];
-    let lastModel: MockLanguageModelV4 | undefined;
-
-    const client = (apiKey = "key-tenant-a"): OpenAI => new OpenAI({ baseURL: `${app.url}/v1`, apiKey, maxRetries: 0 });
-    const offeredTools = (): string[] =>
-      (lastModel?.doStreamCalls[0] ?? lastModel?.doGenerateCalls[0])?.tools?.map((tool) => tool.name) ?? [];
+    const e2e = useScriptedApp(startApp, {
+      models: { limited: rateLimitedModel, dropping: droppingModel },
+      listed: ["scripted", "openai/gpt-4o"],
+    });
+    const { client, offeredTools } = e2e;
     const notesTool = (requireApproval?: "always" | "never") =>
       ({
         type: "mcp",
         server_label: "notes",
-        server_url: notes.url,
+        server_url: e2e.second.url,
         ...(requireApproval === undefined ? {} : { require_approval: requireApproval }),
       }) as const;
 
-    beforeAll(async () => {
-      calc = await startMcpServer();
-      notes = await startMcpServer();
-      app = await startApp({
-        config: { mcpServers: { calc: { url: calc.url } } },
-        // The request's MCP server listens on 127.0.0.1 over http; a real deployment would not open this.
-        allowPrivateNetworks: true,
-        requireHttps: false,
-        chatCompletions: {
-          model: (id) => {
-            if (id === "limited") return rateLimitedModel();
-            if (id === "dropping") return droppingModel();
-            if (id !== "scripted") throw new Error(`no model ${id}`);
-            lastModel = scriptedModel(script);
-            return lastModel;
-          },
-          models: ["scripted", "openai/gpt-4o"],
-          maxSteps: 4,
-        },
-      });
-    });
-
-    afterAll(async () => {
-      await app?.close();
-      await calc?.close();
-      await notes?.close();
-    });
-
-    const addThenAnswer: ScriptEntry[] = [
-      { toolCalls: [{ id: "call_add", name: "calc__add", input: { a: 20, b: 22 } }] },
-      (prompt) => ({ text: `The answer is ${lastToolResult(prompt)}.` }),
-    ];
-
     describe("POST /v1/responses with the openai client", () => {
       it("answers a string input with a message item, output_text and usage", async () => {
-        script = [{ text: "Hello from the server." }];
+        e2e.script = [{ text: "Hello from the server." }];
         const response = await client().responses.create({
           model: "scripted",
           input: "Hi",
@@ -144,16 +107,16 @@ export function describeOpenAISurfaceEndToEnd(
         expect(response.status).toBe("completed");
         expect(response.output_text).toBe("Hello from the server.");
         expect(response.usage).toMatchObject({ input_tokens: 10, output_tokens: 5, total_tokens: 15 });
-        const prompt = lastModel?.doStreamCalls[0]?.prompt ?? [];
+        const prompt = e2e.lastModel?.doStreamCalls[0]?.prompt ?? [];
         expect(prompt[0]).toMatchObject({ role: "system", content: "Be brief." });
         expect(offeredTools()).toEqual(["calc__add", "calc__echo"]);
       });
 
       it("runs the MCP tool on the MCP server and reports mcp_list_tools and mcp_call items", async () => {
-        calc.calls.length = 0;
-        script = addThenAnswer;
+        e2e.calc.calls.length = 0;
+        e2e.script = addThenAnswer;
         const response = await client().responses.create({ model: "scripted", input: "What is 20 + 22?" });
-        expect(calc.calls).toEqual([{ tool: "add", arguments: { a: 20, b: 22 } }]);
+        expect(e2e.calc.calls).toEqual([{ tool: "add", arguments: { a: 20, b: 22 } }]);
         expect(response.output_text).toBe("The answer is 42.");
         expect(response.output.map((item) => item.type)).toEqual(["mcp_list_tools", "mcp_call", "message"]);
         const listing = response.output[0] as OpenAI.Responses.ResponseOutputItem.McpListTools;
@@ -172,8 +135,8 @@ export function describeOpenAISurfaceEndToEnd(
       });
 
       it("streams typed events that responses.stream() accumulates into the same response", async () => {
-        calc.calls.length = 0;
-        script = addThenAnswer;
+        e2e.calc.calls.length = 0;
+        e2e.script = addThenAnswer;
         const stream = client().responses.stream({ model: "scripted", input: "What is 20 + 22?" });
         const types: string[] = [];
         let deltas = "";
@@ -182,7 +145,7 @@ export function describeOpenAISurfaceEndToEnd(
           if (event.type === "response.output_text.delta") deltas += event.delta;
         }
         const final = await stream.finalResponse();
-        expect(calc.calls).toEqual([{ tool: "add", arguments: { a: 20, b: 22 } }]);
+        expect(e2e.calc.calls).toEqual([{ tool: "add", arguments: { a: 20, b: 22 } }]);
         expect(deltas).toBe("The answer is 42.");
         expect(final.output_text).toBe("The answer is 42.");
         expect(final.status).toBe("completed");
@@ -200,8 +163,8 @@ export function describeOpenAISurfaceEndToEnd(
       });
 
       it("returns the client's function tool as a function_call item and takes its output back", async () => {
-        calc.calls.length = 0;
-        script = [{ toolCalls: [{ id: "call_ui", name: "show_confetti", input: { colour: "gold" } }] }];
+        e2e.calc.calls.length = 0;
+        e2e.script = [{ toolCalls: [{ id: "call_ui", name: "show_confetti", input: { colour: "gold" } }] }];
         const tools: OpenAI.Responses.Tool[] = [
           {
             type: "function",
@@ -215,7 +178,7 @@ export function describeOpenAISurfaceEndToEnd(
         expect(call).toMatchObject({ call_id: "call_ui", name: "show_confetti", arguments: '{"colour":"gold"}' });
         expect(first.status).toBe("completed");
 
-        script = [(prompt) => ({ text: `Shown: ${lastToolResult(prompt)}` })];
+        e2e.script = [(prompt) => ({ text: `Shown: ${lastToolResult(prompt)}` })];
         const second = await client().responses.create({
           model: "scripted",
           tools,
@@ -226,11 +189,11 @@ export function describeOpenAISurfaceEndToEnd(
           ],
         });
         expect(second.output_text).toBe("Shown: confetti shown");
-        expect(calc.calls).toEqual([]);
+        expect(e2e.calc.calls).toEqual([]);
       });
 
       it("streams a function call's arguments as function_call_arguments events", async () => {
-        script = [{ toolCalls: [{ id: "call_ui", name: "show_confetti", input: { colour: "red" } }] }];
+        e2e.script = [{ toolCalls: [{ id: "call_ui", name: "show_confetti", input: { colour: "red" } }] }];
         const stream = client().responses.stream({
           model: "scripted",
           input: "Celebrate",
@@ -246,8 +209,8 @@ export function describeOpenAISurfaceEndToEnd(
       });
 
       it("maps a { type: 'mcp' } tool to a request-tier server whose calls really run there", async () => {
-        notes.calls.length = 0;
-        script = [
+        e2e.second.calls.length = 0;
+        e2e.script = [
           { toolCalls: [{ id: "c1", name: "notes__echo", input: { text: "from the request tier" } }] },
           (prompt) => ({ text: `Echoed: ${lastToolResult(prompt)}` }),
         ];
@@ -257,12 +220,12 @@ export function describeOpenAISurfaceEndToEnd(
           tools: [
             {
               ...notesTool("never"),
-              server_url: `${notes.url}?token=secret-in-query`,
+              server_url: `${e2e.second.url}?token=secret-in-query`,
               headers: { "x-notes-token": "secret-token" },
             },
           ],
         });
-        expect(notes.calls).toEqual([{ tool: "echo", arguments: { text: "from the request tier" } }]);
+        expect(e2e.second.calls).toEqual([{ tool: "echo", arguments: { text: "from the request tier" } }]);
         expect(response.output_text).toBe("Echoed: from the request tier");
         expect(response.output.find((item) => item.type === "mcp_call")).toMatchObject({
           server_label: "notes",
@@ -271,13 +234,13 @@ export function describeOpenAISurfaceEndToEnd(
         });
         // The echo of the request never repeats the tool's headers or the URL's query.
         expect(response.tools).toEqual([
-          expect.objectContaining({ type: "mcp", server_url: notes.url, headers: null }),
+          expect.objectContaining({ type: "mcp", server_url: e2e.second.url, headers: null }),
         ]);
         expect(JSON.stringify(response.tools)).not.toContain("secret");
       });
 
       it("applies the request tier's rules to a { type: 'mcp' } tool: a blocked address is reported, not called", async () => {
-        script = [{ text: "ok" }];
+        e2e.script = [{ text: "ok" }];
         const response = await client().responses.create({
           model: "scripted",
           input: "hi",
@@ -294,8 +257,8 @@ export function describeOpenAISurfaceEndToEnd(
       });
 
       it("asks for approval, then runs the approved call once in the follow-up", async () => {
-        notes.calls.length = 0;
-        script = [{ toolCalls: [{ id: "c1", name: "notes__add", input: { a: 2, b: 3 } }] }];
+        e2e.second.calls.length = 0;
+        e2e.script = [{ toolCalls: [{ id: "c1", name: "notes__add", input: { a: 2, b: 3 } }] }];
         const first = await client().responses.create({
           model: "scripted",
           input: "Add 2 and 3",
@@ -303,16 +266,16 @@ export function describeOpenAISurfaceEndToEnd(
         });
         const request = first.output.find((item) => item.type === "mcp_approval_request");
         expect(request).toMatchObject({ server_label: "notes", name: "add", arguments: '{"a":2,"b":3}' });
-        expect(notes.calls).toEqual([]);
+        expect(e2e.second.calls).toEqual([]);
 
-        script = [(prompt) => ({ text: `Sum: ${lastToolResult(prompt)}` })];
+        e2e.script = [(prompt) => ({ text: `Sum: ${lastToolResult(prompt)}` })];
         const history: OpenAI.Responses.ResponseInput = [
           { role: "user", content: "Add 2 and 3" },
           ...(first.output as OpenAI.Responses.ResponseInputItem[]),
           { type: "mcp_approval_response", approval_request_id: request?.id ?? "", approve: true },
         ];
         const second = await client().responses.create({ model: "scripted", input: history, tools: [notesTool()] });
-        expect(notes.calls).toEqual([{ tool: "add", arguments: { a: 2, b: 3 } }]);
+        expect(e2e.second.calls).toEqual([{ tool: "add", arguments: { a: 2, b: 3 } }]);
         expect(second.output_text).toBe("Sum: 5");
         expect(second.output.find((item) => item.type === "mcp_call")).toMatchObject({
           name: "add",
@@ -321,7 +284,7 @@ export function describeOpenAISurfaceEndToEnd(
         });
 
         // The next turn carries the whole history, the answered approval included: it does not run again.
-        script = [{ text: "Anything else?" }];
+        e2e.script = [{ text: "Anything else?" }];
         await client().responses.create({
           model: "scripted",
           tools: [notesTool()],
@@ -331,12 +294,14 @@ export function describeOpenAISurfaceEndToEnd(
             { role: "user", content: "thanks" },
           ],
         });
-        expect(notes.calls).toHaveLength(1);
+        expect(e2e.second.calls).toHaveLength(1);
       });
 
       it("streams an approval request as an output item and runs nothing", async () => {
-        notes.calls.length = 0;
-        script = [{ text: "Let me add that.", toolCalls: [{ id: "c1", name: "notes__add", input: { a: 4, b: 4 } }] }];
+        e2e.second.calls.length = 0;
+        e2e.script = [
+          { text: "Let me add that.", toolCalls: [{ id: "c1", name: "notes__add", input: { a: 4, b: 4 } }] },
+        ];
         const stream = client().responses.stream({ model: "scripted", input: "Add 4 and 4", tools: [notesTool()] });
         const added: string[] = [];
         for await (const event of stream) if (event.type === "response.output_item.added") added.push(event.item.type);
@@ -349,15 +314,15 @@ export function describeOpenAISurfaceEndToEnd(
           name: "add",
           arguments: '{"a":4,"b":4}',
         });
-        expect(notes.calls).toEqual([]);
+        expect(e2e.second.calls).toEqual([]);
       });
 
       it("skips a denied call and tells the model", async () => {
-        notes.calls.length = 0;
-        script = [{ toolCalls: [{ id: "c1", name: "notes__add", input: { a: 1, b: 1 } }] }];
+        e2e.second.calls.length = 0;
+        e2e.script = [{ toolCalls: [{ id: "c1", name: "notes__add", input: { a: 1, b: 1 } }] }];
         const first = await client().responses.create({ model: "scripted", input: "Add", tools: [notesTool()] });
         const request = first.output.find((item) => item.type === "mcp_approval_request");
-        script = [(prompt) => ({ text: `Tool said: ${lastToolResult(prompt)}` })];
+        e2e.script = [(prompt) => ({ text: `Tool said: ${lastToolResult(prompt)}` })];
         const second = await client().responses.create({
           model: "scripted",
           tools: [notesTool()],
@@ -371,20 +336,20 @@ export function describeOpenAISurfaceEndToEnd(
             },
           ],
         });
-        expect(notes.calls).toEqual([]);
+        expect(e2e.second.calls).toEqual([]);
         expect(second.output_text).toContain("did not approve");
         expect(second.output_text).toContain("not now");
       });
 
       it("refuses an approval id it did not issue to this caller with a 400", async () => {
-        script = [{ toolCalls: [{ id: "c1", name: "notes__add", input: { a: 1, b: 1 } }] }];
+        e2e.script = [{ toolCalls: [{ id: "c1", name: "notes__add", input: { a: 1, b: 1 } }] }];
         const first = await client("key-tenant-a").responses.create({
           model: "scripted",
           input: "Add",
           tools: [notesTool()],
         });
         const id = first.output.find((item) => item.type === "mcp_approval_request")?.id ?? "";
-        notes.calls.length = 0;
+        e2e.second.calls.length = 0;
         for (const [apiKey, approvalId] of [
           ["key-tenant-b", id], // another caller
           ["key-tenant-a", `${id.slice(0, -2)}AA`], // a changed id
@@ -400,7 +365,7 @@ export function describeOpenAISurfaceEndToEnd(
           expect(error).toBeInstanceOf(OpenAI.BadRequestError);
           expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe("input[0].approval_request_id");
         }
-        expect(notes.calls).toEqual([]);
+        expect(e2e.second.calls).toEqual([]);
       });
 
       it("answers previous_response_id with a 400 that says the server is stateless", async () => {
@@ -416,39 +381,39 @@ export function describeOpenAISurfaceEndToEnd(
 
     describe("other OpenAI clients on the Responses API", () => {
       it("works with @ai-sdk/openai's default provider through generateText and streamText", async () => {
-        const provider = createOpenAI({ baseURL: `${app.url}/v1`, apiKey: "key-tenant-a" });
-        calc.calls.length = 0;
-        script = addThenAnswer;
+        const provider = createOpenAI({ baseURL: `${e2e.app.url}/v1`, apiKey: "key-tenant-a" });
+        e2e.calc.calls.length = 0;
+        e2e.script = addThenAnswer;
         const generated = await generateText({
           model: provider("scripted"),
           prompt: "What is 20 + 22?",
           maxRetries: 0,
         });
         expect(generated.text).toBe("The answer is 42.");
-        expect(calc.calls).toEqual([{ tool: "add", arguments: { a: 20, b: 22 } }]);
+        expect(e2e.calc.calls).toEqual([{ tool: "add", arguments: { a: 20, b: 22 } }]);
 
-        calc.calls.length = 0;
-        script = addThenAnswer;
+        e2e.calc.calls.length = 0;
+        e2e.script = addThenAnswer;
         const streamed = streamText({ model: provider("scripted"), prompt: "What is 20 + 22?", maxRetries: 0 });
         let text = "";
         for await (const delta of streamed.textStream) text += delta;
         expect(text).toBe("The answer is 42.");
-        expect(calc.calls).toEqual([{ tool: "add", arguments: { a: 20, b: 22 } }]);
+        expect(e2e.calc.calls).toEqual([{ tool: "add", arguments: { a: 20, b: 22 } }]);
       });
 
       it("works with LangChain's ChatOpenAI on the Responses API", async () => {
-        calc.calls.length = 0;
-        script = addThenAnswer;
+        e2e.calc.calls.length = 0;
+        e2e.script = addThenAnswer;
         const chat = new ChatOpenAI({
           model: "scripted",
           apiKey: "key-tenant-a",
-          configuration: { baseURL: `${app.url}/v1` },
+          configuration: { baseURL: `${e2e.app.url}/v1` },
           useResponsesApi: true,
           maxRetries: 0,
         });
         const message = await chat.invoke("What is 20 + 22?");
         expect(message.text).toBe("The answer is 42.");
-        expect(calc.calls).toEqual([{ tool: "add", arguments: { a: 20, b: 22 } }]);
+        expect(e2e.calc.calls).toEqual([{ tool: "add", arguments: { a: 20, b: 22 } }]);
       });
     });
 
@@ -513,7 +478,7 @@ export function describeOpenAISurfaceEndToEnd(
       });
 
       it("ends a broken Responses stream with an error event, then response.failed, in sequence", async () => {
-        const response = await fetch(`${app.url}/v1/responses`, {
+        const response = await fetch(`${e2e.app.url}/v1/responses`, {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ model: "dropping", input: "hi", stream: true }),
@@ -541,11 +506,11 @@ export function describeOpenAISurfaceEndToEnd(
       });
 
       it("keeps a valid incoming x-request-id and replaces an invalid one", async () => {
-        const kept = await fetch(`${app.url}/v1/models`, { headers: { "x-request-id": "trace-123.abc" } });
+        const kept = await fetch(`${e2e.app.url}/v1/models`, { headers: { "x-request-id": "trace-123.abc" } });
         expect(kept.headers.get("x-request-id")).toBe("trace-123.abc");
-        const replaced = await fetch(`${app.url}/v1/models`, { headers: { "x-request-id": "a b" } });
+        const replaced = await fetch(`${e2e.app.url}/v1/models`, { headers: { "x-request-id": "a b" } });
         expect(replaced.headers.get("x-request-id")).toMatch(/^req_[0-9a-f]{32}$/);
-        const onError = await fetch(`${app.url}/v1/responses`, {
+        const onError = await fetch(`${e2e.app.url}/v1/responses`, {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ model: "scripted" }),
@@ -557,13 +522,13 @@ export function describeOpenAISurfaceEndToEnd(
 
     describe("Chat Completions beside it", () => {
       it("does not offer a tool that needs approval, and says why in mcp_errors", async () => {
-        notes.calls.length = 0;
-        script = [{ text: "ok" }];
+        e2e.second.calls.length = 0;
+        e2e.script = [{ text: "ok" }];
         const completion = await client().chat.completions.create({
           model: "scripted",
           messages: [{ role: "user", content: "add" }],
           // @ts-expect-error: mcp_servers is this endpoint's extension of the OpenAI request
-          mcp_servers: { notes: { url: notes.url, tools: { requireApproval: ["add"] } } },
+          mcp_servers: { notes: { url: e2e.second.url, tools: { requireApproval: ["add"] } } },
         });
         expect(offeredTools()).toEqual(["calc__add", "calc__echo", "notes__echo"]);
         expect(completion.choices[0]?.finish_reason).toBe("stop");
@@ -573,8 +538,8 @@ export function describeOpenAISurfaceEndToEnd(
       });
 
       it("streams content: null on the first chunk of a tool-call turn, as OpenAI does", async () => {
-        script = [{ toolCalls: [{ id: "call_ui", name: "show_confetti", input: {} }] }];
-        const response = await fetch(`${app.url}/v1/chat/completions`, {
+        e2e.script = [{ toolCalls: [{ id: "call_ui", name: "show_confetti", input: {} }] }];
+        const response = await fetch(`${e2e.app.url}/v1/chat/completions`, {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify({
