@@ -20,7 +20,7 @@ import { createNetworkPolicy } from "./security/ssrf.js";
 import { resolveStore } from "./store/capabilities.js";
 import { isMcpStore } from "./store/types.js";
 import { unstorageStore } from "./store/unstorage-store.js";
-import { stampRequestId } from "./telemetry/request-id.js";
+import { stampRequestId } from "./http/request-id.js";
 import { createTelemetry } from "./telemetry/telemetry.js";
 import { createCallerViews } from "./tiers/views.js";
 import { createToolPinning } from "./tools/pinning.js";

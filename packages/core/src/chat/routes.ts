@@ -5,7 +5,7 @@ import type { McpRequestContext, RequestOverrides } from "../types.js";
 import { createApprovalSeal } from "./approval.js";
 import { createChatCompletionsHandler } from "./handler.js";
 import { createModelsHandler } from "./models.js";
-import { requestIdOf, withRequestId } from "./request-id.js";
+import { requestIdOf, withRequestId } from "../http/request-id.js";
 import { createResponsesHandler } from "./responses-handler.js";
 
 export interface OpenAIRoutesDeps {

@@ -7,7 +7,7 @@ import { hasHandlers, type HookOrigin, hookOriginOf, type McpHookable } from "..
 import type { OAuthManager } from "../oauth/manager.js";
 import type { Engine } from "../pool/engine.js";
 import { sanitizeText } from "../security/redact.js";
-import { stampRequestId } from "../telemetry/request-id.js";
+import { stampRequestId } from "../http/request-id.js";
 import { MCP_ORIGIN } from "../tools/call.js";
 import type { PinCaller, ToolPinning } from "../tools/pinning.js";
 import { presentServer } from "../tiers/effective.js";

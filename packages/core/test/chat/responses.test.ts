@@ -3,7 +3,7 @@ import type { MockLanguageModelV4 } from "ai/test";
 import { afterAll, describe, expect, it } from "vitest";
 import { createApprovalSeal } from "../../src/chat/approval.js";
 import { generationError } from "../../src/chat/errors.js";
-import { requestIdOf } from "../../src/chat/request-id.js";
+import { requestIdOf } from "../../src/http/request-id.js";
 import { toResponsesPrompt } from "../../src/chat/responses-input.js";
 import { mcpToolsAsServers } from "../../src/chat/responses-mcp.js";
 import { parseResponsesRequest } from "../../src/chat/responses-schema.js";
