@@ -2,10 +2,20 @@
  * A browser, over plain HTTP: a cookie jar per origin, redirects followed by hand, and oidc-provider's
  * development login form filled in. It walks the flow a user clicks through.
  */
-export function createBrowser(): {
-  get(url: string): Promise<{ status: number; url: string; text: string }>;
+export interface Browser {
+  /**
+   * Loads `url`, following redirects and logging in on the authorization server's page as `login`
+   * (default: the start URL's `as` parameter, else alice). With `stopAt`, the first URL starting with it
+   * is answered without being loaded (status 0, no text).
+   */
+  get(
+    url: string,
+    options?: { login?: string; stopAt?: string },
+  ): Promise<{ status: number; url: string; text: string }>;
   send(method: string, url: string): Promise<{ status: number; text: string }>;
-} {
+}
+
+export function createBrowser(): Browser {
   const jars = new Map<string, Map<string, string>>();
   const jarOf = (url: string): Map<string, string> => {
     const origin = new URL(url).origin;
@@ -37,11 +47,12 @@ export function createBrowser(): {
     return response;
   };
   return {
-    async get(start) {
+    async get(start, options = {}) {
       let url = start;
       let method = "GET";
       let body: string | undefined;
       for (let hop = 0; hop < 20; hop++) {
+        if (options.stopAt !== undefined && url.startsWith(options.stopAt)) return { status: 0, url, text: "" };
         const response = await request(method, url, body);
         const location = response.headers.get("location");
         if (location !== null) {
@@ -55,7 +66,7 @@ export function createBrowser(): {
         // The authorization server's login page (any login, any password): the user logs in as `user`.
         const form = /<form[^>]*action="([^"]+)"[\s\S]*?name="prompt" value="([^"]+)"/.exec(text);
         if (form && new URL(url).pathname.startsWith("/interaction/")) {
-          const login = new URL(start).searchParams.get("as") ?? "alice";
+          const login = options.login ?? new URL(start).searchParams.get("as") ?? "alice";
           url = new URL((form[1] ?? "").replaceAll("&amp;", "&"), url).href;
           method = "POST";
           body = new URLSearchParams(
