@@ -35,12 +35,17 @@ export function requestPathname(req: NodeRequest): string {
 
 /** The absolute URL of the request; the path is the original one, never resolved against the host. */
 export function requestUrl(req: NodeRequest): URL {
+  return new URL(requestHref(req));
+}
+
+// Concatenated, not `new URL(path, base)`: a path such as `//evil/x` must stay a path. A string, so that
+// `new Request()` parses it once (handed a URL, it serializes and parses it again).
+function requestHref(req: NodeRequest): string {
   const encrypted = (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
   const host =
     typeof req.headers.host === "string" && SAFE_HOST.test(req.headers.host) ? req.headers.host : "localhost";
   const path = req.originalUrl ?? req.url ?? "/";
-  // Concatenated, not `new URL(path, base)`: a path such as `//evil/x` must stay a path.
-  return new URL(`${encrypted ? "https" : "http"}://${host}${path.startsWith("/") ? path : `/${path}`}`);
+  return `${encrypted ? "https" : "http"}://${host}${path.startsWith("/") ? path : `/${path}`}`;
 }
 
 /**
@@ -49,13 +54,9 @@ export function requestUrl(req: NodeRequest): URL {
  */
 export function toWebRequest(req: NodeRequest, options: ToWebRequestOptions = {}): Request {
   const method = (req.method ?? "GET").toUpperCase();
-  const headers = new Headers();
-  for (let index = 0; index + 1 < req.rawHeaders.length; index += 2) {
-    const name = req.rawHeaders[index]!;
-    if (!name.startsWith(":")) headers.append(name, req.rawHeaders[index + 1]!);
-  }
-  const init: RequestInit & { duplex?: "half" } = { method, headers };
+  const init: RequestInit & { duplex?: "half" } = { method };
   if (options.response) init.signal = abortOnClose(options.response);
+  let parsedBodyLength: number | undefined;
   if (!options.headersOnly && !NO_BODY_METHODS.has(method) && announcesBody(req)) {
     if (!isConsumed(req)) {
       init.body = Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>;
@@ -63,13 +64,24 @@ export function toWebRequest(req: NodeRequest, options: ToWebRequestOptions = {}
     } else {
       const body = serializeParsedBody(req.body);
       if (body !== undefined) {
-        headers.set("content-length", String(body.byteLength));
-        headers.delete("transfer-encoding");
+        parsedBodyLength = body.byteLength;
         init.body = body;
       }
     }
   }
-  return new Request(requestUrl(req), init);
+  const request = new Request(requestHref(req), init);
+  // Appended to the request's own headers: a `Headers` passed in `init` is validated and copied a second time.
+  // No body given here sets a Content-Type, so nothing appended below meets one the constructor added.
+  const headers = request.headers;
+  for (let index = 0; index + 1 < req.rawHeaders.length; index += 2) {
+    const name = req.rawHeaders[index]!;
+    if (!name.startsWith(":")) headers.append(name, req.rawHeaders[index + 1]!);
+  }
+  if (parsedBodyLength !== undefined) {
+    headers.set("content-length", String(parsedBodyLength));
+    headers.delete("transfer-encoding");
+  }
+  return request;
 }
 
 /** Writes a Web `Response` to a Node response: status, every header (each Set-Cookie apart), streamed body. */

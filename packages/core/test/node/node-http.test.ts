@@ -213,6 +213,38 @@ describe("toWebRequest", () => {
       expect(Number(seen.length)).toBe(Buffer.byteLength(seen.body));
     });
 
+    it(`${label}: a consumed body that came chunked gets its length, no Transfer-Encoding, its one Content-Type`, async () => {
+      const app = factory();
+      app.use(factory.json());
+      app.post("/echo", async (req, res) => {
+        const web = toWebRequest(req);
+        res.json({
+          ...(await describeWebRequest(web)),
+          length: web.headers.get("content-length"),
+          encoding: web.headers.get("transfer-encoding"),
+        });
+      });
+      const url = await serve(createServer(app));
+      const chunks = ['{"name":', '"chunked"}'];
+      const seen = await (
+        await fetch(`${url}/echo`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: new ReadableStream({
+            start(controller) {
+              for (const chunk of chunks) controller.enqueue(new TextEncoder().encode(chunk));
+              controller.close();
+            },
+          }),
+          duplex: "half",
+        } as RequestInit)
+      ).json();
+      expect(JSON.parse(seen.body)).toEqual({ name: "chunked" });
+      expect(seen.length).toBe(String(Buffer.byteLength(seen.body)));
+      expect(seen.encoding).toBeNull();
+      expect(seen.headers["content-type"]).toBe("application/json");
+    });
+
     it(`${label}: leaves out the body when asked for headers only`, async () => {
       const app = factory();
       app.post("/echo", async (req, res) => {
