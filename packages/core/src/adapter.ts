@@ -6,6 +6,7 @@ import { createMcpServerSide } from "./create.js";
 import { isJsonContentType } from "./http/body.js";
 import type { McpServerSideOptions } from "./options.js";
 import { McpServerSideError } from "./errors.js";
+import { isIdentifiedByHeaders } from "./identity.js";
 import type { McpRequestContext, McpServerSide, RequestOverrides } from "./types.js";
 
 /** True for an object that behaves as an `McpServerSide` instance (duck-typed, so copies of core work too). */
@@ -25,6 +26,17 @@ export type McpServerSideInput = McpServerSideOptions | McpServerSide;
 /** The instance behind an adapter's input: the one given, or one created from the options. */
 export function toMcpServerSide(input: McpServerSideInput): McpServerSide {
   return isMcpServerSide(input) ? input : createMcpServerSide(input);
+}
+
+/**
+ * Whether a request context of this instance may hand its Web `Request` to code that reads the abort
+ * signal: a custom `identify` may (it gets the request). The built-in one reads headers only, and nothing
+ * else in a context sees the request, so an adapter that must build the request (Express) can leave the
+ * signal out: wiring it (two abort controllers, a close listener, a finalizer) costs more than the rest.
+ * An instance this copy of the core did not make answers true.
+ */
+export function usesRequestSignal(mcp: McpServerSide): boolean {
+  return !isIdentifiedByHeaders(mcp);
 }
 
 /** `mcp_servers` and `mcp_select` of a parsed JSON body; own fields only, anything else is no override. */

@@ -7,7 +7,7 @@ import { McpServerSideError } from "./errors.js";
 import { createMcpHooks, INSTANCE_ORIGIN } from "./hooks.js";
 import { createManagementHandler } from "./http/handler.js";
 import { isUnderBasePath } from "./http/paths.js";
-import { checkIdentity, identifyByApiKey } from "./identity.js";
+import { checkIdentity, identifyByApiKey, markIdentifiedByHeaders } from "./identity.js";
 import { resolveLogger } from "./logging.js";
 import { normalizeBasePath, resolveLimits, type McpServerSideOptions, type NetworkPolicy } from "./options.js";
 import { createOAuthManager } from "./oauth/manager.js";
@@ -214,7 +214,7 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     },
   );
 
-  return {
+  const instance: McpServerSide = {
     hooks,
     logger,
     basePath,
@@ -254,4 +254,6 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
       await store.close?.();
     },
   };
+  if (options.identify === undefined) markIdentifiedByHeaders(instance);
+  return instance;
 }

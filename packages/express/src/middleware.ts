@@ -1,4 +1,10 @@
-import { contextForMount, lazyContext, overridesFromParsedBody, toMcpServerSide } from "@mcp-server-side/core/adapter";
+import {
+  contextForMount,
+  lazyContext,
+  overridesFromParsedBody,
+  toMcpServerSide,
+  usesRequestSignal,
+} from "@mcp-server-side/core/adapter";
 import { announcesBody, requestPathname, sendWebResponse, toWebRequest } from "@mcp-server-side/core/node";
 import type { McpServerSideInput } from "@mcp-server-side/core/adapter";
 import type { McpServerSideMiddleware, NodeMiddleware } from "./types.js";
@@ -11,6 +17,8 @@ import type { McpServerSideMiddleware, NodeMiddleware } from "./types.js";
  */
 export function mcpServerSide(input: McpServerSideInput): McpServerSideMiddleware {
   const mcp = toMcpServerSide(input);
+  // The context's request gets an abort signal only when its identify could read it.
+  const signalled = usesRequestSignal(mcp);
   const middleware: NodeMiddleware = (req, res, next) => {
     try {
       const path = requestPathname(req);
@@ -27,11 +35,13 @@ export function mcpServerSide(input: McpServerSideInput): McpServerSideMiddlewar
       // A second instance on the same request throws (next(error)) instead of silently replacing req.mcp.
       req.mcp = contextForMount(mcp, req.mcp, () =>
         lazyContext(() =>
-          mcp.forRequest(toWebRequest(req, { headersOnly: true, response: res }), () =>
-            overridesFromParsedBody(mcp, req.body, {
-              contentType: req.headers["content-type"],
-              hasBody: announcesBody(req) && req.headers["content-length"] !== "0",
-            }),
+          mcp.forRequest(
+            toWebRequest(req, signalled ? { headersOnly: true, response: res } : { headersOnly: true }),
+            () =>
+              overridesFromParsedBody(mcp, req.body, {
+                contentType: req.headers["content-type"],
+                hasBody: announcesBody(req) && req.headers["content-length"] !== "0",
+              }),
           ),
         ),
       );
