@@ -16,13 +16,12 @@ import {
   connectResponse,
   disconnectResponse,
   type OAuthRouteDeps,
-  resolvedFor,
   withOAuthStatus,
 } from "../oauth/routes.js";
 import { redactDefinition } from "../security/redact.js";
 import { presentServer, scopeOf } from "../tiers/effective.js";
 import type { MergedServer } from "../tiers/merge.js";
-import type { CallerView, CallerViews } from "../tiers/views.js";
+import { type CallerView, type CallerViews, resolvedFor } from "../tiers/views.js";
 import type { StoreScope } from "../store/types.js";
 import type { Identity, ResolvedServer } from "../types.js";
 import { stampRequestId, withRequestId } from "./request-id.js";

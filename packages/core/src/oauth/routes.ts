@@ -1,5 +1,6 @@
 import { McpServerSideError } from "../errors.js";
 import type { MergedServer } from "../tiers/merge.js";
+import { resolvedFor } from "../tiers/views.js";
 import type { EffectiveServer, Identity, ResolvedServer } from "../types.js";
 import type { OAuthManager } from "./manager.js";
 import type { PendingRecord } from "./records.js";
@@ -13,16 +14,6 @@ export interface OAuthRouteDeps {
   redirectUri?: string;
   /** The management routes' base path (the callback page loads its script from below it). */
   basePath: string;
-}
-
-/** A merged server as the engine (and the OAuth manager) sees it for this caller. */
-export function resolvedFor(server: MergedServer, identity: Identity): ResolvedServer {
-  const resolved: ResolvedServer = { name: server.name, source: server.source, definition: server.definition };
-  // OAuth records are per caller scope and user, whatever tier the server comes from.
-  if (server.source === "scope" || server.source === "request" || server.definition.auth?.type === "oauth2")
-    resolved.scope = identity.scope;
-  if (identity.user !== undefined) resolved.user = identity.user;
-  return resolved;
 }
 
 /** The caller's OAuth status in place of (or on top of) the server's auth summary; never a token. */

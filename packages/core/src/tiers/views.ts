@@ -113,17 +113,17 @@ export function createCallerViews(deps: {
 
 /** The merged servers as the engine connects to them for `caller` (its scope and user where they matter). */
 export function resolveServers(merged: readonly MergedServer[], caller: Identity | null): ResolvedServer[] {
-  return merged.map((server) => {
-    const resolved: ResolvedServer = { name: server.name, source: server.source, definition: server.definition };
-    // OAuth servers are per caller scope and user whatever their tier (their tokens and connections).
-    if (
-      caller &&
-      (server.source === "scope" || server.source === "request" || server.definition.auth?.type === "oauth2")
-    )
-      resolved.scope = caller.scope;
-    if (caller?.user !== undefined) resolved.user = caller.user;
-    return resolved;
-  });
+  return merged.map((server) => resolvedFor(server, caller));
+}
+
+/** A merged server as the engine (and the OAuth manager) sees it for this caller. */
+export function resolvedFor(server: MergedServer, caller: Identity | null): ResolvedServer {
+  const resolved: ResolvedServer = { name: server.name, source: server.source, definition: server.definition };
+  // OAuth servers are per caller scope and user whatever their tier (their tokens and connections).
+  if (caller && (server.source === "scope" || server.source === "request" || server.definition.auth?.type === "oauth2"))
+    resolved.scope = caller.scope;
+  if (caller?.user !== undefined) resolved.user = caller.user;
+  return resolved;
 }
 
 /** Shared between requests, so nobody's change can reach another request. */
