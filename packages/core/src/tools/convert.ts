@@ -1,5 +1,5 @@
 import { credentialsOf, maskCredentials } from "../security/secrets.js";
-import { dynamicTool, jsonSchema, type JSONSchema7, type Tool, type ToolSet } from "ai";
+import { asSchema, dynamicTool, jsonSchema, type JSONSchema7, type Schema, type Tool, type ToolSet } from "ai";
 import type { ServerDefinition } from "../config/schema.js";
 import type { HookServerRef, McpHookable } from "../hooks.js";
 import type { Limits, Logger } from "../options.js";
@@ -76,6 +76,29 @@ function capDescription(description: unknown): string | undefined {
     : description;
 }
 
+/**
+ * A tool's input schema as the AI SDK takes it, in one small object: `jsonSchema()` wraps each schema
+ * in a getter closure, its context and an object with a 256-byte property store (about 400 bytes a tool
+ * in a heap snapshot, 20 KiB a pooled connection of 50 tools), which a schema known up front does not
+ * need. The SDK recognises a schema by its registered marker symbol and the `jsonSchema` and
+ * `validate` keys; the constant ones live on the prototype.
+ */
+class InputSchema {
+  constructor(readonly jsonSchema: JSONSchema7) {}
+}
+Object.defineProperties(InputSchema.prototype, {
+  [Symbol.for("vercel.ai.schema")]: { value: true },
+  _type: { value: undefined },
+  validate: { value: undefined },
+});
+/** Checked once: an `ai` version that marks schemas otherwise gets its own `jsonSchema()` wrapper. */
+const probe = new InputSchema({ type: "object", properties: {} });
+const SDK_TAKES_INPUT_SCHEMA = asSchema(probe as unknown as Schema<unknown>) === (probe as unknown);
+
+function inputSchemaOf(schema: JSONSchema7): Schema<unknown> {
+  return SDK_TAKES_INPUT_SCHEMA ? (new InputSchema(schema) as unknown as Schema<unknown>) : jsonSchema(schema);
+}
+
 function isPlainObject(value: unknown): boolean {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -96,7 +119,7 @@ export function buildToolView(input: ToolViewInput): ServerToolView {
   const makeTool = (entry: Omit<ToolEntry, "tool">, toolName: string): Tool =>
     dynamicTool({
       ...(entry.description === undefined ? {} : { description: entry.description }),
-      inputSchema: jsonSchema(entry.inputSchema),
+      inputSchema: inputSchemaOf(entry.inputSchema),
       ...(entry.needsApproval ? { needsApproval: true } : {}),
       metadata: {
         mcpServer: server,

@@ -139,6 +139,8 @@ interface StoredPin {
 }
 
 const FIELDS: readonly PinnedField[] = ["description", "inputSchema", "annotations"];
+/** The one "ok" verdict, shared: most tools have it, and a pooled connection's heap is mostly its tools. */
+const OK: Verdict = Object.freeze({ kind: "ok" });
 
 export function createToolPinning(deps: ToolPinningDeps): ToolPinning {
   const { store, hooks, logger } = deps;
@@ -159,6 +161,10 @@ export function createToolPinning(deps: ToolPinningDeps): ToolPinning {
     );
   }
   const mode: ToolPinningMode = supported ? deps.mode : "off";
+  /**
+   * Fingerprints and verdicts of the tools of views not yet settled. A view found all pinned drops its
+   * tools' entries (`settled` answers for them from then on): a pooled connection keeps no hashes.
+   */
   const fingerprints = new WeakMap<Tool, Fingerprint | null>();
   const verdicts = new WeakMap<Tool, Map<string, Verdict>>();
   const notified = new Set<string>();
@@ -172,6 +178,11 @@ export function createToolPinning(deps: ToolPinningDeps): ToolPinning {
       fingerprints.set(tool, known);
     }
     return known;
+  };
+  /** A fingerprint for a route (inspect, approve): the cached one, else computed and not kept. */
+  const peekFingerprint = (tool: Tool): Fingerprint | null => {
+    const known = fingerprints.get(tool);
+    return known === undefined ? computeFingerprint(tool) : known;
   };
 
   const remember = (tool: Tool, label: string, verdict: Verdict): void => {
@@ -288,7 +299,7 @@ export function createToolPinning(deps: ToolPinningDeps): ToolPinning {
           checkedAt,
         };
       } else if (pin.hash === fingerprint.hash) {
-        verdict = { kind: "ok" };
+        verdict = OK;
       } else {
         const fields = FIELDS.filter((field) => pin.parts[field] !== fingerprint.parts[field]);
         verdict = { kind: "changed", fields: fields.length > 0 ? fields : [...FIELDS], pinned: pin.hash, checkedAt };
@@ -402,8 +413,13 @@ export function createToolPinning(deps: ToolPinningDeps): ToolPinning {
         for (const { view } of unsettled.values()) {
           const label = owners.get(view.server)?.label;
           if (label === undefined) continue;
-          if (view.entries.every((entry) => verdicts.get(entry.tool)?.get(label)?.kind === "ok"))
-            settled.set(view, label);
+          if (!view.entries.every((entry) => verdicts.get(entry.tool)?.get(label)?.kind === "ok")) continue;
+          // A view serves one server, so one pin scope: once settled its tools' entries are not read again.
+          settled.set(view, label);
+          for (const entry of view.entries) {
+            fingerprints.delete(entry.tool);
+            verdicts.delete(entry.tool);
+          }
         }
       };
       if (pending === undefined) {
@@ -426,7 +442,7 @@ export function createToolPinning(deps: ToolPinningDeps): ToolPinning {
       if (mode === "off" || scope === undefined) return report;
       const stored = await (store.getToolPins as NonNullable<McpStore["getToolPins"]>)(scope, server.name);
       const offered = new Set<string>();
-      for (const fingerprint of serverFingerprints(server, tools, fingerprintOf)) {
+      for (const fingerprint of serverFingerprints(server, tools, peekFingerprint)) {
         offered.add(fingerprint.name);
         const raw = stored.get(fingerprint.name);
         const pin = raw === undefined ? undefined : decodePin(raw);
@@ -464,7 +480,7 @@ export function createToolPinning(deps: ToolPinningDeps): ToolPinning {
       if (mode === "off" || scope === undefined)
         throw new McpServerSideError("conflict", "tool pinning is off for this server");
       const offered = new Map<string, Fingerprint>();
-      for (const fingerprint of serverFingerprints(server, tools, fingerprintOf))
+      for (const fingerprint of serverFingerprints(server, tools, peekFingerprint))
         offered.set(fingerprint.name, fingerprint);
       const chosen: Fingerprint[] = [];
       if (names === undefined) chosen.push(...offered.values());
@@ -505,7 +521,10 @@ export function createToolPinning(deps: ToolPinningDeps): ToolPinning {
         replace: names === undefined,
       });
       const label = pinLabel(scope);
-      for (const fingerprint of chosen) remember(fingerprint.tool, label, { kind: "ok" });
+      // Only a verdict held (a tool of a view not settled) is updated; any other tool is checked against
+      // the store on its next use, which now holds its approved pin.
+      for (const fingerprint of chosen)
+        if (verdicts.get(fingerprint.tool)?.has(label)) remember(fingerprint.tool, label, OK);
       return chosen.map((fingerprint) => fingerprint.name);
     },
   };
@@ -593,9 +612,9 @@ function computeFingerprint(tool: Tool): Fingerprint | null {
       name,
       hash: digest(whole),
       parts: {
-        description: digest(canonical.description).slice(0, 16),
-        inputSchema: digest(canonical.inputSchema).slice(0, 16),
-        annotations: digest(canonical.annotations).slice(0, 16),
+        description: shortDigest(canonical.description),
+        inputSchema: shortDigest(canonical.inputSchema),
+        annotations: shortDigest(canonical.annotations),
       },
       tool,
     };
@@ -606,6 +625,14 @@ function computeFingerprint(tool: Tool): Fingerprint | null {
 
 function digest(text: string): string {
   return createHash("sha256").update(text, "utf8").digest("base64url");
+}
+
+/**
+ * The first 16 characters of `digest(text)`: 12 bytes are exactly 16 base64url characters. Encoded
+ * from the bytes rather than sliced, so the string does not keep the whole digest alive.
+ */
+function shortDigest(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest().toString("base64url", 0, 12);
 }
 
 /** JSON with object keys sorted at every level, so equal definitions hash equally whatever their key order. */

@@ -110,6 +110,24 @@ describe("tool calls from the AI SDK", () => {
     expect(secondPrompt).toContain("echo: hello");
   });
 
+  it("generateText: the provider gets each tool's input schema as the MCP server listed it", async () => {
+    const engine = makeEngine();
+    const tools = await engine.tools([server("docs", { url: streamable.url })], []);
+    const model = scriptedModel("docs__add", { a: 1, b: 2 });
+    await generateText({ model, tools, prompt: "add", stopWhen: stepCountIs(3) });
+    const offered = model.doGenerateCalls[0]?.tools?.find((tool) => tool.name === "docs__add");
+    expect(offered).toMatchObject({
+      type: "function",
+      description: "Adds two numbers",
+      inputSchema: {
+        type: "object",
+        properties: { a: { type: "number" }, b: { type: "number" } },
+        required: ["a", "b"],
+      },
+    });
+    expect(streamable.calls.at(-1)).toEqual({ tool: "add", arguments: { a: 1, b: 2 } });
+  });
+
   it("streamText: the call runs server-side and its result is in the next step's prompt", async () => {
     const engine = makeEngine();
     const tools = await engine.tools(

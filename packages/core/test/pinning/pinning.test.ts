@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import { mcpServerSide } from "@mcp-server-side/express";
 import { redisStore } from "@mcp-server-side/storage-redis";
@@ -11,6 +11,7 @@ import { createMcpServerSide } from "../../src/create.js";
 import type { McpHooks } from "../../src/hooks.js";
 import type { McpServerSideOptions } from "../../src/options.js";
 import type { McpStore, PinScope } from "../../src/store/types.js";
+import { canonicalJson } from "../../src/tools/pinning.js";
 import { unstorageStore } from "../../src/store/unstorage-store.js";
 import type { ContextError, Identity, McpServerSide } from "../../src/types.js";
 import { eventually } from "../engine/helpers.js";
@@ -137,6 +138,23 @@ describe("tool pinning of a config server", () => {
     expect(stored).not.toContain("sk-live");
     // Config pins are apart from a global server's of the same name.
     expect((await store.getToolPins!({ kind: "global" }, "docs")).size).toBe(0);
+  });
+
+  it("stores each part as the first 16 characters of its SHA-256, so pins written before still match", async () => {
+    const server = await fixture([ADD]);
+    const { mcp, store, url } = await harness({ config: { mcpServers: { docs: { url: server.url } } } });
+    await tools(mcp);
+    const pin = JSON.parse((await store.getToolPins!({ kind: "config" }, "docs")).get("add")!);
+    const prefix = (text: string): string => createHash("sha256").update(text, "utf8").digest("base64url").slice(0, 16);
+    expect(pin.d).toBe(prefix(canonicalJson("Adds two numbers")));
+    expect(pin.a).toBe(prefix("null"));
+    expect(pin.s).toMatch(/^[\w-]{16}$/);
+    // A verified tool list keeps no fingerprints; the pins route computes them again, and they still match.
+    const admin = { "x-tenant": "ops", "x-admin": "yes" };
+    const report = await http(url, "GET", "/mcp-servers/docs/pins", admin);
+    expect(report.status).toBe(200);
+    expect(report.json.tools).toEqual([expect.objectContaining({ name: "add", status: "pinned", fingerprint: pin.h })]);
+    expect(changedErrors((await tools(mcp)).errors)).toEqual([]);
   });
 
   it("warns by default: a changed description fires tools:changed with the diff and reports tool_changed, the tool stays", async () => {
