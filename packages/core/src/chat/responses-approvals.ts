@@ -3,7 +3,7 @@ import { mcpToModelOutput } from "../tools/result.js";
 import { parseArguments } from "./messages.js";
 import type { ApprovalAnswer } from "./responses-input.js";
 import { itemId } from "./responses-mcp.js";
-import { type McpCallItem, mcpOutcome } from "./responses-output.js";
+import { type McpCallItem, mcpOutcome, settleMcpCall } from "./responses-output.js";
 
 /**
  * Runs the calls the caller approved (their results go into the prompt and into `mcp_call` items)
@@ -63,14 +63,7 @@ export async function runApprovedCalls(
         messages,
         abortSignal: signal,
       } as never);
-      const outcome = mcpOutcome(output);
-      if ("error" in outcome) {
-        item.status = "failed";
-        item.error = outcome.error;
-      } else {
-        item.status = "completed";
-        item.output = outcome.output;
-      }
+      settleMcpCall(item, mcpOutcome(output));
       result(output);
     } catch (error) {
       const message = error instanceof Error ? error.message : "The call failed.";

@@ -215,13 +215,7 @@ export function createResponseBuilder(options: ResponseBuilderOptions): Response
     if (call === undefined) return;
     mcpCalls.delete(id);
     const { item, index } = call;
-    if ("error" in outcome) {
-      item.status = "failed";
-      item.error = outcome.error;
-    } else {
-      item.status = "completed";
-      item.output = outcome.output;
-    }
+    settleMcpCall(item, outcome);
     send(item.status === "failed" ? "response.mcp_call.failed" : "response.mcp_call.completed", {
       item_id: item.id,
       output_index: index,
@@ -417,6 +411,17 @@ export function toResponsesUsage(usage: LanguageModelUsage): ResponsesUsage {
 }
 
 /** An MCP tool result as an `mcp_call`'s `output` (text), or its `error` when the tool reported one. */
+/** Marks an MCP call item completed with its output, or failed with its error. */
+export function settleMcpCall(item: McpCallItem, outcome: { output: string } | { error: string }): void {
+  if ("error" in outcome) {
+    item.status = "failed";
+    item.error = outcome.error;
+  } else {
+    item.status = "completed";
+    item.output = outcome.output;
+  }
+}
+
 export function mcpOutcome(output: unknown): { output: string } | { error: string } {
   if (typeof output === "string") return { output };
   const result = output as { content?: unknown; structuredContent?: unknown; isError?: unknown } | null | undefined;
