@@ -93,6 +93,23 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
   return { url: issuer, provider, close: () => close(http) };
 }
 
+/** Protected-resource metadata (RFC 9728): where a client finds the resource's authorization server. */
+export function sendResourceMetadata(
+  response: ServerResponse,
+  resource: string,
+  issuer: string,
+  scopes: string[],
+): void {
+  response.writeHead(200, { "content-type": "application/json" }).end(
+    JSON.stringify({
+      resource,
+      authorization_servers: [issuer],
+      scopes_supported: scopes,
+      bearer_methods_supported: ["header"],
+    }),
+  );
+}
+
 export async function startIssueTracker(port: number, issuer: () => string): Promise<Running> {
   const http = createServer();
   const bound = await listen(http, port);
@@ -103,13 +120,7 @@ export async function startIssueTracker(port: number, issuer: () => string): Pro
   http.on("request", (request: IncomingMessage, response: ServerResponse) => {
     void (async () => {
       if (request.url === "/.well-known/oauth-protected-resource/mcp") {
-        response.writeHead(200, { "content-type": "application/json" }).end(
-          JSON.stringify({
-            resource: url,
-            authorization_servers: [issuer()],
-            scopes_supported: ["issues:read", "offline_access"],
-          }),
-        );
+        sendResourceMetadata(response, url, issuer(), ["issues:read", "offline_access"]);
         return;
       }
       const token = (request.headers.authorization ?? "").replace(/^Bearer /, "");
