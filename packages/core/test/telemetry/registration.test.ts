@@ -33,7 +33,7 @@ async function startedInstance(): Promise<McpServerSide> {
 
 async function callEcho(mcp: McpServerSide): Promise<void> {
   const tools = await mcp.forRequest(new Request("http://app.test/chat", { method: "POST" })).tools();
-  await tools.docs__echo!.execute!({ text: "hi" }, { toolCallId: "c1", messages: [] });
+  await tools.docs__echo!.execute!({ text: "hi" }, { toolCallId: "c1", messages: [], context: {} });
 }
 
 describe("OpenTelemetry registered after the instance started", () => {
