@@ -3,7 +3,7 @@ import { isIP } from "node:net";
 import { Agent, buildConnector, fetch as undiciFetch } from "undici";
 import { findOwnError, McpServerSideError } from "../errors.js";
 import type { NetworkPolicy } from "../options.js";
-import { checkHost, effectivePort, isHostOpened, isPlainHttpAllowed, parseRemoteUrl, warnRefusedHost } from "./ssrf.js";
+import { checkHost, effectivePort, isHostOpened, isPlainHttpAllowed, checkRemoteUrl, warnRefusedHost } from "./ssrf.js";
 
 /** The default cap on one response body (or, for an event stream, on one event). */
 export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
@@ -234,10 +234,10 @@ interface PreparedRequest {
 }
 
 async function prepareRequest(input: string | URL | Request, init: RequestInit | undefined): Promise<PreparedRequest> {
-  if (typeof input === "string" || input instanceof URL) {
-    const headers = init?.headers === undefined ? undefined : [...new Headers(init.headers)];
-    return { url: new URL(String(input)), init: { ...init, ...(headers === undefined ? {} : { headers }) } };
-  }
+  // The init as given (never modified here; a redirect builds a new one): undici reads any HeadersInit,
+  // a Headers object of Node's own fetch included.
+  if (typeof input === "string") return { url: new URL(input), init: init ?? {} };
+  if (input instanceof URL) return { url: input, init: init ?? {} };
   // A Request from another fetch implementation: carry its parts over, the init winning.
   const body = init?.body !== undefined ? init.body : input.body === null ? null : await input.arrayBuffer();
   return {
@@ -303,7 +303,7 @@ export function createGuardedFetch(policy: NetworkPolicy, options: GuardedFetchO
     let { url, init: current } = await prepareRequest(input, init);
     const redirectMode = current.redirect ?? "follow";
     for (let hop = 0; ; hop++) {
-      const checked = parseRemoteUrl(url.href);
+      const checked = checkRemoteUrl(url);
       if (!checked.ok) throw new McpServerSideError(checked.code, checked.message);
       let response: Response;
       try {

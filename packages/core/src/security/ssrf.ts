@@ -469,6 +469,15 @@ export function parseRemoteUrl(raw: unknown): Result<URL> {
   } catch {
     return fail("invalid_url", "the URL is not a valid absolute URL");
   }
+  return checkRemoteUrl(url);
+}
+
+/**
+ * The checks of `parseRemoteUrl` on a URL already parsed (each hop of the guarded fetch): its href is
+ * canonical, so the character checks, which look at what the parser would strip or encode, hold.
+ */
+export function checkRemoteUrl(url: URL): Result<URL> {
+  if (url.href.length > 8192) return fail("invalid_url", "the URL must be 1 to 8192 characters");
   if (url.protocol !== "https:" && url.protocol !== "http:") return fail("invalid_url", "the URL must use https");
   if (url.username !== "" || url.password !== "")
     return fail("invalid_url", "the URL must not contain credentials (userinfo)");
