@@ -4,6 +4,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { FetchLike, Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
+  CallToolResultSchema,
   ErrorCode as JsonRpcErrorCode,
   McpError,
   ToolListChangedNotificationSchema,
@@ -345,9 +346,13 @@ async function openWith(kind: TransportKind, options: OpenOptions, deadline: num
         else signal.addEventListener("abort", forward, { once: true });
       }
       const operation = options.telemetry?.start("tools/call", options.server, name);
-      const pending = client.callTool(
-        { name, arguments: args },
-        undefined,
+      // `client.request`, not `client.callTool`: what callTool adds (the task-tool guard, output-schema
+      // validation) reads caches that only the SDK's own `listTools` fills, which is never called here
+      // (see skipOutputValidation), and its async wrapper would put two more promise turns between the
+      // response and the caller, each behind the response stream's own queued work.
+      const pending = client.request(
+        { method: "tools/call", params: { name, arguments: args } },
+        CallToolResultSchema,
         controller ? { signal: controller.signal, timeout: timeoutMs } : { timeout: timeoutMs },
       );
       if (operation) traceCall(operation, transport, args, pending);
