@@ -92,11 +92,19 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
   });
   // Loads @opentelemetry/api when it is installed; spans start once it is in (ready() waits for it).
   const telemetry = createTelemetry(options.telemetry);
+  const pinning = createToolPinning({
+    mode: options.toolPinning ?? "warn",
+    store,
+    hooks,
+    logger,
+    ...(options.now ? { now: options.now } : {}),
+  });
   const engine = createEngine({
     limits,
     hooks,
     logger,
     telemetry,
+    toolsArrived: (server, view) => pinning.prepare(server, view),
     ...(options.toolName ? { toolName: options.toolName } : {}),
     ...(options.now ? { now: options.now } : {}),
     // OAuth servers' requests carry the user's access token, refreshed before expiry and on a 401.
@@ -127,13 +135,6 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
 
   const identifyOption = options.identify ?? identifyByApiKey;
   const identify = async (request: Request): Promise<Identity | null> => checkIdentity(await identifyOption(request));
-  const pinning = createToolPinning({
-    mode: options.toolPinning ?? "warn",
-    store,
-    hooks,
-    logger,
-    ...(options.now ? { now: options.now } : {}),
-  });
   // One merge per read of the stored tiers, shared by requests and the management routes.
   const views = createCallerViews({ config, registry, connectUrl: (name) => oauth.connectPath(name) });
   const contextDeps = {

@@ -39,6 +39,11 @@ export interface EngineDeps {
   now?: () => number;
   /** Spans and metrics (absent without OpenTelemetry). */
   telemetry?: Telemetry;
+  /**
+   * A server's tools just arrived for a request (not when they were ready): tool pinning fingerprints
+   * them here, while the other servers are still answering.
+   */
+  toolsArrived?: (server: ResolvedServer, view: ServerToolView) => void;
 }
 
 export type TestResult =
@@ -267,6 +272,16 @@ export function createEngine(deps: EngineDeps): Engine {
     }
   };
 
+  const arrived = deps.toolsArrived;
+  const loadView =
+    arrived === undefined
+      ? (slot: Slot) => slot.view()
+      : (slot: Slot) =>
+          slot.view().then((view) => {
+            arrived(slot.server, view);
+            return view;
+          });
+
   return {
     async tools(servers, errors, options = {}, origin) {
       const views = await collect<ServerToolView>(
@@ -275,7 +290,7 @@ export function createEngine(deps: EngineDeps): Engine {
         options.timeoutMs ?? limits.toolsTimeoutMs,
         options.signal,
         (slot) => slot.readyView(),
-        (slot) => slot.view(),
+        loadView,
         origin,
       );
       const present: ServerToolView[] = [];

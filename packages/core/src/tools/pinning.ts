@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { asSchema, type Tool, type ToolSet } from "ai";
 import { McpServerSideError } from "../errors.js";
 import { type HookServerRef, hookCallerOf, type McpHookable, type ToolChange } from "../hooks.js";
@@ -96,6 +96,13 @@ export interface ToolPinning {
     errors: ContextError[],
     caller: () => PinCaller,
   ): Promise<void> | undefined;
+  /**
+   * Fingerprints the tools of a server's view as it arrives for a request, so that `check` finds them
+   * computed: the hashing overlaps the servers still answering instead of following the last one.
+   * Verdicts still come from `check` alone. Nothing to do for a settled view, a server that is not
+   * pinned (request tier) or with pinning off.
+   */
+  prepare(server: ResolvedServer, view: ServerToolView): void;
   /** The pins and pending changes of one server (its tools as `tools`), for `GET /:name/pins`. */
   inspect(server: ResolvedServer, tools: ToolSet): Promise<PinReport>;
   /**
@@ -288,22 +295,26 @@ export function createToolPinning(deps: ToolPinningDeps): ToolPinning {
     const changes: { fingerprint: Fingerprint; fields: PinnedField[]; pinned: string }[] = [];
     for (const { key, fingerprint } of pending) {
       const raw = stored.get(fingerprint.name);
-      // An unreadable pin proves nothing: it counts as a change of everything.
-      const pin = raw === undefined ? undefined : (decodePin(raw) ?? { hash: "", parts: {} });
       let verdict: Verdict;
-      if (pin === undefined) {
+      if (raw === undefined) {
         verdict = {
           kind: "unpinnable",
           code: "limit_exceeded",
           message: `the server has ${MAX_PINS_PER_SERVER} pinned tools; this tool could not be pinned`,
           checkedAt,
         };
-      } else if (pin.hash === fingerprint.hash) {
+      } else if (raw === candidates.get(fingerprint.name)) {
+        // The pin just offered is the one kept (first sight): nothing to decode.
         verdict = OK;
       } else {
-        const fields = FIELDS.filter((field) => pin.parts[field] !== fingerprint.parts[field]);
-        verdict = { kind: "changed", fields: fields.length > 0 ? fields : [...FIELDS], pinned: pin.hash, checkedAt };
-        changes.push({ fingerprint, fields: verdict.fields, pinned: pin.hash });
+        // An unreadable pin proves nothing: it counts as a change of everything.
+        const pin = decodePin(raw) ?? { hash: "", parts: {} };
+        if (pin.hash === fingerprint.hash) verdict = OK;
+        else {
+          const fields = FIELDS.filter((field) => pin.parts[field] !== fingerprint.parts[field]);
+          verdict = { kind: "changed", fields: fields.length > 0 ? fields : [...FIELDS], pinned: pin.hash, checkedAt };
+          changes.push({ fingerprint, fields: verdict.fields, pinned: pin.hash });
+        }
       }
       remember(fingerprint.tool, owner.label, verdict);
       if (verdict.kind !== "ok") apply(verdict, key, fingerprint, owner, tools, errors);
@@ -429,6 +440,11 @@ export function createToolPinning(deps: ToolPinningDeps): ToolPinning {
       const work: Promise<void>[] = [];
       for (const [owner, group] of pending) work.push(verify(owner, group, tools, errors, caller));
       return Promise.all(work).then(settle);
+    },
+
+    prepare(server, view) {
+      if (mode === "off" || settled.has(view) || pinScopeOf(server) === undefined) return;
+      for (const entry of view.entries) fingerprintOf(entry.tool);
     },
 
     async inspect(server, tools) {
@@ -623,8 +639,10 @@ function computeFingerprint(tool: Tool): Fingerprint | null {
   }
 }
 
+// One-shot `hash()`, not `createHash()`: a listing hashes four texts a tool, and the Hash object and
+// its stream machinery cost more than hashing a short text (about half of a cold 500-tool check).
 function digest(text: string): string {
-  return createHash("sha256").update(text, "utf8").digest("base64url");
+  return hash("sha256", text, "base64url");
 }
 
 /**
@@ -632,7 +650,7 @@ function digest(text: string): string {
  * from the bytes rather than sliced, so the string does not keep the whole digest alive.
  */
 function shortDigest(text: string): string {
-  return createHash("sha256").update(text, "utf8").digest().toString("base64url", 0, 12);
+  return hash("sha256", text, "buffer").toString("base64url", 0, 12);
 }
 
 /** JSON with object keys sorted at every level, so equal definitions hash equally whatever their key order. */
@@ -642,14 +660,22 @@ export function canonicalJson(value: unknown, depth = 0): string {
     const text = JSON.stringify(value);
     return text === undefined ? "null" : text;
   }
-  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item, depth + 1)).join(",")}]`;
-  const entries: string[] = [];
+  // Built by concatenation (no arrays to join): every tool of a new tool list goes through here.
+  if (Array.isArray(value)) {
+    let text = "[";
+    for (let index = 0; index < value.length; index++)
+      text += `${index === 0 ? "" : ","}${canonicalJson(value[index], depth + 1)}`;
+    return `${text}]`;
+  }
+  let text = "{";
+  let first = true;
   for (const key of Object.keys(value).sort()) {
     const item = (value as Record<string, unknown>)[key];
     if (item === undefined || typeof item === "function") continue;
-    entries.push(`${JSON.stringify(key)}:${canonicalJson(item, depth + 1)}`);
+    text += `${first ? "" : ","}${JSON.stringify(key)}:${canonicalJson(item, depth + 1)}`;
+    first = false;
   }
-  return `{${entries.join(",")}}`;
+  return `${text}}`;
 }
 
 /** What a changed part says now, for a hook or a route: redacted first, then capped. */

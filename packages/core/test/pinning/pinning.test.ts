@@ -157,6 +157,14 @@ describe("tool pinning of a config server", () => {
     expect(changedErrors((await tools(mcp)).errors)).toEqual([]);
   });
 
+  it("fingerprints the same canonical JSON as before: keys sorted at every level, undefined members left out", () => {
+    expect(canonicalJson({ b: [1, { d: null, c: "x" }, [true]], a: undefined, e: "é\n" })).toBe(
+      '{"b":[1,{"c":"x","d":null},[true]],"e":"é\\n"}',
+    );
+    expect(canonicalJson([])).toBe("[]");
+    expect(canonicalJson({})).toBe("{}");
+  });
+
   it("warns by default: a changed description fires tools:changed with the diff and reports tool_changed, the tool stays", async () => {
     const server = await fixture();
     const { mcp, changes } = await harness({ config: { mcpServers: { docs: { url: server.url } } } });
