@@ -6,9 +6,11 @@ import { createRequestContext } from "./context/request-context.js";
 import { McpServerSideError } from "./errors.js";
 import { createMcpHooks, INSTANCE_ORIGIN } from "./hooks.js";
 import { createManagementHandler } from "./http/handler.js";
+import { registerKeptBodyHandler, withKeptBody } from "./http/kept-body.js";
 import { isUnderBasePath } from "./http/paths.js";
 import { checkIdentity, identifyByApiKey, markIdentifiedByHeaders } from "./identity.js";
 import { resolveLogger } from "./logging.js";
+import { markRequestSignalReaders } from "./request-signal.js";
 import { normalizeBasePath, resolveLimits, type McpServerSideOptions, type NetworkPolicy } from "./options.js";
 import { createOAuthManager } from "./oauth/manager.js";
 import { createEngine } from "./pool/engine.js";
@@ -215,19 +217,25 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     },
   );
 
+  // Answers may be bodiless with their text kept (http/kept-body.ts): `handle` gives the full Response.
+  const answer: McpServerSide["handle"] = async (request, path = new URL(request.url).pathname) => {
+    // Stamped before the OpenAI routes read it, so their answer and this request's hooks name one id.
+    if (openai?.owns(path)) {
+      stampRequestId(request);
+      return openai.handle(request, path);
+    }
+    return management(request, path);
+  };
+
   const instance: McpServerSide = {
     hooks,
     logger,
     basePath,
     owns,
     forRequest,
-    async handle(request, path = new URL(request.url).pathname) {
-      // Stamped before the OpenAI routes read it, so their answer and this request's hooks name one id.
-      if (openai?.owns(path)) {
-        stampRequestId(request);
-        return openai.handle(request, path);
-      }
-      return management(request, path);
+    async handle(request, path) {
+      const response = await answer(request, path);
+      return response === undefined ? undefined : withKeptBody(response);
     },
     resolve: (request, overrides) => forRequest(request, overrides).servers(),
     rotateSecrets: () => rotateSecrets({ store, ring, configServers: config.keys() }),
@@ -256,5 +264,9 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     },
   };
   if (options.identify === undefined) markIdentifiedByHeaders(instance);
+  registerKeptBodyHandler(instance, answer);
+  // The OpenAI routes stop generating when the client leaves, and a custom identify may look; the
+  // management routes never read the signal, so an adapter need not wire one for them.
+  markRequestSignalReaders(instance, (path) => options.identify !== undefined || openai?.owns(path) === true);
   return instance;
 }

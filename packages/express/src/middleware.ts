@@ -1,5 +1,7 @@
 import {
   contextForMount,
+  handleUsesRequestSignal,
+  keptBodyHandler,
   lazyContext,
   overridesFromParsedBody,
   toMcpServerSide,
@@ -17,14 +19,15 @@ import type { McpServerSideMiddleware, NodeMiddleware } from "./types.js";
  */
 export function mcpServerSide(input: McpServerSideInput): McpServerSideMiddleware {
   const mcp = toMcpServerSide(input);
+  // Its answers may keep their JSON text beside a bodiless Response, which sendWebResponse writes as is.
+  const handle = keptBodyHandler(mcp);
   // The context's request gets an abort signal only when its identify could read it.
   const signalled = usesRequestSignal(mcp);
   const middleware: NodeMiddleware = (req, res, next) => {
     try {
       const path = requestPathname(req);
       if (mcp.owns(path)) {
-        mcp
-          .handle(toWebRequest(req, { response: res }), path)
+        handle(toWebRequest(req, handleUsesRequestSignal(mcp, path) ? { response: res } : {}), path)
           .then((response) => (response === undefined ? next() : sendWebResponse(res, response)))
           // Once headers are out, a failure (usually the client leaving) can only end the response.
           .catch((error: unknown) => (res.headersSent ? res.destroy() : next(error)));

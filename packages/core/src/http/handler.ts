@@ -32,7 +32,7 @@ import { segmentsBelow } from "./paths.js";
 import { approvePinsResponse, type PinRouteDeps, pinsResponse } from "./pins.js";
 import { preferenceResponse } from "./preferences.js";
 import type { Preferences } from "../tiers/preferences.js";
-import { jsonResponse, problemResponse } from "./problem.js";
+import { jsonResponse, jsonTextResponse, problemResponse } from "./problem.js";
 
 export interface HandlerDeps {
   basePath: string;
@@ -244,7 +244,7 @@ async function listServers({ deps, identity }: RouteContext): Promise<Response> 
     body = JSON.stringify({ servers: presented });
     listBodies.set(view, body);
   }
-  return new Response(body, { headers: { "content-type": "application/json; charset=utf-8" } });
+  return jsonTextResponse(body);
 }
 
 async function getServer({ deps, identity, route, etagKey }: RouteContext): Promise<Response> {

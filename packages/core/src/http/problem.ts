@@ -1,5 +1,6 @@
 import { McpServerSideError, type FieldError } from "../errors.js";
 import { sanitizeText } from "../security/redact.js";
+import { keptBodyResponse } from "./kept-body.js";
 
 const TITLES: Record<number, string> = {
   400: "Bad Request",
@@ -56,14 +57,20 @@ export function problemResponse(error: unknown, headers?: HeadersInit, requestId
   if (known.errors && known.errors.length > 0) {
     body.errors = known.errors.map((entry) => ({ pointer: entry.pointer, detail: sanitizeText(entry.detail) }));
   }
-  const response = new Response(JSON.stringify(body), { status: known.status, headers });
+  const response = keptBodyResponse(JSON.stringify(body), { status: known.status, headers });
   response.headers.set("content-type", "application/problem+json");
   if (requestId !== undefined) response.headers.set("x-request-id", requestId);
   return response;
 }
 
+/** A JSON answer, its text kept beside a bodiless `Response` (see ./kept-body.ts). */
 export function jsonResponse(body: unknown, status = 200, headers?: HeadersInit): Response {
-  const response = new Response(JSON.stringify(body), { status, headers });
+  return jsonTextResponse(JSON.stringify(body), status, headers);
+}
+
+/** The same for a body serialized already. */
+export function jsonTextResponse(text: string, status = 200, headers?: HeadersInit): Response {
+  const response = keptBodyResponse(text, { status, headers });
   response.headers.set("content-type", "application/json; charset=utf-8");
   return response;
 }

@@ -5,6 +5,7 @@
  * one); anything else is replaced, so that no header or log line ever carries a caller's control
  * characters or a megabyte.
  */
+import { keptBodyOf, keptBodyResponse } from "./kept-body.js";
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9_.:@/+=-]{1,128}$/;
 
@@ -18,7 +19,9 @@ export function requestIdOf(request: Request): string {
 export function withRequestId(response: Response, requestId: string): Response {
   const headers = new Headers(response.headers);
   headers.set("x-request-id", requestId);
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  const init = { status: response.status, statusText: response.statusText, headers };
+  const kept = keptBodyOf(response);
+  return kept === undefined ? new Response(response.body, init) : keptBodyResponse(kept, init);
 }
 
 /**

@@ -3,6 +3,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
 import { isJsonContentType } from "../http/body.js";
+import { keptBodyOf } from "../http/kept-body.js";
 import { pathOf } from "../http/paths.js";
 
 /**
@@ -93,6 +94,13 @@ export async function sendWebResponse(res: ServerResponse, response: Response): 
   }
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) res.setHeader("set-cookie", cookies);
+  // An answer the core made whole goes out as the text it was made from, with no stream to read.
+  const kept = keptBodyOf(response);
+  if (kept !== undefined && res.req?.method !== "HEAD") {
+    res.setHeader("content-length", Buffer.byteLength(kept));
+    res.end(kept);
+    return;
+  }
   if (response.body === null || res.req?.method === "HEAD") {
     await response.body?.cancel();
     res.end();

@@ -1,19 +1,20 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { usesRequestSignal } from "../../src/adapter.js";
+import { handleUsesRequestSignal, usesRequestSignal } from "../../src/adapter.js";
+import { MockLanguageModelV4 } from "ai/test";
 import { createMcpServerSide } from "../../src/create.js";
 import type { McpServerSide } from "../../src/types.js";
 
-describe("usesRequestSignal", () => {
-  const instances: McpServerSide[] = [];
-  const make = (options: Parameters<typeof createMcpServerSide>[0]): McpServerSide => {
-    const mcp = createMcpServerSide({ logger: false, warmup: false, ...options });
-    instances.push(mcp);
-    return mcp;
-  };
-  afterEach(async () => {
-    await Promise.all(instances.splice(0).map((mcp) => mcp.close()));
-  });
+const instances: McpServerSide[] = [];
+const make = (options: Parameters<typeof createMcpServerSide>[0]): McpServerSide => {
+  const mcp = createMcpServerSide({ logger: false, warmup: false, ...options });
+  instances.push(mcp);
+  return mcp;
+};
+afterEach(async () => {
+  await Promise.all(instances.splice(0).map((mcp) => mcp.close()));
+});
 
+describe("usesRequestSignal", () => {
   it("is false for the built-in identify, which reads headers only", async () => {
     const mcp = make({});
     expect(usesRequestSignal(mcp)).toBe(false);
@@ -31,5 +32,26 @@ describe("usesRequestSignal", () => {
   it("is true for an instance this core did not make (a wrapper or another copy)", () => {
     const mcp = make({});
     expect(usesRequestSignal({ ...mcp })).toBe(true);
+  });
+});
+
+describe("handleUsesRequestSignal", () => {
+  const chatCompletions = { model: () => new MockLanguageModelV4() };
+
+  it("is false for the management routes, which never read the signal, with the built-in identify", () => {
+    const mcp = make({ chatCompletions });
+    expect(handleUsesRequestSignal(mcp, "/mcp-servers")).toBe(false);
+    expect(handleUsesRequestSignal(mcp, "/mcp-servers/docs")).toBe(false);
+  });
+
+  it("is true for the OpenAI routes, which stop generating when the client leaves", () => {
+    const mcp = make({ chatCompletions });
+    expect(handleUsesRequestSignal(mcp, "/v1/chat/completions")).toBe(true);
+    expect(handleUsesRequestSignal(mcp, "/v1/responses")).toBe(true);
+  });
+
+  it("is true for every route with a custom identify, and for an instance this core did not make", () => {
+    expect(handleUsesRequestSignal(make({ identify: () => null }), "/mcp-servers")).toBe(true);
+    expect(handleUsesRequestSignal({ ...make({}) }, "/mcp-servers")).toBe(true);
   });
 });

@@ -4,7 +4,9 @@ import express4 from "express4";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunningApp } from "../../../../test/http/matrix.js";
 import { listen } from "../../../../test/http/servers.js";
-import { requestUrl, sendWebResponse, toWebRequest } from "@mcp-server-side/core/node";
+import { createMcpServerSide } from "@mcp-server-side/core";
+import { keptBodyHandler } from "@mcp-server-side/core/adapter";
+import { requestPathname, requestUrl, sendWebResponse, toWebRequest } from "@mcp-server-side/core/node";
 
 const running: RunningApp[] = [];
 afterEach(async () => {
@@ -112,6 +114,41 @@ describe("sendWebResponse", () => {
     const head = await fetch(url, { method: "HEAD" });
     expect(head.status).toBe(200);
     expect(await head.text()).toBe("");
+  });
+});
+
+describe("answers of the core made whole", () => {
+  it("reach a Node response from the text they were made from, and a Web caller of handle() as the same bytes", async () => {
+    const mcp = createMcpServerSide({
+      logger: false,
+      config: { mcpServers: { docs: { url: "https://docs.example.com/mcp", description: "Dokumente für alle ✓" } } },
+    });
+    const handle = keptBodyHandler(mcp);
+    const url = await serve(
+      createServer((req, res) => {
+        void handle(toWebRequest(req), requestPathname(req)).then((answer) => sendWebResponse(res, answer!));
+      }),
+    );
+    const headers = { "x-api-key": "key-0123456789", "x-request-id": "req-1" };
+    for (const [path, status] of [
+      ["/mcp-servers", 200],
+      ["/mcp-servers/missing", 404],
+    ] as const) {
+      const viaNode = await fetch(`${url}${path}`, { headers });
+      const viaWeb = (await mcp.handle(new Request(`http://localhost${path}`, { headers })))!;
+      expect([viaNode.status, viaWeb.status]).toEqual([status, status]);
+      expect(viaNode.headers.get("content-type")).toBe(viaWeb.headers.get("content-type"));
+      const text = await viaWeb.text();
+      expect(await viaNode.text()).toBe(text);
+      expect(viaNode.headers.get("content-length")).toBe(String(Buffer.byteLength(text)));
+      expect(viaNode.headers.get("x-request-id")).toBe("req-1");
+    }
+    expect(
+      JSON.parse(await (await mcp.handle(new Request("http://localhost/mcp-servers", { headers })))!.text()),
+    ).toMatchObject({
+      servers: [{ name: "docs", description: "Dokumente für alle ✓" }],
+    });
+    await mcp.close();
   });
 });
 
