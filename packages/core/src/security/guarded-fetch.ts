@@ -185,14 +185,52 @@ export function createByteCounter(maxBytes: number, perEvent: boolean): (chunk: 
 
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
-function capResponse(response: Response, maxBytes: number): Response {
-  if (response.body === null || !Number.isFinite(maxBytes) || NULL_BODY_STATUSES.has(response.status)) return response;
+const nothing = (): void => undefined;
+
+/** A request's own abort signal, following the caller's until `unlink()`. */
+interface SignalLink {
+  signal: AbortSignal | undefined;
+  unlink(): void;
+}
+
+/**
+ * The MCP SDK hands every fetch of a transport the same long-lived signal, and fetch adds an abort
+ * listener to it that goes only when the request is garbage-collected: thousands pile up between
+ * collections, and each new listener (and Node 20's fetch, counting them) walks the whole list, tens
+ * of µs per call. The request gets a signal of its own instead, linked to the caller's until its
+ * response body is done, so the caller's signal holds only the requests in flight.
+ */
+function linkSignal(signal: AbortSignal | null | undefined): SignalLink {
+  if (signal === null || signal === undefined) return { signal: undefined, unlink: nothing };
+  const own = new AbortController();
+  if (signal.aborted) {
+    own.abort(signal.reason);
+    return { signal: own.signal, unlink: nothing };
+  }
+  const forward = (): void => own.abort(signal.reason);
+  signal.addEventListener("abort", forward, { once: true });
+  return { signal: own.signal, unlink: () => signal.removeEventListener("abort", forward) };
+}
+
+/**
+ * The response with its body capped; `unlink` runs once the body is done (read to the end, failed or
+ * cancelled), or at once for a response without one.
+ */
+function capResponse(response: Response, maxBytes: number, unlink: () => void = nothing): Response {
+  if (response.body === null || NULL_BODY_STATUSES.has(response.status)) {
+    unlink();
+    return response;
+  }
   const perEvent = (response.headers.get("content-type") ?? "").toLowerCase().startsWith("text/event-stream");
   // A whole body of a declared length within the cap cannot outgrow it (HTTP framing ends it there), so it
-  // needs no counting; a compressed one can, once decoded.
-  if (!perEvent && response.headers.get("content-encoding") === null) {
+  // needs no counting, nor a stream around it when its end unlinks nothing; a compressed one can outgrow
+  // it, once decoded.
+  if (unlink === nothing) {
+    if (!Number.isFinite(maxBytes)) return response;
     const declared = response.headers.get("content-length");
-    if (declared !== null && /^\d{1,15}$/.test(declared) && Number(declared) <= maxBytes) return response;
+    if (!perEvent && response.headers.get("content-encoding") === null && declared !== null) {
+      if (/^\d{1,15}$/.test(declared) && Number(declared) <= maxBytes) return response;
+    }
   }
   const withinCap = createByteCounter(maxBytes, perEvent);
   // A pulling stream over the body's reader, rather than pipeThrough(TransformStream): no pipe loop
@@ -201,10 +239,19 @@ function capResponse(response: Response, maxBytes: number): Response {
   const body = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        const { done, value } = await reader.read();
-        if (done) controller.close();
-        else if (withinCap(value)) controller.enqueue(value);
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await reader.read();
+        } catch (error) {
+          unlink();
+          throw error;
+        }
+        if (chunk.done) {
+          unlink();
+          controller.close();
+        } else if (withinCap(chunk.value)) controller.enqueue(chunk.value);
         else {
+          unlink();
           controller.error(
             new McpServerSideError(
               "upstream_error",
@@ -214,7 +261,10 @@ function capResponse(response: Response, maxBytes: number): Response {
           reader.cancel().catch(() => undefined);
         }
       },
-      cancel: (reason) => reader.cancel(reason),
+      cancel: (reason) => {
+        unlink();
+        return reader.cancel(reason);
+      },
     },
     { highWaterMark: 0 },
   );
@@ -299,8 +349,9 @@ export function createGuardedFetch(policy: NetworkPolicy, options: GuardedFetchO
   const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const agent = new Agent({ connect: createGuardedConnector(policy, options.connectTimeoutMs ?? 10_000) });
 
-  const guardedFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    let { url, init: current } = await prepareRequest(input, init);
+  const follow = async (start: URL, first: PreparedRequest["init"], link: SignalLink): Promise<Response> => {
+    let url = start;
+    let current = first;
     const redirectMode = current.redirect ?? "follow";
     for (let hop = 0; ; hop++) {
       const checked = checkRemoteUrl(url);
@@ -308,16 +359,19 @@ export function createGuardedFetch(policy: NetworkPolicy, options: GuardedFetchO
       let response: Response;
       try {
         // undici's own Response/RequestInit types differ from the DOM ones only nominally.
-        response = (await undiciFetch(url, { ...current, redirect: "manual", dispatcher: agent } as Parameters<
-          typeof undiciFetch
-        >[1])) as unknown as Response;
+        response = (await undiciFetch(url, {
+          ...current,
+          signal: link.signal,
+          redirect: "manual",
+          dispatcher: agent,
+        } as Parameters<typeof undiciFetch>[1])) as unknown as Response;
       } catch (error) {
         // undici wraps connect errors in `TypeError("fetch failed")`; surface ours as they are.
         throw findOwnError(error) ?? error;
       }
       const location = response.headers.get("location");
       if (!REDIRECT_STATUSES.has(response.status) || location === null || redirectMode === "manual") {
-        return capResponse(response, maxResponseBytes);
+        return capResponse(response, maxResponseBytes, link.unlink);
       }
       await response.body?.cancel().catch(() => undefined);
       if (redirectMode === "error")
@@ -340,6 +394,17 @@ export function createGuardedFetch(policy: NetworkPolicy, options: GuardedFetchO
     }
   };
 
+  const guardedFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const { url, init: prepared } = await prepareRequest(input, init);
+    const link = linkSignal(prepared.signal);
+    try {
+      return await follow(url, prepared, link);
+    } catch (error) {
+      link.unlink();
+      throw error;
+    }
+  };
+
   let closing: Promise<void> | undefined;
   return Object.assign(guardedFetch as typeof fetch, {
     close: (): Promise<void> => {
@@ -355,5 +420,14 @@ export function createGuardedFetch(policy: NetworkPolicy, options: GuardedFetchO
  */
 export function createCappedFetch(options: Pick<GuardedFetchOptions, "maxResponseBytes"> = {}): typeof fetch {
   const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
-  return async (input, init) => capResponse(await fetch(input, init), maxResponseBytes);
+  return async (input, init) => {
+    const link = linkSignal(init?.signal ?? (input instanceof Request ? input.signal : undefined));
+    try {
+      const response = await fetch(input, link.signal === undefined ? init : { ...init, signal: link.signal });
+      return capResponse(response, maxResponseBytes, link.unlink);
+    } catch (error) {
+      link.unlink();
+      throw error;
+    }
+  };
 }

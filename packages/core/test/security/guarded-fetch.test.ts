@@ -1,3 +1,4 @@
+import { getEventListeners } from "node:events";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -8,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { McpServerSideError } from "../../src/errors.js";
 import type { NetworkPolicy } from "../../src/options.js";
-import { type GuardedFetch, createGuardedFetch } from "../../src/security/guarded-fetch.js";
+import { type GuardedFetch, createCappedFetch, createGuardedFetch } from "../../src/security/guarded-fetch.js";
 import { createNetworkPolicy, validateRemoteUrl } from "../../src/security/ssrf.js";
 import { badInputs, networkPolicy, sequenceLookup, tableLookup } from "./network-helpers.js";
 
@@ -497,5 +498,56 @@ describe("response size cap", () => {
       rest += new TextDecoder().decode(value);
     }
     expect(rest).toBe("data: second\n\n");
+  });
+});
+
+describe.each([
+  { tier: "tenant (guarded fetch)", make: (): typeof fetch => guarded(networkPolicy({ allowPrivateNetworks: true })) },
+  { tier: "config (capped fetch)", make: (): typeof fetch => createCappedFetch() },
+])("the caller's abort signal, $tier", ({ make }) => {
+  it("holds no listener of a request whose response was read, cancelled or had no body", async () => {
+    // The MCP SDK passes one signal per transport to every request it makes.
+    const caller = new AbortController();
+    const fetcher = make();
+    handler = (request, response) => {
+      if (request.url === "/empty") response.writeHead(204).end();
+      else if (request.url === "/sse") {
+        response.writeHead(200, { "content-type": "text/event-stream" });
+        response.end("data: one\n\n");
+      } else response.end("hello");
+    };
+    for (let index = 0; index < 5; index++) {
+      await (await fetcher(`http://127.0.0.1:${port}/plain`, { signal: caller.signal })).text();
+      await (
+        await fetcher(`http://127.0.0.1:${port}/sse`, { method: "POST", body: "{}", signal: caller.signal })
+      ).text();
+      await (await fetcher(`http://127.0.0.1:${port}/plain`, { signal: caller.signal })).body?.cancel();
+      await fetcher(`http://127.0.0.1:${port}/empty`, { signal: caller.signal });
+    }
+    expect(getEventListeners(caller.signal, "abort")).toHaveLength(0);
+  });
+
+  it("still aborts a response being read when the caller's signal aborts", async () => {
+    const caller = new AbortController();
+    handler = (_request, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      response.write("data: first\n\n");
+      pendingReleases.push(() => response.end());
+    };
+    const response = await make()(`http://127.0.0.1:${port}/live`, { signal: caller.signal });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe("data: first\n\n");
+    caller.abort(new Error("transport closed"));
+    await expect(reader.read()).rejects.toBeDefined();
+    expect(getEventListeners(caller.signal, "abort")).toHaveLength(0);
+  });
+
+  it("rejects a request whose caller's signal aborts before the answer, with the signal's reason", async () => {
+    const caller = new AbortController();
+    handler = (_request, response) => pendingReleases.push(() => response.end("late"));
+    const pending = make()(`http://127.0.0.1:${port}/slow`, { signal: caller.signal });
+    const reason = new Error("transport closed");
+    setTimeout(() => caller.abort(reason), 20);
+    await expect(pending).rejects.toBe(reason);
   });
 });
