@@ -63,7 +63,7 @@ export async function overridesFromJsonRequest(
 
 export { pathOf } from "./http/paths.js";
 export { keptBodyHandler } from "./http/kept-body.js";
-export { handleUsesRequestSignal } from "./request-signal.js";
+export { handledInCoreOnly } from "./request-readers.js";
 
 // Marks a request context with the instance that made it; `Symbol.for`, so copies of core agree.
 const INSTANCE = Symbol.for("mcp-server-side.instance");

@@ -10,7 +10,7 @@ import { registerKeptBodyHandler, withKeptBody } from "./http/kept-body.js";
 import { isUnderBasePath } from "./http/paths.js";
 import { checkIdentity, identifyByApiKey, markIdentifiedByHeaders } from "./identity.js";
 import { resolveLogger } from "./logging.js";
-import { markRequestSignalReaders } from "./request-signal.js";
+import { markCoreOnlyPaths } from "./request-readers.js";
 import { normalizeBasePath, resolveLimits, type McpServerSideOptions, type NetworkPolicy } from "./options.js";
 import { createOAuthManager } from "./oauth/manager.js";
 import { createEngine } from "./pool/engine.js";
@@ -265,8 +265,8 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
   };
   if (options.identify === undefined) markIdentifiedByHeaders(instance);
   registerKeptBodyHandler(instance, answer);
-  // The OpenAI routes stop generating when the client leaves, and a custom identify may look; the
-  // management routes never read the signal, so an adapter need not wire one for them.
-  markRequestSignalReaders(instance, (path) => options.identify !== undefined || openai?.owns(path) === true);
+  // The OpenAI routes read the abort signal and a custom identify gets the whole request; the management
+  // routes read headers and, through readJsonBody, the body.
+  markCoreOnlyPaths(instance, (path) => options.identify === undefined && openai?.owns(path) !== true);
   return instance;
 }

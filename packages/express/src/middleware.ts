@@ -1,6 +1,6 @@
 import {
   contextForMount,
-  handleUsesRequestSignal,
+  handledInCoreOnly,
   keptBodyHandler,
   lazyContext,
   overridesFromParsedBody,
@@ -27,7 +27,7 @@ export function mcpServerSide(input: McpServerSideInput): McpServerSideMiddlewar
     try {
       const path = requestPathname(req);
       if (mcp.owns(path)) {
-        handle(toWebRequest(req, handleUsesRequestSignal(mcp, path) ? { response: res } : {}), path)
+        handle(toWebRequest(req, handledInCoreOnly(mcp, path) ? { keepBody: true } : { response: res }), path)
           .then((response) => (response === undefined ? next() : sendWebResponse(res, response)))
           // Once headers are out, a failure (usually the client leaving) can only end the response.
           .catch((error: unknown) => (res.headersSent ? res.destroy() : next(error)));

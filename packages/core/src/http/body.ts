@@ -1,5 +1,6 @@
 import { McpServerSideError } from "../errors.js";
 import { parseJsonBody } from "../security/json-body.js";
+import { requestBodyOf } from "./kept-body.js";
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
@@ -39,19 +40,15 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
 }
 
 async function readText(request: Request, maxBytes: number): Promise<string> {
-  if (request.body === null) return "";
-  const reader = request.body.getReader();
+  const body = requestBodyOf(request);
+  if (body === null) return "";
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge(maxBytes);
-    }
-    chunks.push(value);
+  // Leaving the loop early cancels the stream (a Web body) or destroys it (a kept Node one).
+  for await (const chunk of body) {
+    size += chunk.byteLength;
+    if (size > maxBytes) throw tooLarge(maxBytes);
+    chunks.push(chunk);
   }
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks));

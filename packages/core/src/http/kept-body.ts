@@ -1,14 +1,21 @@
 /**
- * A JSON answer of the core is whole when it is made. As a Web `Response` body it would sit in a byte
- * stream that a Node adapter then reads back: two stream set-ups per answer, more than the rest of a
- * small route. So the management routes make it bodiless with its text kept beside it; `handle()`
- * gives Web callers the full `Response` (`withKeptBody`), and the Node adapter, through the
- * instance's own handler (`keptBodyHandler`), writes the text as it is (`keptBodyOf`).
+ * Bodies of the management routes kept out of Web streams on Node, where a stream costs more than the
+ * rest of a small route.
+ *
+ * Answers: a JSON answer of the core is whole when it is made, so the management routes make it
+ * bodiless with its text kept beside it; `handle()` gives Web callers the full `Response`
+ * (`withKeptBody`), and a Node adapter, through the instance's own handler (`keptBodyHandler`), writes
+ * the text as it is (`keptBodyOf`).
+ *
+ * Requests: when only the core reads a request (`handledInCoreOnly`), a Node adapter may keep the
+ * framework's body stream beside a bodiless Web `Request` (`keepRequestBody`); the core's one body
+ * reader reads it from there (`requestBodyOf`).
  */
 import type { McpServerSide } from "../types.js";
 
-// `Symbol.for`, so a `Response` made by another copy of the core is read the same way.
+// `Symbol.for`, so a `Response` or `Request` made by another copy of the core is read the same way.
 const KEPT = Symbol.for("mcp-server-side.kept-body");
+const KEPT_SOURCE = Symbol.for("mcp-server-side.kept-request-body");
 
 type KeptResponse = Response & { [KEPT]?: string };
 type Handle = McpServerSide["handle"];
@@ -53,4 +60,16 @@ export function registerKeptBodyHandler(instance: McpServerSide, handle: Handle)
  */
 export function keptBodyHandler(mcp: McpServerSide): Handle {
   return keptBodyHandlers.get(mcp) ?? ((request, path) => mcp.handle(request, path));
+}
+
+type KeptRequest = Request & { [KEPT_SOURCE]?: AsyncIterable<Uint8Array> };
+
+/** Keeps `source` as the body of a bodiless `request` that only the core reads. */
+export function keepRequestBody(request: Request, source: AsyncIterable<Uint8Array>): void {
+  (request as KeptRequest)[KEPT_SOURCE] = source;
+}
+
+/** The request's body: the stream kept beside it, else its Web body (null when it has none). */
+export function requestBodyOf(request: Request): AsyncIterable<Uint8Array> | null {
+  return (request as KeptRequest)[KEPT_SOURCE] ?? request.body;
 }

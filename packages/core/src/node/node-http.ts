@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
 import { isJsonContentType } from "../http/body.js";
-import { keptBodyOf } from "../http/kept-body.js";
+import { keepRequestBody, keptBodyOf } from "../http/kept-body.js";
 import { pathOf } from "../http/paths.js";
 
 /**
@@ -19,6 +19,11 @@ export interface ToWebRequestOptions {
   headersOnly?: boolean;
   /** Aborts the Web request's signal when the client goes away before the response finished. */
   response?: ServerResponse;
+  /**
+   * Only the core reads the request (`handledInCoreOnly`): a body nobody read yet stays the Node stream,
+   * kept beside the Web request for the core's body reader, instead of becoming a Web stream.
+   */
+  keepBody?: boolean;
 }
 
 const NO_BODY_METHODS = new Set(["GET", "HEAD"]);
@@ -58,10 +63,14 @@ export function toWebRequest(req: NodeRequest, options: ToWebRequestOptions = {}
   const init: RequestInit & { duplex?: "half" } = { method };
   if (options.response) init.signal = abortOnClose(options.response);
   let parsedBodyLength: number | undefined;
+  let kept: NodeRequest | undefined;
   if (!options.headersOnly && !NO_BODY_METHODS.has(method) && announcesBody(req)) {
     if (!isConsumed(req)) {
-      init.body = Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>;
-      init.duplex = "half";
+      if (options.keepBody && req.readableEncoding === null) kept = req;
+      else {
+        init.body = Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>;
+        init.duplex = "half";
+      }
     } else {
       const body = serializeParsedBody(req.body);
       if (body !== undefined) {
@@ -82,6 +91,7 @@ export function toWebRequest(req: NodeRequest, options: ToWebRequestOptions = {}
     headers.set("content-length", String(parsedBodyLength));
     headers.delete("transfer-encoding");
   }
+  if (kept !== undefined) keepRequestBody(request, kept);
   return request;
 }
 

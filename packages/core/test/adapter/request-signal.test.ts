@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { handleUsesRequestSignal, usesRequestSignal } from "../../src/adapter.js";
+import { handledInCoreOnly, usesRequestSignal } from "../../src/adapter.js";
 import { MockLanguageModelV4 } from "ai/test";
 import { createMcpServerSide } from "../../src/create.js";
 import type { McpServerSide } from "../../src/types.js";
@@ -35,23 +35,23 @@ describe("usesRequestSignal", () => {
   });
 });
 
-describe("handleUsesRequestSignal", () => {
+describe("handledInCoreOnly", () => {
   const chatCompletions = { model: () => new MockLanguageModelV4() };
 
-  it("is false for the management routes, which never read the signal, with the built-in identify", () => {
+  it("is true for the management routes with the built-in identify: they read headers and the JSON body only", () => {
     const mcp = make({ chatCompletions });
-    expect(handleUsesRequestSignal(mcp, "/mcp-servers")).toBe(false);
-    expect(handleUsesRequestSignal(mcp, "/mcp-servers/docs")).toBe(false);
+    expect(handledInCoreOnly(mcp, "/mcp-servers")).toBe(true);
+    expect(handledInCoreOnly(mcp, "/mcp-servers/docs")).toBe(true);
   });
 
-  it("is true for the OpenAI routes, which stop generating when the client leaves", () => {
+  it("is false for the OpenAI routes, which stop generating when the client leaves (the signal)", () => {
     const mcp = make({ chatCompletions });
-    expect(handleUsesRequestSignal(mcp, "/v1/chat/completions")).toBe(true);
-    expect(handleUsesRequestSignal(mcp, "/v1/responses")).toBe(true);
+    expect(handledInCoreOnly(mcp, "/v1/chat/completions")).toBe(false);
+    expect(handledInCoreOnly(mcp, "/v1/responses")).toBe(false);
   });
 
-  it("is true for every route with a custom identify, and for an instance this core did not make", () => {
-    expect(handleUsesRequestSignal(make({ identify: () => null }), "/mcp-servers")).toBe(true);
-    expect(handleUsesRequestSignal({ ...make({}) }, "/mcp-servers")).toBe(true);
+  it("is false for every route with a custom identify (it gets the request), and for an instance this core did not make", () => {
+    expect(handledInCoreOnly(make({ identify: () => null }), "/mcp-servers")).toBe(false);
+    expect(handledInCoreOnly({ ...make({}) }, "/mcp-servers")).toBe(false);
   });
 });

@@ -152,6 +152,34 @@ describe("answers of the core made whole", () => {
   });
 });
 
+describe("request bodies only the core reads", () => {
+  it("are read from the Node stream kept beside a bodiless Web request, with the same answers", async () => {
+    const mcp = createMcpServerSide({ logger: false, allowPrivateNetworks: true, requireHttps: false });
+    const handle = keptBodyHandler(mcp);
+    const seenBodies: (ReadableStream | null)[] = [];
+    const url = await serve(
+      createServer((req, res) => {
+        const request = toWebRequest(req, { keepBody: true });
+        seenBodies.push(request.body);
+        void handle(request, requestPathname(req)).then((answer) => sendWebResponse(res, answer!));
+      }),
+    );
+    const post = (raw: string) =>
+      fetch(`${url}/mcp-servers`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-api-key": "key-0123456789" },
+        body: raw,
+      });
+    const created = await post(JSON.stringify({ name: "kept", url: "http://127.0.0.1:9/mcp" }));
+    expect(created.status).toBe(201);
+    expect(await created.json()).toMatchObject({ name: "kept", url: "http://127.0.0.1:9/mcp" });
+    expect((await post('{"name":"x","url":"http://127.0.0.1:9/mcp","__proto__":{}}')).status).toBe(422);
+    expect((await post("{not json")).status).toBe(400);
+    expect(seenBodies).toEqual([null, null, null]);
+    await mcp.close();
+  });
+});
+
 describe("toWebRequest", () => {
   it("streams a body nobody read yet, byte for byte, with the method and headers", async () => {
     const url = await serve(
