@@ -212,6 +212,30 @@ describe("connection pool", () => {
   });
 });
 
+describe("closing HTTP sessions", () => {
+  it("close() ends a session with its id, protocol version and the definition's headers, so a server requiring auth ends it too", async () => {
+    const fresh = await startStreamableServer({
+      tools: [echoTool()],
+      requireHeaders: { authorization: "Bearer t0ken" },
+    });
+    try {
+      const engine = makeEngine();
+      const errors: ContextError[] = [];
+      await engine.tools([server("http", { url: fresh.url, headers: { Authorization: "Bearer t0ken" } })], errors);
+      expect(errors).toEqual([]);
+      expect(fresh.sessions).toBe(1);
+      await engine.close();
+      expect(fresh.terminations).toBe(1);
+      expect(fresh.sessions).toBe(0);
+      const deleted = fresh.requestHeaders.at(-1)!;
+      expect(deleted["mcp-session-id"]).toEqual(expect.any(String));
+      expect(deleted["mcp-protocol-version"]).toEqual(expect.any(String));
+    } finally {
+      await fresh.close();
+    }
+  });
+});
+
 describe("tool lists and sessions that change", () => {
   it("refreshes the tool list on notifications/tools/list_changed", async () => {
     const fresh = await startStreamableServer({ tools: [echoTool()] });
