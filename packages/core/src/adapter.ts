@@ -9,6 +9,8 @@ import { McpServerSideError } from "./errors.js";
 import { isIdentifiedByHeaders } from "./identity.js";
 import type { McpRequestContext, McpServerSide, RequestOverrides } from "./types.js";
 
+export { forRequestSource, type RequestSource } from "./context/request-source.js";
+
 /** True for an object that behaves as an `McpServerSide` instance (duck-typed, so copies of core work too). */
 export function isMcpServerSide(value: unknown): value is McpServerSide {
   const candidate = value as Partial<McpServerSide> | null;
@@ -66,59 +68,110 @@ export { keptBodyHandler } from "./http/kept-body.js";
 export { handledInCoreOnly } from "./request-readers.js";
 
 // Marks a request context with the instance that made it; `Symbol.for`, so copies of core agree.
-const INSTANCE = Symbol.for("mcp-server-side.instance");
+const INSTANCE: unique symbol = Symbol.for("mcp-server-side.instance");
 const reportedMounts = new WeakSet<McpServerSide>();
 
 /**
- * The context `mcp` gives a request that may already hold one from an earlier mount. The same
- * instance mounted twice (e.g. on the app and on a router) keeps the first context; a different
- * instance would silently replace it, and the chat route would lose the tenant's tools, so that fails.
+ * The context a request already holds from an earlier mount of `mcp`, or `undefined` when it holds
+ * none. The same instance mounted twice (e.g. on the app and on a router) keeps the first context; a
+ * different instance would silently replace it, and the chat route would lose the tenant's tools, so
+ * that fails.
  */
+export function mountedContext(
+  mcp: McpServerSide,
+  existing: McpRequestContext | undefined,
+): McpRequestContext | undefined {
+  if (existing === undefined) return undefined;
+  const owner = (existing as { [INSTANCE]?: unknown })[INSTANCE];
+  if (owner === mcp) return existing;
+  if (owner === undefined) return undefined;
+  const error = new McpServerSideError(
+    "invalid_config",
+    "two mcpServerSide() middlewares on one app: create one instance and pass it to both, or mount them on separate routers (a request may pass only one instance)",
+  );
+  if (!reportedMounts.has(mcp)) {
+    reportedMounts.add(mcp);
+    mcp.logger?.error(error.message);
+  }
+  throw error;
+}
+
+/** The context `mcp` gives a request: the one from an earlier mount of it, or `create()`'s (see `mountedContext`). */
 export function contextForMount(
   mcp: McpServerSide,
   existing: McpRequestContext | undefined,
   create: () => McpRequestContext,
 ): McpRequestContext {
-  const owner = existing === undefined ? undefined : (existing as { [INSTANCE]?: unknown })[INSTANCE];
-  if (owner === mcp && existing !== undefined) return existing;
-  if (owner !== undefined) {
-    const error = new McpServerSideError(
-      "invalid_config",
-      "two mcpServerSide() middlewares on one app: create one instance and pass it to both, or mount them on separate routers (a request may pass only one instance)",
-    );
-    if (!reportedMounts.has(mcp)) {
-      reportedMounts.add(mcp);
-      mcp.logger?.error(error.message);
-    }
-    throw error;
-  }
+  const mounted = mountedContext(mcp, existing);
+  if (mounted !== undefined) return mounted;
   const context = create();
   Object.defineProperty(context, INSTANCE, { value: mcp });
   return context;
 }
 
 /**
- * A request context made on the first call that needs it. Most requests an app serves never ask for
- * tools, so an adapter whose framework has no Web `Request` at hand (Express) builds one, with its
- * headers and abort signal, only then. Reading `errors` makes the context too.
+ * A request context made on first use by `make()`. Most requests an app serves never ask for tools,
+ * so an adapter whose framework has no Web `Request` at hand (Express) gives each request one small
+ * object of this class and makes the context only then: no closures per request, and the mount mark
+ * of `mountedContext` is on the prototype. Each member is the made context's own (so `const { tools }
+ * = req.mcp` works); a failure to make the context rejects the call instead of throwing.
  */
-export function lazyContext(create: () => McpRequestContext): McpRequestContext {
-  let context: McpRequestContext | undefined;
-  const made = (): McpRequestContext => {
-    context ??= create();
-    return context;
-  };
-  return {
-    get errors() {
-      return made().errors;
-    },
-    // Async, so that a failure to make the context rejects as the context's own calls would.
-    tools: async (options) => made().tools(options),
-    inject: async (params, options) => made().inject(params, options),
-    servers: async () => made().servers(),
-    instructions: async () => made().instructions(),
-    identity: async () => made().identity(),
-  };
+export abstract class LazyRequestContext implements McpRequestContext {
+  readonly #mcp: McpServerSide;
+  #context: McpRequestContext | undefined;
+
+  constructor(mcp: McpServerSide) {
+    this.#mcp = mcp;
+  }
+
+  /** Makes the context; called once, on first use. */
+  protected abstract make(): McpRequestContext;
+
+  get [INSTANCE](): McpServerSide {
+    return this.#mcp;
+  }
+
+  /** Reading `errors` makes the context too. */
+  get errors(): McpRequestContext["errors"] {
+    return this.#made().errors;
+  }
+
+  get tools(): McpRequestContext["tools"] {
+    return this.#member("tools");
+  }
+
+  get inject(): McpRequestContext["inject"] {
+    return this.#member("inject");
+  }
+
+  get servers(): McpRequestContext["servers"] {
+    return this.#member("servers");
+  }
+
+  get instructions(): McpRequestContext["instructions"] {
+    return this.#member("instructions");
+  }
+
+  get identity(): McpRequestContext["identity"] {
+    return this.#member("identity");
+  }
+
+  #made(): McpRequestContext {
+    this.#context ??= this.make();
+    return this.#context;
+  }
+
+  #member<K extends Exclude<keyof McpRequestContext, "errors">>(name: K): McpRequestContext[K] {
+    let context: McpRequestContext;
+    try {
+      context = this.#made();
+    } catch (error: unknown) {
+      return (async () => {
+        throw error;
+      }) as McpRequestContext[K];
+    }
+    return context[name];
+  }
 }
 
 const warnedUnparsed = new WeakSet<McpServerSide>();

@@ -3,6 +3,7 @@ import { loadConfigTier } from "./config/load.js";
 import { availabilityOf, isEnabled } from "./config/schema.js";
 import { validateDefinitionShape, type ValidationDeps } from "./config/validate.js";
 import { createRequestContext } from "./context/request-context.js";
+import { registerContextMaker, type RequestSource, webRequestSource } from "./context/request-source.js";
 import { McpServerSideError } from "./errors.js";
 import { createMcpHooks, INSTANCE_ORIGIN } from "./hooks.js";
 import { createManagementHandler } from "./http/handler.js";
@@ -28,7 +29,14 @@ import { createCallerViews } from "./tiers/views.js";
 import { createToolPinning } from "./tools/pinning.js";
 import { createPreferences } from "./tiers/preferences.js";
 import { createSettingsUi } from "./ui/serve.js";
-import type { ContextError, Identity, McpServerSide, ResolvedServer } from "./types.js";
+import type {
+  ContextError,
+  Identity,
+  McpRequestContext,
+  McpServerSide,
+  OverridesSource,
+  ResolvedServer,
+} from "./types.js";
 
 /**
  * Creates the server-side MCP instance. Synchronous: the config tier is read and validated here, so
@@ -142,6 +150,7 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
   const contextDeps = {
     preferences,
     identify,
+    ...(options.identify === undefined ? { identifyHeaders: identifyByApiKey } : {}),
     config,
     views,
     engine,
@@ -151,8 +160,10 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     pinning,
     oauth,
   };
+  const forSource = (source: RequestSource, overrides?: OverridesSource): McpRequestContext =>
+    createRequestContext(contextDeps, source, overrides);
   const forRequest: McpServerSide["forRequest"] = (request, overrides) =>
-    createRequestContext(contextDeps, request, overrides);
+    forSource(webRequestSource(request), overrides);
 
   let startState: "ok" | "failed" | undefined;
   const management = createManagementHandler({
@@ -268,5 +279,6 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
   // The OpenAI routes read the abort signal and a custom identify gets the whole request; the management
   // routes read headers and, through readJsonBody, the body.
   markCoreOnlyPaths(instance, (path) => options.identify === undefined && openai?.owns(path) !== true);
+  registerContextMaker(instance, forSource);
   return instance;
 }

@@ -1,12 +1,17 @@
 import { createHash } from "node:crypto";
 import type { Identity } from "./types.js";
 
+/** What the built-in `identify` reads of a request: its headers (a Web `Headers`, or a view of Node's). */
+export interface HeaderReader {
+  get(name: string): string | null;
+}
+
 /**
  * The default `identify`: the caller's API key, from `X-API-Key` or else `Authorization: Bearer`,
  * hashed into the scope id, so a raw key never reaches a storage key, a log line or a response.
  * The same key by either header is the same scope. No key: anonymous (null).
  */
-export function identifyByApiKey(request: Request): Identity | null {
+export function identifyByApiKey(request: { readonly headers: HeaderReader }): Identity | null {
   const key = apiKeyOf(request.headers);
   return key === undefined ? null : { scope: scopeOfKey(key) };
 }
@@ -51,7 +56,7 @@ export function keyScopeCacheSize(): number {
   return keyScopes.size;
 }
 
-function apiKeyOf(headers: Headers): string | undefined {
+function apiKeyOf(headers: HeaderReader): string | undefined {
   const apiKey = headers.get("x-api-key")?.trim();
   if (apiKey) return apiKey;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(headers.get("authorization") ?? "");

@@ -1,13 +1,23 @@
+import type { ServerResponse } from "node:http";
 import {
-  contextForMount,
+  forRequestSource,
   handledInCoreOnly,
   keptBodyHandler,
-  lazyContext,
+  LazyRequestContext,
+  mountedContext,
   overridesFromParsedBody,
   toMcpServerSide,
   usesRequestSignal,
 } from "@mcp-server-side/core/adapter";
-import { announcesBody, requestPathname, sendWebResponse, toWebRequest } from "@mcp-server-side/core/node";
+import {
+  announcesBody,
+  type NodeRequest,
+  nodeRequestSource,
+  requestPathname,
+  sendWebResponse,
+  toWebRequest,
+} from "@mcp-server-side/core/node";
+import type { McpRequestContext, McpServerSide } from "@mcp-server-side/core";
 import type { McpServerSideInput } from "@mcp-server-side/core/adapter";
 import type { McpServerSideMiddleware, NodeMiddleware } from "./types.js";
 
@@ -33,25 +43,47 @@ export function mcpServerSide(input: McpServerSideInput): McpServerSideMiddlewar
           .catch((error: unknown) => (res.headersSent ? res.destroy() : next(error)));
         return;
       }
-      // The body is read lazily: a body parser mounted after this middleware has run by the time the route asks.
-      // The Web request (headers copied, abort signal) is built only when the route asks too: most never do.
       // A second instance on the same request throws (next(error)) instead of silently replacing req.mcp.
-      req.mcp = contextForMount(mcp, req.mcp, () =>
-        lazyContext(() =>
-          mcp.forRequest(
-            toWebRequest(req, signalled ? { headersOnly: true, response: res } : { headersOnly: true }),
-            () =>
-              overridesFromParsedBody(mcp, req.body, {
-                contentType: req.headers["content-type"],
-                hasBody: announcesBody(req) && req.headers["content-length"] !== "0",
-              }),
-          ),
-        ),
-      );
+      req.mcp = mountedContext(mcp, req.mcp) ?? new ExpressRequestContext(mcp, req, res, signalled);
       next();
     } catch (error: unknown) {
       next(error);
     }
   };
   return Object.assign(middleware, { mcp });
+}
+
+/**
+ * `req.mcp`: the context is made when the route first asks (most never do), from the Node request's
+ * headers; a Web request (headers copied, abort signal when the instance's identify could read it) is
+ * built only when the context needs one. The body is read then too: a body parser mounted after this
+ * middleware has run by the time the route asks.
+ */
+class ExpressRequestContext extends LazyRequestContext {
+  readonly #mcp: McpServerSide;
+  readonly #req: NodeRequest;
+  readonly #res: ServerResponse;
+  readonly #signalled: boolean;
+
+  constructor(mcp: McpServerSide, req: NodeRequest, res: ServerResponse, signalled: boolean) {
+    super(mcp);
+    this.#mcp = mcp;
+    this.#req = req;
+    this.#res = res;
+    this.#signalled = signalled;
+  }
+
+  protected make(): McpRequestContext {
+    const req = this.#req;
+    const source = nodeRequestSource(
+      req,
+      this.#signalled ? { headersOnly: true, response: this.#res } : { headersOnly: true },
+    );
+    return forRequestSource(this.#mcp, source, () =>
+      overridesFromParsedBody(this.#mcp, req.body, {
+        contentType: req.headers["content-type"],
+        hasBody: announcesBody(req) && req.headers["content-length"] !== "0",
+      }),
+    );
+  }
 }

@@ -3,6 +3,7 @@ import type { ServerDefinition } from "../config/schema.js";
 import { validateUntrustedDefinition, type ValidationDeps } from "../config/validate.js";
 import { isValidServerName } from "../config/schema.js";
 import { McpServerSideError } from "../errors.js";
+import type { HeaderReader } from "../identity.js";
 import { hasHandlers, type HookOrigin, hookOriginOf, type McpHookable } from "../hooks.js";
 import type { OAuthManager } from "../oauth/manager.js";
 import type { Engine } from "../pool/engine.js";
@@ -16,6 +17,7 @@ import { mergeTiers, type MergedServer } from "../tiers/merge.js";
 import type { Preferences } from "../tiers/preferences.js";
 import { type CallerView, type CallerViews, resolveServers } from "../tiers/views.js";
 import { ownCopy } from "../tools/merge.js";
+import type { RequestSource } from "./request-source.js";
 import type {
   ContextError,
   EffectiveServer,
@@ -29,6 +31,8 @@ import type {
 
 export interface ContextDeps {
   identify: (request: Request) => Promise<Identity | null>;
+  /** The built-in identify, which reads headers only: set when the instance uses it, so no Web request is needed. */
+  identifyHeaders?: (request: { readonly headers: HeaderReader }) => Identity | null;
   config: ReadonlyMap<string, ServerDefinition>;
   /** The callers' merged views of the stored tiers, shared by requests (tiers/views.ts). */
   views: CallerViews;
@@ -63,7 +67,7 @@ interface Resolution {
  */
 export function createRequestContext(
   deps: ContextDeps,
-  request: Request,
+  source: RequestSource,
   overrides?: OverridesSource,
 ): McpRequestContext {
   const errors: ContextError[] = [];
@@ -72,7 +76,17 @@ export function createRequestContext(
   let toolSet: Promise<ToolSet> | undefined;
 
   const identity = (): Promise<Identity | null> => {
-    identityPromise ??= deps.identify(request);
+    if (identityPromise === undefined) {
+      const byHeaders = deps.identifyHeaders;
+      if (byHeaders === undefined) identityPromise = deps.identify(source.request());
+      else {
+        try {
+          identityPromise = Promise.resolve(byHeaders(source));
+        } catch (error: unknown) {
+          identityPromise = Promise.reject(error);
+        }
+      }
+    }
     return identityPromise;
   };
 
@@ -141,7 +155,7 @@ export function createRequestContext(
     toolSet ??= (async () => {
       const resolved = await resolve();
       const { identity: caller, resolved: servers } = resolved;
-      const origin = lazyOrigin(caller, request);
+      const origin = lazyOrigin(caller, source);
       // Shared and frozen when the engine could reuse a merge; copied below only by who changes it.
       let set = await deps.engine.tools(servers, errors, options, origin);
       // Before `tools:resolved`, so hooks see (and the model gets) the set without blocked tools.
@@ -154,7 +168,7 @@ export function createRequestContext(
           errors,
           (): PinCaller => ({
             identity: caller,
-            requestId: stampRequestId(request),
+            requestId: stampRequestId(source.request()),
           }),
         );
         if (pinned !== undefined) await pinned;
@@ -195,7 +209,7 @@ export function createRequestContext(
 
     async instructions() {
       const { identity: caller, resolved } = await resolve();
-      return deps.engine.instructions(resolved, errors, hookOriginOf(caller, stampRequestId(request)));
+      return deps.engine.instructions(resolved, errors, hookOriginOf(caller, stampRequestId(source.request())));
     },
   };
 }
@@ -204,10 +218,10 @@ export function createRequestContext(
  * A request's hook origin, made only when something reads it (a failure report, a hook): the request
  * id is stamped into the request's headers and the user sanitized, which a warm request need not pay.
  */
-function lazyOrigin(caller: Identity | null, request: Request): HookOrigin {
+function lazyOrigin(caller: Identity | null, source: RequestSource): HookOrigin {
   let origin: HookOrigin | undefined;
   const made = (): HookOrigin => {
-    origin ??= hookOriginOf(caller, stampRequestId(request));
+    origin ??= hookOriginOf(caller, stampRequestId(source.request()));
     return origin;
   };
   return {

@@ -2,3 +2,4 @@
 // on Node (Express, Fastify, Koa, plain `node:http`) that mounts the core's Web-standard handler.
 export { announcesBody, requestPathname, requestUrl, sendWebResponse, toWebRequest } from "./node-http.js";
 export type { NodeRequest, ToWebRequestOptions } from "./node-http.js";
+export { nodeRequestSource } from "./node-source.js";
