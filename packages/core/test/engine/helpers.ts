@@ -17,9 +17,11 @@ const engines: Engine[] = [];
 export function makeEngine(limits: Partial<Limits> = {}, deps: Partial<EngineDeps> = {}): TestEngine {
   const merged: Limits = {
     ...DEFAULT_LIMITS,
-    connectTimeoutMs: 3_000,
+    // Success cases get seconds of margin (a stdio child spawned through tsx on a busy machine can take
+    // several seconds); a test about a timeout passes its own short one for a server that never answers.
+    connectTimeoutMs: 15_000,
     connectRetryDelayMs: 100,
-    toolsTimeoutMs: 5_000,
+    toolsTimeoutMs: 15_000,
     ...limits,
   };
   const hooks = deps.hooks ?? createMcpHooks();
