@@ -154,24 +154,6 @@ export function createOAuthManager(deps: OAuthManagerDeps): OAuthManager {
   const cookiePath = `${deps.basePath}/oauth`;
   const metadataDocument = clientMetadataDocumentOf(deps.options, redirectUri, deps.basePath);
 
-  /**
-   * The server's fetch for the SDK's OAuth calls, answering the global `Response` class: the SDK reads
-   * an OAuth error body (`invalid_grant`, …) only from an `instanceof Response`, which undici's is not.
-   */
-  const fetchOf = (server: ResolvedServer): typeof fetch => {
-    const base = deps.fetchFor(server);
-    return async (input, init) => {
-      // Typed as the global Response, but undici's at run time (the guarded fetch).
-      const response: Response = await base(input, init);
-      if (Object.getPrototypeOf(response) === Response.prototype) return response;
-      return new Response(response.body, {
-        status: response.status,
-        statusText: response.statusText,
-        headers: response.headers,
-      });
-    };
-  };
-
   const userOf = (server: ResolvedServer): string => {
     if (server.user === undefined || server.user === "")
       throw new McpServerSideError("user_required", "OAuth servers are per user: identify() must return a user");
@@ -198,7 +180,7 @@ export function createOAuthManager(deps: OAuthManagerDeps): OAuthManager {
     const key = `${server.source}\u0000${url}`;
     const cached = discoveries.get(key);
     if (cached && cached.expires > now()) return cached;
-    const fetchFn = fetchOf(server);
+    const fetchFn = deps.fetchFor(server);
     let resourceMetadata: OAuthProtectedResourceMetadata;
     try {
       resourceMetadata = await discoverOAuthProtectedResourceMetadata(url, {}, fetchFn);
@@ -280,7 +262,7 @@ export function createOAuthManager(deps: OAuthManagerDeps): OAuthManager {
             grant_types: ["authorization_code", "refresh_token"],
             response_types: ["code"],
           },
-          fetchFn: fetchOf(server),
+          fetchFn: deps.fetchFor(server),
         });
       } catch (error) {
         throw upstream("dynamic client registration failed", error);
@@ -382,7 +364,7 @@ export function createOAuthManager(deps: OAuthManagerDeps): OAuthManager {
         clientInformation,
         refreshToken: record.refreshToken,
         ...(discovery.resource === undefined ? {} : { resource: discovery.resource }),
-        fetchFn: fetchOf(server),
+        fetchFn: deps.fetchFor(server),
       });
     } catch (error) {
       if (oauthErrorCode(error) === "invalid_grant") {
@@ -513,7 +495,7 @@ export function createOAuthManager(deps: OAuthManagerDeps): OAuthManager {
           codeVerifier: pending.codeVerifier,
           redirectUri,
           ...(pending.resource === undefined ? {} : { resource: pending.resource }),
-          fetchFn: fetchOf(server),
+          fetchFn: deps.fetchFor(server),
         });
       } catch (error) {
         throw new McpServerSideError("invalid_state", "the authorization server refused the code", {
@@ -531,7 +513,7 @@ export function createOAuthManager(deps: OAuthManagerDeps): OAuthManager {
       // Revocation (RFC 7009) is best effort: the tokens are forgotten here whatever the server says.
       try {
         const discovery = await discover(server);
-        const fetchFn = fetchOf(server);
+        const fetchFn = deps.fetchFor(server);
         if (discovery.metadata.issuer !== record.issuer) return;
         const endpoint = revocationEndpointOf(discovery.metadata) ?? (await rawRevocationEndpoint(discovery, fetchFn));
         if (endpoint === undefined) return;

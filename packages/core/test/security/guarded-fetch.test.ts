@@ -125,6 +125,12 @@ describe("the guarded fetch reaches servers the policy allows", () => {
     expect(lookup.calls).toContain("mcp.corp.example");
   });
 
+  it("answers the global Response class, the only one the MCP SDK's OAuth code reads an error body from", async () => {
+    handler = (_request, response) => response.writeHead(400, { "content-type": "application/json" }).end("{}");
+    const response = await guarded(networkPolicy({ allowPrivateNetworks: true }))(`http://127.0.0.1:${port}/token`);
+    expect(response).toBeInstanceOf(Response);
+  });
+
   it("accepts a Request object as input", async () => {
     const fetcher = guarded(networkPolicy({ allowPrivateNetworks: true }));
     const response = await fetcher(new Request(`http://127.0.0.1:${port}/req`, { method: "PUT", body: "payload" }));
