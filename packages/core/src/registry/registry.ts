@@ -191,6 +191,39 @@ export function createRegistry(deps: RegistryDeps): Registry {
     await deps.onChange(event);
   };
 
+  /**
+   * This process's writes in flight, each with the handling of an event the store announced for its
+   * server meanwhile. Both built-in stores announce their own writes to watchers before the write
+   * returns, and a read started after the write began sees it (same key lock, same Redis connection),
+   * so that handling (one re-read, the evictions) is the write's own and is not done a second time.
+   */
+  const writing = new Map<string, Promise<void> | undefined>();
+  const writeKey = (scope: StoreScope, name: string): string => `${scopeLabel(scope)}\u0000${name}`;
+
+  /** Runs `write` and then handles its change once: the event heard during it, else a change of its own. */
+  const announced = async <T>(
+    event: Extract<StoreChangeEvent, { name: string }>,
+    write: () => Promise<T>,
+    succeeded: (result: T) => boolean,
+  ): Promise<T> => {
+    const key = writeKey(event.scope, event.name);
+    // A second write of the same server in this process meanwhile: each handles its own change.
+    const tracked = !writing.has(key);
+    if (tracked) writing.set(key, undefined);
+    let result: T;
+    let heard: Promise<void> | undefined;
+    try {
+      result = await write();
+    } finally {
+      if (tracked) {
+        heard = writing.get(key);
+        writing.delete(key);
+      }
+    }
+    if (succeeded(result)) await (heard ?? changed(event));
+    return result;
+  };
+
   const assertNotLocked = async (scope: StoreScope, name: string): Promise<void> => {
     const lower = [deps.config.get(name)];
     // A disabled global server is hidden from members, so it does not lock a scope's name: a 409
@@ -229,7 +262,11 @@ export function createRegistry(deps: RegistryDeps): Registry {
     async create(scope, name, definition, audit) {
       await assertNotLocked(scope, name);
       const record = sealedRecord(scope, name, definition);
-      const result = await deps.store.create(scope, record, { maxServers: deps.maxServersPerScope });
+      const result = await announced(
+        { type: "created", scope, name },
+        () => deps.store.create(scope, record, { maxServers: deps.maxServersPerScope }),
+        (outcome) => outcome.ok,
+      );
       if (!result.ok) {
         cache.delete(scopeLabel(scope));
         throw result.reason === "exists"
@@ -239,7 +276,6 @@ export function createRegistry(deps: RegistryDeps): Registry {
               `at most ${deps.maxServersPerScope} servers can be registered here`,
             );
       }
-      await changed({ type: "created", scope, name });
       // The payload redacts the definition: built only when a hook listens.
       if (hasHandlers(deps.hooks, ["server:registered"]))
         await deps.hooks.callHook("server:registered", {
@@ -255,12 +291,15 @@ export function createRegistry(deps: RegistryDeps): Registry {
       // No second read: the store compares against the revision the caller merged onto, so a write
       // in between is a conflict, never silently overwritten.
       const record = sealedRecord(scope, name, definition, base.createdAt);
-      const result = await deps.store.update(scope, record, { expectedRevision: base.revision });
+      const result = await announced(
+        { type: "updated", scope, name },
+        () => deps.store.update(scope, record, { expectedRevision: base.revision }),
+        (outcome) => outcome.ok,
+      );
       if (!result.ok) {
         cache.delete(scopeLabel(scope)); // a retry must see the revision that won
         throw updateFailure(result.reason, name, conditional ? base.revision : undefined);
       }
-      await changed({ type: "updated", scope, name });
       // The payload redacts the definition: built only when a hook listens.
       if (hasHandlers(deps.hooks, ["server:updated"]))
         await deps.hooks.callHook("server:updated", {
@@ -273,12 +312,15 @@ export function createRegistry(deps: RegistryDeps): Registry {
     },
 
     async remove(scope, name, expectedRevision, audit) {
-      const result = await deps.store.delete(scope, name, expectedRevision === undefined ? {} : { expectedRevision });
+      const result = await announced(
+        { type: "deleted", scope, name },
+        () => deps.store.delete(scope, name, expectedRevision === undefined ? {} : { expectedRevision }),
+        (outcome) => outcome.ok,
+      );
       if (!result.ok) {
         cache.delete(scopeLabel(scope));
         throw updateFailure(result.reason, name, expectedRevision);
       }
-      await changed({ type: "deleted", scope, name });
       // The payload redacts the definition: built only when a hook listens.
       if (hasHandlers(deps.hooks, ["server:removed"]))
         await deps.hooks.callHook("server:removed", {
@@ -292,9 +334,13 @@ export function createRegistry(deps: RegistryDeps): Registry {
     async start() {
       if (!deps.store.watch) return;
       unwatch = await deps.store.watch((event) => {
-        changed(event).catch((error: unknown) =>
-          deps.logger?.warn("mcp-server-side: handling a store change failed", error),
-        );
+        const handled = changed(event);
+        handled.catch((error: unknown) => deps.logger?.warn("mcp-server-side: handling a store change failed", error));
+        // A write of this process waiting for its announcement gets this handling as its own.
+        if ("name" in event) {
+          const key = writeKey(event.scope, event.name);
+          if (writing.has(key)) writing.set(key, handled);
+        }
       });
       watching = true;
     },

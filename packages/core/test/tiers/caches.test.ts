@@ -44,6 +44,25 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
 });
 
+/** The memory store counting calls by method name; without `watching`, a store without change events. */
+function countingStore(watching = true): { store: McpStore; calls: (method: string) => number } {
+  const base = unstorageStore();
+  const counts = new Map<string, number>();
+  const store: McpStore = new Proxy(base, {
+    get(target, property) {
+      if (!watching && (property === "watch" || property === "watchHealthy")) return undefined;
+      if (!watching && property === "capabilities") return { ...target.capabilities, events: false };
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        counts.set(String(property), (counts.get(String(property)) ?? 0) + 1);
+        return (value as (...given: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { store, calls: (method) => counts.get(method) ?? 0 };
+}
+
 async function app(options: McpServerSideOptions = {}): Promise<App> {
   const mcp = createMcpServerSide({ ...LOOPBACK, logger: false, identify, ...options });
   await mcp.ready();
@@ -159,31 +178,25 @@ describe("the production path's caches never serve a stale tool set", () => {
     expect(await described()).toBe("after");
   });
 
-  it("a write re-reads only the server it wrote, never the tenant's whole list", async () => {
-    const base = unstorageStore();
-    let lists = 0;
-    const store: McpStore = new Proxy(base, {
-      get(target, property) {
-        const value: unknown = Reflect.get(target, property, target);
-        if (property === "list")
-          return (...args: Parameters<McpStore["list"]>) => {
-            lists++;
-            return target.list(...args);
-          };
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    const target = await app({ storage: store });
-    const tenant = as("tenant-a");
-    expect((await call(target, "POST", "/mcp-servers", tenant, { name: "one", url: alpha.url })).status).toBe(201);
-    expect(await namesOf(target, tenant)).toEqual(["one"]);
-    const listed = lists;
-    expect((await call(target, "POST", "/mcp-servers", tenant, { name: "two", url: beta.url })).status).toBe(201);
-    expect((await call(target, "PATCH", "/mcp-servers/one", tenant, { description: "x" })).status).toBe(200);
-    expect((await call(target, "DELETE", "/mcp-servers/two", tenant)).status).toBe(204);
-    expect(await namesOf(target, tenant)).toEqual(["one"]);
-    expect(await toolsOf(target, tenant)).toEqual(["one__alpha"]);
-    expect(lists).toBe(listed);
+  it("a write re-reads only the server it wrote, once, never the tenant's whole list; a store without events too", async () => {
+    for (const watching of [true, false]) {
+      const { store, calls } = countingStore(watching);
+      const target = await app({ storage: store });
+      const tenant = as("tenant-a");
+      expect((await call(target, "POST", "/mcp-servers", tenant, { name: "one", url: alpha.url })).status).toBe(201);
+      expect(await namesOf(target, tenant)).toEqual(["one"]);
+      const [listed, got] = [calls("list"), calls("get")];
+      expect((await call(target, "POST", "/mcp-servers", tenant, { name: "two", url: beta.url })).status).toBe(201);
+      expect((await call(target, "PATCH", "/mcp-servers/one", tenant, { description: "x" })).status).toBe(200);
+      expect((await call(target, "DELETE", "/mcp-servers/two", tenant)).status).toBe(204);
+      // The store's announcement of a write is the write's own change: one re-read per write, not two.
+      expect(calls("get") - got).toBe(3);
+      expect(await namesOf(target, tenant)).toEqual(["one"]);
+      expect(await toolsOf(target, tenant)).toEqual(["one__alpha"]);
+      const described = (await call(target, "GET", "/mcp-servers/one", tenant)).json as { description?: string };
+      expect(described.description).toBe("x");
+      if (watching) expect(calls("list")).toBe(listed);
+    }
   });
 
   it("an opt-out, a drop and a selection apply to their request only; the next plain request gets everything", async () => {
