@@ -51,7 +51,7 @@ const matrix = [
 ].filter((cell) => only === undefined || only.includes(cell.name));
 
 // redis.mjs needs a Redis on $REDIS_URL (default 127.0.0.1:6379), as the test suite does.
-const apps = ["express.mjs", "express.cjs", "hono.mjs", "hono.cjs", "redis.mjs"];
+const apps = ["express.mjs", "express.cjs", "hono.mjs", "hono.cjs", "redis.mjs", "tenant-http.mjs"];
 
 function log(message) {
   console.log(`[consumer] ${message}`);
