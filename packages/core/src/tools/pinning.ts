@@ -177,6 +177,13 @@ export function createToolPinning(deps: ToolPinningDeps): ToolPinning {
   const notified = new Set<string>();
   /** Views whose every tool is pinned as offered, by the pin scope label they were checked for. */
   const settled = new WeakMap<ServerToolView, string>();
+  /**
+   * Merged sets whose every view was found settled, with the servers they were checked for. A set
+   * names fixed views (one connection and tool-list version each) and a view stays settled, so a warm
+   * request with the same set and the same (cached) servers list is answered without building the
+   * owner index; a changed tool list makes a new view, so a new set, which is checked again.
+   */
+  const settledSets = new WeakMap<ToolSet, readonly ResolvedServer[]>();
 
   const fingerprintOf = (tool: Tool): Fingerprint | null => {
     let known = fingerprints.get(tool);
@@ -357,21 +364,26 @@ export function createToolPinning(deps: ToolPinningDeps): ToolPinning {
     mode,
 
     settled(tools, servers) {
-      if (mode === "off") return true;
+      if (mode === "off" || settledSets.get(tools) === servers) return true;
       const views = viewsOf(tools);
       if (views === undefined) return false;
       let owners: Map<string, Owner> | undefined;
-      return unsettledViews(views, () => (owners ??= ownerIndex(servers))) === undefined;
+      if (unsettledViews(views, () => (owners ??= ownerIndex(servers))) !== undefined) return false;
+      settledSets.set(tools, servers);
+      return true;
     },
 
     check(tools, servers, errors, caller) {
-      if (mode === "off") return undefined;
+      if (mode === "off" || settledSets.get(tools) === servers) return undefined;
       let owners: Map<string, Owner> | undefined;
       const views = viewsOf(tools);
       let unsettled: Map<string, { view: ServerToolView; byName: Map<string, Tool> }> | undefined;
       if (views !== undefined) {
         unsettled = unsettledViews(views, () => (owners ??= ownerIndex(servers)));
-        if (unsettled === undefined) return undefined;
+        if (unsettled === undefined) {
+          settledSets.set(tools, servers);
+          return undefined;
+        }
       }
       let pending: Map<Owner, { key: string; fingerprint: Fingerprint }[]> | undefined;
       const at = now();

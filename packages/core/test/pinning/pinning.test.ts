@@ -329,6 +329,26 @@ describe("tool pinning of a config server", () => {
     expect((await tools(mcp, caller("tenant-b"))).names).toEqual(["docs__add", "docs__echo"]);
   });
 
+  it("still blocks a changed tool of one of several servers after warm requests found their shared set settled", async () => {
+    const one = await fixture([ECHO, ADD]);
+    const two = await fixture([ECHO, ADD]);
+    const { mcp } = await harness({
+      toolPinning: "block",
+      config: { mcpServers: { one: { url: one.url }, two: { url: two.url } } },
+    });
+    const all = ["one__add", "one__echo", "two__add", "two__echo"];
+    // Warm requests of two tenants: the second and later are answered from the settled set.
+    for (let index = 0; index < 4; index++)
+      expect((await tools(mcp, caller(`tenant-${index % 2}`))).names).toEqual(all);
+    await two.setTools([{ ...ECHO, description: "Two's echo, changed." }, ADD]);
+    await untilChanged(mcp, caller("tenant-0"));
+    for (const tenant of ["tenant-0", "tenant-1", "tenant-0"]) {
+      const after = await tools(mcp, caller(tenant));
+      expect(after.names).toEqual(["one__add", "one__echo", "two__add"]);
+      expect(changedErrors(after.errors)).toEqual([expect.objectContaining({ server: "two", tool: "echo" })]);
+    }
+  });
+
   it("blocks a changed tool that is offered under another name because two servers' names clash", async () => {
     const one = await fixture([ECHO]);
     const two = await fixture([ECHO]);
