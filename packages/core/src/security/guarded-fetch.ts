@@ -1,7 +1,8 @@
 import type { LookupAddress as DnsLookupAddress, LookupOptions } from "node:dns";
 import { isIP } from "node:net";
-import { Agent, buildConnector } from "undici";
+import { Agent, buildConnector, Dispatcher, fetch as undiciFetch } from "undici";
 import { findOwnError, McpServerSideError } from "../errors.js";
+import { findInCauses } from "../util/error-cause.js";
 import type { NetworkPolicy } from "../options.js";
 import { checkHost, effectivePort, isHostOpened, isPlainHttpAllowed, checkRemoteUrl, warnRefusedHost } from "./ssrf.js";
 
@@ -335,6 +336,66 @@ function redirectInit(init: PreparedRequest["init"], status: number): PreparedRe
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
+// ── the fetch that drives the guarded agent ─────────────────────────────────────────────────────
+
+const PROBED = new Error("mcp-server-side: dispatcher probe");
+const PROBE_URL = "http://dispatcher-probe.mcp-server-side.invalid/";
+
+/** A dispatcher that refuses at once: a fetch that honours `dispatcher` rejects with it as the cause. */
+class ProbeDispatcher extends Dispatcher {
+  override dispatch(): boolean {
+    throw PROBED;
+  }
+}
+
+let probe: { of: typeof fetch; honours?: boolean; done: Promise<boolean> } | undefined;
+
+/**
+ * Whether `candidate` (the global `fetch` of the moment) sends its request through the `dispatcher`
+ * it is given, as Node's own fetch does. An app may replace the global with one that ignores it (a
+ * polyfill, a mock), and the guarded connect step would then never run: that fetch is not used. The
+ * answer is kept per function, so the check costs one comparison per request once known.
+ */
+function honoursDispatcher(candidate: typeof fetch): boolean | Promise<boolean> {
+  if (probe?.of !== candidate) {
+    const entry: NonNullable<typeof probe> = {
+      of: candidate,
+      // A fetch that ignores the dispatcher only asks DNS for a name reserved never to resolve (RFC 2606).
+      done: candidate(PROBE_URL, { dispatcher: new ProbeDispatcher() } as RequestInit).then(
+        async (response) => {
+          await response.body?.cancel().catch(() => undefined);
+          return false;
+        },
+        (error: unknown) => findInCauses(error, (link) => (link === PROBED ? true : undefined)) === true,
+      ),
+    };
+    entry.done.then((honours) => {
+      entry.honours = honours;
+    });
+    probe = entry;
+  }
+  return probe.honours ?? probe.done;
+}
+
+/**
+ * Node's own fetch over the guarded agent: every connection goes through the guarded connect step,
+ * and it costs a fraction of the undici package's fetch per request (Node's fetch already drives this
+ * undici's Agent: importing undici makes its Agent the global dispatcher when none is set, on Node 20,
+ * 22 and 24 alike). When the global fetch does not honour a dispatcher, the undici package's fetch
+ * is used instead, its answer given as a global `Response` (the MCP SDK's OAuth code reads it so).
+ */
+async function fetchThrough(agent: Agent, url: URL, init: RequestInit): Promise<Response> {
+  const current = globalThis.fetch;
+  const honours = honoursDispatcher(current);
+  if (honours === true || (honours !== false && (await honours)))
+    return current(url, { ...init, dispatcher: agent } as RequestInit);
+  // undici's own Response/RequestInit types differ from the DOM ones only nominally.
+  const answer = (await undiciFetch(url, { ...init, dispatcher: agent } as Parameters<
+    typeof undiciFetch
+  >[1])) as unknown as Response;
+  return new Response(answer.body, { status: answer.status, statusText: answer.statusText, headers: answer.headers });
+}
+
 /**
  * A `fetch` for every request to a tenant's MCP server (SPEC §9), OAuth discovery and token calls
  * included. Each connection is checked inside the HTTP client's own connect step: IP literals
@@ -343,8 +404,8 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
  * most `maxRedirects` hops, each through the same guarded connect. Response bodies are capped.
  * A refused connection rejects with `McpServerSideError` (`blocked_address`, or `invalid_url` for
  * plain http to a public host under `requireHttps`), whose message never names the address.
- * Responses are the global `Response` class (Node's own fetch), which the MCP SDK's OAuth code needs
- * to read an error body (`invalid_grant`, …).
+ * Responses are the global `Response` class, which the MCP SDK's OAuth code needs to read an error
+ * body (`invalid_grant`, …).
  */
 export function createGuardedFetch(policy: NetworkPolicy, options: GuardedFetchOptions = {}): GuardedFetch {
   const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
@@ -360,16 +421,7 @@ export function createGuardedFetch(policy: NetworkPolicy, options: GuardedFetchO
       if (!checked.ok) throw new McpServerSideError(checked.code, checked.message);
       let response: Response;
       try {
-        // Node's own fetch over the guarded agent: every connection still goes through the guarded
-        // connect step, and it costs a fraction of the undici package's fetch per request. Node's fetch
-        // already drives this undici's Agent everywhere: importing undici makes its Agent the global
-        // dispatcher of Node's fetch (Node 20, 22 and 24 alike) when none is set.
-        response = await fetch(url, {
-          ...current,
-          signal: link.signal,
-          redirect: "manual",
-          dispatcher: agent,
-        } as RequestInit);
+        response = await fetchThrough(agent, url, { ...current, signal: link.signal, redirect: "manual" });
       } catch (error) {
         // undici wraps connect errors in `TypeError("fetch failed")`; surface ours as they are.
         throw findOwnError(error) ?? error;

@@ -557,3 +557,56 @@ describe.each([
     await expect(pending).rejects.toBe(reason);
   });
 });
+
+describe("an app's global fetch that ignores the dispatcher does not take the guard away", () => {
+  const original = globalThis.fetch;
+  // What apps install: a wrapper that rebuilds the init from the fields it knows, or one that drops
+  // what Node's fetch would honour. Either would send the request through undici's unguarded default.
+  const replacements: [string, typeof fetch][] = [
+    [
+      "a wrapper that rebuilds the init",
+      (input, init) =>
+        original(input, { method: init?.method, headers: init?.headers, body: init?.body, signal: init?.signal }),
+    ],
+    [
+      "a wrapper that drops the dispatcher",
+      (input, init) => original(input, { ...init, dispatcher: undefined } as RequestInit),
+    ],
+  ];
+  it("a wrapper that passes the init on (tracing instrumentation) is the fetch used, probe included", async () => {
+    const urls: string[] = [];
+    globalThis.fetch = (input, init) => {
+      urls.push(String(input));
+      return original(input, init);
+    };
+    try {
+      const response = await guarded(networkPolicy({ allowPrivateNetworks: true }))(`http://127.0.0.1:${port}/ok`);
+      expect(await response.text()).toBe("hello");
+      // The probe (refused by its dispatcher before any connection), then the request itself.
+      expect(urls).toEqual(["http://dispatcher-probe.mcp-server-side.invalid/", `http://127.0.0.1:${port}/ok`]);
+    } finally {
+      globalThis.fetch = original;
+    }
+  });
+
+  for (const [name, replacement] of replacements) {
+    it(`${name}: DNS rebinding still fails inside the connect step, and allowed servers still answer`, async () => {
+      globalThis.fetch = replacement;
+      try {
+        const lookup = sequenceLookup([["93.184.216.34"], ["127.0.0.1"]]);
+        const policy = networkPolicy({ requireHttps: false, lookup });
+        const url = `http://rebind.example.com:${port}/mcp`;
+        expect((await validateRemoteUrl(url, policy)).ok).toBe(true);
+        const error = await rejection(guarded(policy)(url));
+        expect(error.code).toBe("blocked_address");
+        expect(seen).toEqual([]);
+        const response = await guarded(networkPolicy({ allowPrivateNetworks: true }))(`http://127.0.0.1:${port}/ok`);
+        expect(response).toBeInstanceOf(Response);
+        expect(await response.text()).toBe("hello");
+        expect(seen).toHaveLength(1);
+      } finally {
+        globalThis.fetch = original;
+      }
+    });
+  }
+});
