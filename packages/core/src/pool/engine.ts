@@ -94,6 +94,16 @@ function pushError(errors: ContextError[], error: ContextError): void {
   errors.push(error);
 }
 
+/** The views of the servers that answered; the array itself when all did (the warm path). */
+function present(views: (ServerToolView | undefined)[]): ServerToolView[] {
+  let all = true;
+  for (let index = 0; index < views.length; index++) if (views[index] === undefined) all = false;
+  if (all) return views as ServerToolView[];
+  const answered: ServerToolView[] = [];
+  for (const view of views) if (view !== undefined) answered.push(view);
+  return answered;
+}
+
 function failureOf(error: unknown): { code: string; message: string } {
   if (McpServerSideError.isInstance(error)) return { code: error.code, message: error.message };
   return classifyConnectError(error);
@@ -147,9 +157,10 @@ export function createEngine(deps: EngineDeps): Engine {
 
   /**
    * For each server, `ready(slot)` when it answers synchronously, else `load(slot)` within the
-   * budget. Servers that fail, cool down or do not answer in time are reported and left out.
+   * budget. Servers that fail, cool down or do not answer in time are reported and left out. When
+   * every server answered synchronously (the warm path) the results come back as they are, no promise.
    */
-  const collect = async <T>(
+  const collect = <T>(
     servers: ResolvedServer[],
     errors: ContextError[],
     timeoutMs: number,
@@ -157,11 +168,11 @@ export function createEngine(deps: EngineDeps): Engine {
     ready: (slot: Slot) => T | undefined,
     load: (slot: Slot) => Promise<T>,
     origin: HookOrigin = INSTANCE_ORIGIN,
-  ): Promise<(T | undefined)[]> => {
+  ): (T | undefined)[] | Promise<(T | undefined)[]> => {
     const results = new Array<T | undefined>(servers.length);
-    const failures = new Array<unknown>(servers.length);
-    const pending: number[] = [];
-    const work: Promise<void>[] = [];
+    let failures: unknown[] | undefined;
+    let pending: number[] | undefined;
+    let work: Promise<void>[] | undefined;
     const at = now();
     for (let index = 0; index < servers.length; index++) {
       const server = servers[index]!;
@@ -183,41 +194,45 @@ export function createEngine(deps: EngineDeps): Engine {
         report(errors, server, cooling, origin);
         continue;
       }
-      pending.push(index);
-      work.push(
+      (pending ??= []).push(index);
+      (work ??= []).push(
         load(slot).then(
           (loaded) => {
             results[index] = loaded;
           },
           (error: unknown) => {
-            failures[index] = error;
+            (failures ??= [])[index] = error;
           },
         ),
       );
     }
-    if (work.length === 0) return results;
-    // Resolves either way: work that lost the race goes on and fills the pool for later requests.
-    await raceDeadline(Promise.all(work), timeoutMs, signal, () => undefined);
-    const answered = [...results];
-    for (const index of pending) {
-      if (answered[index] !== undefined) continue;
-      const server = servers[index]!;
-      if (failures[index] !== undefined) report(errors, server, failureOf(failures[index]), origin);
-      else if (signal?.aborted)
-        pushError(errors, {
-          code: "aborted",
-          server: server.name,
-          message: "collecting this server's tools was aborted",
-        });
-      else
-        report(
-          errors,
-          server,
-          { code: "timeout", message: `the MCP server did not answer within ${timeoutMs} ms` },
-          origin,
-        );
-    }
-    return answered;
+    if (work === undefined || pending === undefined) return results;
+    const waiting = work;
+    const loading = pending;
+    return (async () => {
+      // Resolves either way: work that lost the race goes on and fills the pool for later requests.
+      await raceDeadline(Promise.all(waiting), timeoutMs, signal, () => undefined);
+      const answered = [...results];
+      for (const index of loading) {
+        if (answered[index] !== undefined) continue;
+        const server = servers[index]!;
+        if (failures?.[index] !== undefined) report(errors, server, failureOf(failures[index]), origin);
+        else if (signal?.aborted)
+          pushError(errors, {
+            code: "aborted",
+            server: server.name,
+            message: "collecting this server's tools was aborted",
+          });
+        else
+          report(
+            errors,
+            server,
+            { code: "timeout", message: `the MCP server did not answer within ${timeoutMs} ms` },
+            origin,
+          );
+      }
+      return answered;
+    })();
   };
 
   /** One POST /test run: connect (after its spawn turn), list within one budget, close. */
@@ -282,20 +297,25 @@ export function createEngine(deps: EngineDeps): Engine {
             return view;
           });
 
+  const readyView = (slot: Slot): ServerToolView | undefined => slot.readyView();
+
   return {
-    async tools(servers, errors, options = {}, origin) {
-      const views = await collect<ServerToolView>(
+    tools(servers, errors, options = {}, origin) {
+      const views = collect<ServerToolView>(
         servers,
         errors,
         options.timeoutMs ?? limits.toolsTimeoutMs,
         options.signal,
-        (slot) => slot.readyView(),
+        readyView,
         loadView,
         origin,
       );
-      const present: ServerToolView[] = [];
-      for (const view of views) if (view !== undefined) present.push(view);
-      return merger.merge(present, errors);
+      const merged = (collected: (ServerToolView | undefined)[]): ToolSet => merger.merge(present(collected), errors);
+      try {
+        return Array.isArray(views) ? Promise.resolve(merged(views)) : views.then(merged);
+      } catch (error) {
+        return Promise.reject(error);
+      }
     },
 
     async instructions(servers, errors, origin) {

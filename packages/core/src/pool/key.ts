@@ -56,6 +56,18 @@ export function connectionParty(server: ResolvedServer): string | undefined {
   return user === "" ? undefined : `user\u0000${user}`;
 }
 
+/** Keys by resolved server: a warm request resolves the same (cached) objects, so it builds no key string. */
+const keys = new WeakMap<ResolvedServer, string>();
+
 export function connectionKey(server: ResolvedServer): string {
+  let key = keys.get(server);
+  if (key === undefined) {
+    key = newConnectionKey(server);
+    keys.set(server, key);
+  }
+  return key;
+}
+
+function newConnectionKey(server: ResolvedServer): string {
   return `${server.source}\u0000${connectionScope(server)}\u0000${connectionUser(server)}\u0000${server.name}\u0000${definitionHash(server.definition)}`;
 }
