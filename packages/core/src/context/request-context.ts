@@ -92,25 +92,31 @@ export function createRequestContext(
 
   const resolve = (): Promise<Resolution> => {
     resolution ??= (async () => {
-      const [caller, given] = await Promise.all([
-        identity(),
-        typeof overrides === "function" ? overrides() : overrides,
-      ]);
-      const [view, requestServers, preferences] = await Promise.all([
-        deps.views.view(caller).catch((error: unknown) => {
-          // The store is down: the config tier still works, and the request says what is missing.
-          errors.push({ code: "storage_unavailable", message: sanitizeText(errorMessage(error)) });
-          return undefined;
-        }),
-        requestTier(given, deps.validation, deps.maxRequestServers, errors),
-        caller && deps.preferences
-          ? deps.preferences.of(caller).catch((error: unknown) => {
-              // Without the switches the servers' own availability applies; the request says why.
-              errors.push({ code: "storage_unavailable", message: sanitizeText(errorMessage(error)) });
-              return undefined;
-            })
-          : undefined,
-      ]);
+      // Awaited one by one (a warm plain request has nothing to wait for): Promise.all only when
+      // the overrides come from a promise, so a rejected identity cannot leave it unhandled.
+      const called = identity();
+      const pendingOverrides = typeof overrides === "function" ? overrides() : overrides;
+      let caller: Identity | null;
+      let given: RequestOverrides | undefined;
+      if (typeof (pendingOverrides as PromiseLike<unknown> | undefined)?.then === "function")
+        [caller, given] = await Promise.all([called, pendingOverrides]);
+      else {
+        caller = await called;
+        given = pendingOverrides as RequestOverrides | undefined;
+      }
+      const storeFailure = (error: unknown): undefined => {
+        // The store is down: the config tier still works (without the caller's switches, the servers'
+        // own availability applies), and the request says what is missing.
+        errors.push({ code: "storage_unavailable", message: sanitizeText(errorMessage(error)) });
+        return undefined;
+      };
+      // Both handled where they start, so either may settle while the request tier is validated.
+      const viewed = deps.views.view(caller).catch(storeFailure);
+      const preferred = caller && deps.preferences ? deps.preferences.of(caller).catch(storeFailure) : undefined;
+      const tier = requestTier(given, deps.validation, deps.maxRequestServers, errors);
+      const requestServers = tier === null ? null : await tier;
+      const view = await viewed;
+      const preferences = preferred === undefined ? undefined : await preferred;
       const select = selection(given, errors);
       if (view !== undefined) for (const error of view.errors) errors.push(error);
       // The shared view holds what every caller of the scope gets; a caller's own switches or OAuth
@@ -259,18 +265,28 @@ function withOrigin(set: ToolSet, origin: HookOrigin): void {
  * The request tier from `mcp_servers`, validated like any untrusted definition. Invalid entries are
  * left out and reported with their code; a value that is not an object is reported and ignored.
  */
-async function requestTier(
+function requestTier(
   overrides: RequestOverrides | undefined,
   validation: ValidationDeps,
   maxServers: number,
   errors: ContextError[],
-): Promise<Record<string, ServerDefinition | false> | null> {
+): Promise<Record<string, ServerDefinition | false> | null> | null {
   const servers = overrides?.servers;
+  // No request tier is known at once, so a plain request waits for nothing here.
   if (servers === undefined || servers === null) return null;
   if (typeof servers !== "object" || Array.isArray(servers)) {
     errors.push({ code: "invalid_request", message: "mcp_servers must be an object of server definitions; ignored" });
     return null;
   }
+  return validatedTier(servers as Record<string, unknown>, validation, maxServers, errors);
+}
+
+async function validatedTier(
+  servers: Record<string, unknown>,
+  validation: ValidationDeps,
+  maxServers: number,
+  errors: ContextError[],
+): Promise<Record<string, ServerDefinition | false> | null> {
   const given = Object.entries(servers);
   // Each entry may open a connection: a request brings no more servers than a tenant may register.
   if (given.length > maxServers) {

@@ -214,6 +214,18 @@ describe("the production path's caches never serve a stale tool set", () => {
     expect(await toolsOf(target, anyone)).toEqual(["a__alpha"]);
   });
 
+  it("with the store down a request still gets the config tier and its own mcp_servers, and says what is missing", async () => {
+    const down = (): Promise<never> => Promise.reject(new Error("connect ECONNREFUSED 10.0.0.9:6379"));
+    const store: McpStore = { ...unstorageStore(), list: down, getPreferences: down };
+    const target = await app({ storage: store, config: { mcpServers: { a: { url: alpha.url } } } });
+    for (const body of [{}, { mcp_servers: { c: { url: beta.url } } }, {}]) {
+      const { json } = await call(target, "POST", "/tools", as("tenant-a", { "x-user": "alice" }), body);
+      expect(json.tools).toEqual("mcp_servers" in body ? ["a__alpha", "c__beta"] : ["a__alpha"]);
+      expect(json.errors?.map((error) => error.code)).toContain("storage_unavailable");
+      expect(JSON.stringify(json.errors)).not.toContain("10.0.0.9");
+    }
+  });
+
   it("callers switching request by request each get their own scope's tools", async () => {
     const target = await app();
     await call(target, "POST", "/mcp-servers", as("tenant-a"), { name: "docs", url: alpha.url });
