@@ -29,8 +29,18 @@ export function secretAad(context: SealContext, pointer: string): string {
  * credential name (`isSecretParameter`, the one list). Such a URL is a secret field (sealed at rest).
  */
 export function urlHasCredentials(raw: string): boolean {
-  return urlCredentials(raw).length > 0 || redactUrl(raw) !== raw;
+  if (plainUrls.has(raw)) return false;
+  if (urlCredentials(raw).length > 0 || redactUrl(raw) !== raw) return true;
+  // A pure function of the text, asked on every write's seal and re-open (two URL parses and a
+  // sanitizing pass each). Only URLs found to hold no credential are remembered, so no secret is
+  // kept here; bounded, a full table starts over.
+  if (plainUrls.size >= MAX_PLAIN_URLS) plainUrls.clear();
+  plainUrls.add(raw);
+  return false;
 }
+
+const MAX_PLAIN_URLS = 1024;
+const plainUrls = new Set<string>();
 
 /**
  * Returns a copy of `definition` with `transform` applied to every secret field: a `url` holding

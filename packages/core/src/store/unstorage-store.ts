@@ -68,7 +68,14 @@ const locksByStorage = new WeakMap<Storage, KeyedLock>();
  * process. Several processes writing one storage need a store with atomic writes of its own, such as
  * `@mcp-server-side/storage-redis`.
  */
-export function unstorageStore(storage: Storage = createStorage(), options: UnstorageStoreOptions = {}): CompleteStore {
+export function unstorageStore(given?: Storage, options: UnstorageStoreOptions = {}): CompleteStore {
+  const storage = given ?? createStorage();
+  // A storage made here is seen by this store alone: it knows whether it ever wrote a user secret
+  // or a preference, so a delete skips the key scans (the memory driver lists every key) while none
+  // was. A storage passed in may hold keys from before or from another store: always scanned.
+  const alone = given === undefined;
+  let wroteUserSecrets = false;
+  let wrotePreferences = false;
   const now = options.now ?? Date.now;
   const drivers = storage.getMounts("").map((mount) => mount.driver);
   const memoryOnly = drivers.every((driver) => driver.name === "memory");
@@ -163,6 +170,7 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
   }
 
   async function removeUserSecrets(scope: StoreScope, server: string): Promise<void> {
+    if (alone && !wroteUserSecrets) return;
     const prefix = storeKeys.userSecretsOf(scope, server);
     const keys = await backend(() => storage.getKeys(prefix));
     for (const key of keys) {
@@ -177,6 +185,7 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
    * server's from every tenant's users except in scopes holding a server of their own by that name.
    */
   async function removePreferences(scope: StoreScope, server: string): Promise<void> {
+    if (alone && !wrotePreferences) return;
     // One scope's users, or (for a global server) everyone's: what every storeKeys.preferences key starts with.
     const prefix = scope.kind === "global" ? "prefs:" : storeKeys.preferencesOf(scope);
     const keys = await backend(() => storage.getKeys(prefix));
@@ -356,6 +365,7 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
 
     async setUserSecret(scope, server, user, value, ttlMs) {
       const key = storeKeys.userSecret(scope, server, user);
+      wroteUserSecrets = true;
       await withLock(key, () => writeExpiring(key, value, ttlMs));
     },
 
@@ -446,6 +456,7 @@ export function unstorageStore(storage: Storage = createStorage(), options: Unst
     async setPreference(scope, user, server, enabled) {
       assertServerName(server);
       const key = storeKeys.preferences(scope, user);
+      wrotePreferences = true;
       await withLock(key, async () => {
         const stored = await readPreferences(key);
         if (enabled === null) stored.delete(server);
