@@ -194,14 +194,17 @@ export function createEngine(deps: EngineDeps): Engine {
         report(errors, server, cooling, origin);
         continue;
       }
-      (pending ??= []).push(index);
-      (work ??= []).push(
+      pending ??= [];
+      work ??= [];
+      pending.push(index);
+      work.push(
         load(slot).then(
           (loaded) => {
             results[index] = loaded;
           },
           (error: unknown) => {
-            (failures ??= [])[index] = error;
+            failures ??= [];
+            failures[index] = error;
           },
         ),
       );
