@@ -8,6 +8,7 @@ import { redactDefinition } from "../security/redact.js";
 import { openDefinition, sealDefinition } from "../security/secrets.js";
 import { scopeLabel } from "../store/keys.js";
 import type { McpStore, StoreChangeEvent, StoredServer, StoreScope } from "../store/types.js";
+import { markUsed } from "../util/recently-used.js";
 
 /** A stored server as the process uses it: the record as stored (sealed) and its opened definition. */
 export interface StoredEntry {
@@ -166,9 +167,7 @@ export function createRegistry(deps: RegistryDeps): Registry {
     const label = scopeLabel(scope);
     const cached = cache.get(label);
     if (cached && now() - cached.at < ttl()) {
-      // Map order is the LRU order: a hit moves the scope to the young end.
-      cache.delete(label);
-      cache.set(label, cached);
+      markUsed(cache, label, cached, MAX_CACHED_SCOPES);
       return cached.servers;
     }
     const loading = load(scope);

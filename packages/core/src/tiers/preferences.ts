@@ -1,3 +1,4 @@
+import { markUsed } from "../util/recently-used.js";
 import { scopeLabel } from "../store/keys.js";
 import type { McpStore, StoreChangeEvent, StoreScope } from "../store/types.js";
 import type { Identity } from "../types.js";
@@ -41,12 +42,12 @@ export function createPreferences(
       const [scope, user] = owner(identity);
       const key = keyOf(scope, user);
       const cached = cache.get(key);
-      cache.delete(key);
       const ttl = store.watchHealthy?.() === true ? WATCHED_TTL_MS : UNWATCHED_TTL_MS;
       if (cached !== undefined && now() - cached.at < ttl) {
-        cache.set(key, cached);
+        markUsed(cache, key, cached, MAX_CACHED_CALLERS);
         return cached.value;
       }
+      cache.delete(key);
       const value = getPreferences.call(store, scope, user);
       const entry = { at: now(), value };
       cache.set(key, entry);

@@ -2,6 +2,7 @@ import type { ToolSet } from "ai";
 import type { ContextError } from "../types.js";
 import type { ServerToolView } from "./convert.js";
 import { disambiguatedName } from "./naming.js";
+import { markUsed } from "../util/recently-used.js";
 
 /**
  * A request's `ToolSet` from the views of its servers, in the servers' order. A name that two servers
@@ -98,8 +99,7 @@ export function createToolSetMerger(): ToolSetMerger {
       for (const view of views) combination += `${view.id},`;
       const known = clean.get(combination);
       if (known !== undefined) {
-        clean.delete(combination);
-        clean.set(combination, known);
+        markUsed(clean, combination, known, MAX_REMEMBERED_COMBINATIONS);
         return known;
       }
       const { tools, clashed } = checkedMerge(views, errors);
