@@ -42,6 +42,7 @@ export interface CallerViews {
 /** Users whose resolved server lists one view keeps (anything beyond is rebuilt per request). */
 const MAX_USERS_PER_VIEW = 64;
 const NO_SCOPE: object = Object.freeze({});
+const GLOBAL = Object.freeze({ kind: "global" as const });
 
 export function createCallerViews(deps: {
   config: ReadonlyMap<string, ServerDefinition>;
@@ -88,10 +89,11 @@ export function createCallerViews(deps: {
 
   return {
     async view(identity) {
-      const [global, scope] = await Promise.all([
-        deps.registry.servers({ kind: "global" }),
-        identity ? deps.registry.servers(scopeOf(identity)) : undefined,
-      ]);
+      // Both reads start at once; awaited in turn (the registry's promises are handled where they
+      // start, so the second may fail while the first is awaited), with no Promise.all per request.
+      const reading = identity ? deps.registry.servers(scopeOf(identity)) : undefined;
+      const global = await deps.registry.servers(GLOBAL);
+      const scope = reading === undefined ? undefined : await reading;
       const admin = identity?.admin === true;
       let byScope = cache.get(global);
       if (byScope === undefined) {
