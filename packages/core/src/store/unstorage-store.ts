@@ -70,12 +70,14 @@ const locksByStorage = new WeakMap<Storage, KeyedLock>();
  */
 export function unstorageStore(given?: Storage, options: UnstorageStoreOptions = {}): CompleteStore {
   const storage = given ?? createStorage();
-  // A storage made here is seen by this store alone: it knows whether it ever wrote a user secret
-  // or a preference, so a delete skips the key scans (the memory driver lists every key) while none
-  // was. A storage passed in may hold keys from before or from another store: always scanned.
+  // A storage made here is seen by this store alone: it knows whether it ever wrote a user secret, a
+  // preference or a tool pin, so a delete skips the key scans (the memory driver lists every key) and
+  // the pins' removal while none was. A storage passed in may hold keys from before or from another
+  // store: always cleaned.
   const alone = given === undefined;
   let wroteUserSecrets = false;
   let wrotePreferences = false;
+  let wrotePins = false;
   const now = options.now ?? Date.now;
   const drivers = storage.getMounts("").map((mount) => mount.driver);
   const memoryOnly = drivers.every((driver) => driver.name === "memory");
@@ -240,6 +242,7 @@ export function unstorageStore(given?: Storage, options: UnstorageStoreOptions =
   }
 
   async function writePins(key: string, pins: Map<string, string>): Promise<void> {
+    wrotePins = true;
     await backend(() =>
       pins.size === 0 ? storage.removeItem(key) : storage.setItem(key, { pins: [...pins.entries()] }),
     );
@@ -319,7 +322,7 @@ export function unstorageStore(given?: Storage, options: UnstorageStoreOptions =
         if (remaining.length === 0) await indexScope(scope, false);
         // The server's trust goes with it: a new server of that name is pinned afresh. (Pins lock second.)
         const pinsKey = storeKeys.toolPins(scope, name);
-        await withLock(pinsKey, () => backend(() => storage.removeItem(pinsKey)));
+        if (!alone || wrotePins) await withLock(pinsKey, () => backend(() => storage.removeItem(pinsKey)));
         // So are its users' OAuth tokens and its client registration: a new server of that name starts clean.
         await removeUserSecrets(scope, name);
         // And its users' switches: a new server of that name starts from its own availability.
@@ -514,14 +517,15 @@ function lockFor(storage: Storage): KeyedLock {
 function createKeyedLock(): KeyedLock {
   const tails = new Map<string, Promise<void>>();
   return async <T>(key: string, work: () => Promise<T>): Promise<T> => {
-    const previous = tails.get(key) ?? Promise.resolve();
+    const previous = tails.get(key);
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => {
       release = resolve;
     });
-    const tail = previous.then(() => held);
+    // A free key (the usual case) is taken at once: no chained promise, no turn waited.
+    const tail = previous === undefined ? held : previous.then(() => held);
     tails.set(key, tail);
-    await previous;
+    if (previous !== undefined) await previous;
     try {
       return await work();
     } finally {

@@ -60,8 +60,8 @@ function server(name: string, description = name): StoredServer {
 }
 
 describe("unstorageStore", () => {
-  it("on a storage of its own, removes a deleted server's user secrets and preferences once it wrote some", async () => {
-    // Its own storage lets a delete skip the key scans while no secret or preference was ever written.
+  it("on a storage of its own, removes a deleted server's user secrets, preferences and pins once it wrote some", async () => {
+    // Its own storage lets a delete skip the key scans and the pins while none was ever written.
     const store = unstorageStore();
     const scope: StoreScope = { kind: "scope", id: "own" };
     for (const name of ["first", "second"]) {
@@ -70,9 +70,11 @@ describe("unstorageStore", () => {
     expect((await store.delete(scope, "first", {})).ok).toBe(true);
     await store.setUserSecret(scope, "second", "ada", "token-value");
     await store.setPreference(scope, "ada", "second", false);
+    await store.addToolPins(scope, "second", new Map([["search", "pin-1"]]), { maxPins: 10 });
     expect((await store.delete(scope, "second", {})).ok).toBe(true);
     expect(await store.getUserSecret(scope, "second", "ada")).toBeNull();
     expect((await store.getPreferences(scope, "ada")).size).toBe(0);
+    expect((await store.getToolPins(scope, "second")).size).toBe(0);
   });
 
   describe("persistence", () => {
