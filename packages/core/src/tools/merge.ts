@@ -46,6 +46,11 @@ export function ownCopy(tools: ToolSet): ToolSet {
 export function createToolSetMerger(): ToolSetMerger {
   /** Combinations (view ids in order) whose names are known not to clash, with their shared merged set. */
   const clean = new Map<string, ToolSet>();
+  /**
+   * The last clean combination starting with each view: a warm request with the same views finds its
+   * set by comparing them, without building the combination's key.
+   */
+  const lastByFirst = new WeakMap<ServerToolView, { views: readonly ServerToolView[]; tools: ToolSet }>();
 
   const checkedMerge = (
     views: readonly ServerToolView[],
@@ -95,11 +100,14 @@ export function createToolSetMerger(): ToolSetMerger {
       if (views.length === 0) return built({}, views);
       // A view's own set is frozen when it is built (tools/convert.ts) and shared as it is.
       if (views.length === 1) return viewsBySet.has(views[0]!.tools) ? views[0]!.tools : built(views[0]!.tools, views);
+      const last = lastByFirst.get(views[0]!);
+      if (last !== undefined && sameViews(last.views, views)) return last.tools;
       let combination = "";
       for (const view of views) combination += `${view.id},`;
       const known = clean.get(combination);
       if (known !== undefined) {
         markUsed(clean, combination, known, MAX_REMEMBERED_COMBINATIONS);
+        lastByFirst.set(views[0]!, { views: [...views], tools: known });
         return known;
       }
       const { tools, clashed } = checkedMerge(views, errors);
@@ -109,7 +117,14 @@ export function createToolSetMerger(): ToolSetMerger {
       // sorts it again (24 µs for 500 tools); a spread gives it fast properties once (1 µs).
       const shared = Object.freeze(built({ ...tools }, views));
       clean.set(combination, shared);
+      lastByFirst.set(views[0]!, { views: [...views], tools: shared });
       return shared;
     },
   };
+}
+
+function sameViews(one: readonly ServerToolView[], other: readonly ServerToolView[]): boolean {
+  if (one.length !== other.length) return false;
+  for (let index = 0; index < one.length; index++) if (one[index] !== other[index]) return false;
+  return true;
 }
