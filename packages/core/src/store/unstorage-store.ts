@@ -145,12 +145,21 @@ export function unstorageStore(given?: Storage, options: UnstorageStoreOptions =
     }
   }
 
+  // On a storage of its own, the index as this store last read or wrote it (never mutated: a change
+  // is a new array), so a write does not re-read and re-validate it.
+  let ownIndex: StoreScope[] | undefined;
+
   async function readScopeIndex(): Promise<StoreScope[]> {
+    if (ownIndex !== undefined) return ownIndex;
     const raw = await backend(() => storage.getItem(SCOPE_INDEX_KEY));
-    if (raw === null || raw === undefined) return [];
-    const parsed = scopeIndexSchema.safeParse(raw);
-    if (!parsed.success) throw storeUnavailable("The stored scope index is unreadable");
-    return parsed.data;
+    let scopes: StoreScope[] = [];
+    if (raw !== null && raw !== undefined) {
+      const parsed = scopeIndexSchema.safeParse(raw);
+      if (!parsed.success) throw storeUnavailable("The stored scope index is unreadable");
+      scopes = parsed.data;
+    }
+    if (alone) ownIndex = scopes;
+    return scopes;
   }
 
   /**
@@ -168,6 +177,7 @@ export function unstorageStore(given?: Storage, options: UnstorageStoreOptions =
       await backend(() =>
         next.length === 0 ? storage.removeItem(SCOPE_INDEX_KEY) : storage.setItem(SCOPE_INDEX_KEY, next),
       );
+      if (alone) ownIndex = next;
     });
   }
 

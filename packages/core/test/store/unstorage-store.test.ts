@@ -60,13 +60,14 @@ function server(name: string, description = name): StoredServer {
 }
 
 describe("unstorageStore", () => {
-  it("on a storage of its own, removes a deleted server's user secrets, preferences and pins once it wrote some", async () => {
+  it("on a storage of its own, removes a deleted server's user secrets, preferences and pins once it wrote some, and lists its scopes", async () => {
     // Its own storage lets a delete skip the key scans and the pins while none was ever written.
     const store = unstorageStore();
     const scope: StoreScope = { kind: "scope", id: "own" };
     for (const name of ["first", "second"]) {
       await store.create(scope, sampleServer(name), { maxServers: 10 });
     }
+    expect(await store.listScopes()).toEqual([scope]);
     expect((await store.delete(scope, "first", {})).ok).toBe(true);
     await store.setUserSecret(scope, "second", "ada", "token-value");
     await store.setPreference(scope, "ada", "second", false);
@@ -75,6 +76,10 @@ describe("unstorageStore", () => {
     expect(await store.getUserSecret(scope, "second", "ada")).toBeNull();
     expect((await store.getPreferences(scope, "ada")).size).toBe(0);
     expect((await store.getToolPins(scope, "second")).size).toBe(0);
+    // The index it keeps in memory follows its writes: the emptied scope is unlisted, a new one listed.
+    expect(await store.listScopes()).toEqual([]);
+    await store.create({ kind: "global" }, sampleServer("third"), { maxServers: 10 });
+    expect(await store.listScopes()).toEqual([{ kind: "global" }]);
   });
 
   describe("persistence", () => {
