@@ -386,7 +386,11 @@ export function createEngine(deps: EngineDeps): Engine {
       await Promise.allSettled(
         shared.map(async (server) => {
           try {
-            await pool.slotFor(server).warm();
+            const slot = pool.slotFor(server);
+            await slot.warm();
+            // What a request's load would do on arrival (pin fingerprints), done now, off the first request.
+            const view = slot.readyView();
+            if (arrived !== undefined && view !== undefined) arrived(server, view);
           } catch (error) {
             report(errors, server, failureOf(error));
           }
