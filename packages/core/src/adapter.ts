@@ -6,7 +6,7 @@ import { createMcpServerSide } from "./create.js";
 import { isJsonContentType } from "./http/body.js";
 import type { McpServerSideOptions } from "./options.js";
 import { McpServerSideError } from "./errors.js";
-import { isIdentifiedByHeaders } from "./identity.js";
+import { internalsOf } from "./instance-internals.js";
 import type { McpRequestContext, McpServerSide, RequestOverrides } from "./types.js";
 
 export { forRequestSource, type RequestSource } from "./context/request-source.js";
@@ -38,7 +38,7 @@ export function toMcpServerSide(input: McpServerSideInput): McpServerSide {
  * An instance this copy of the core did not make answers true.
  */
 export function usesRequestSignal(mcp: McpServerSide): boolean {
-  return !isIdentifiedByHeaders(mcp);
+  return internalsOf(mcp)?.identifiedByHeaders !== true;
 }
 
 /** `mcp_servers` and `mcp_select` of a parsed JSON body; own fields only, anything else is no override. */
@@ -65,7 +65,18 @@ export async function overridesFromJsonRequest(
 
 export { pathOf } from "./http/paths.js";
 export { keptBodyHandler } from "./http/kept-body.js";
-export { handledInCoreOnly } from "./request-readers.js";
+
+/**
+ * Whether `mcp.handle(request, path)` reads nothing of the request but its method, URL and headers and,
+ * through the core's own reader, its JSON body: true for the management routes with the built-in
+ * `identify`; false for the OpenAI routes (they read the abort signal), with a custom `identify` (it gets
+ * the request) and for an instance this copy did not make. When true, an adapter may leave out the abort
+ * signal (two abort controllers, a close listener, a finalizer) and keep the body as its own stream
+ * (`toWebRequest`'s `keepBody`).
+ */
+export function handledInCoreOnly(mcp: McpServerSide, path: string): boolean {
+  return internalsOf(mcp)?.readsOnlyInCore(path) ?? false;
+}
 
 // Marks a request context with the instance that made it; `Symbol.for`, so copies of core agree.
 const INSTANCE: unique symbol = Symbol.for("mcp-server-side.instance");

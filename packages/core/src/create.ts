@@ -3,15 +3,15 @@ import { loadConfigTier } from "./config/load.js";
 import { availabilityOf, isEnabled } from "./config/schema.js";
 import { validateDefinitionShape, type ValidationDeps } from "./config/validate.js";
 import { createRequestContext } from "./context/request-context.js";
-import { registerContextMaker, type RequestSource, webRequestSource } from "./context/request-source.js";
+import { type RequestSource, webRequestSource } from "./context/request-source.js";
 import { McpServerSideError } from "./errors.js";
 import { createMcpHooks, INSTANCE_ORIGIN } from "./hooks.js";
 import { createManagementHandler } from "./http/handler.js";
-import { registerKeptBodyHandler, withKeptBody } from "./http/kept-body.js";
+import { withKeptBody } from "./http/kept-body.js";
 import { isUnderBasePath } from "./http/paths.js";
-import { checkIdentity, identifyByApiKey, markIdentifiedByHeaders } from "./identity.js";
+import { checkIdentity, identifyByApiKey } from "./identity.js";
+import { registerInternals } from "./instance-internals.js";
 import { resolveLogger } from "./logging.js";
-import { markCoreOnlyPaths } from "./request-readers.js";
 import { normalizeBasePath, resolveLimits, type McpServerSideOptions, type NetworkPolicy } from "./options.js";
 import { createOAuthManager } from "./oauth/manager.js";
 import { createEngine } from "./pool/engine.js";
@@ -274,11 +274,14 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
       await store.close?.();
     },
   };
-  if (options.identify === undefined) markIdentifiedByHeaders(instance);
-  registerKeptBodyHandler(instance, answer);
-  // The OpenAI routes read the abort signal and a custom identify gets the whole request; the management
-  // routes read headers and, through readJsonBody, the body.
-  markCoreOnlyPaths(instance, (path) => options.identify === undefined && openai?.owns(path) !== true);
-  registerContextMaker(instance, forSource);
+  const identifiedByHeaders = options.identify === undefined;
+  registerInternals(instance, {
+    identifiedByHeaders,
+    keptBodyHandle: answer,
+    // The OpenAI routes read the abort signal and a custom identify gets the whole request; the management
+    // routes read headers and, through readJsonBody, the body.
+    readsOnlyInCore: (path) => identifiedByHeaders && openai?.owns(path) !== true,
+    makeContext: forSource,
+  });
   return instance;
 }

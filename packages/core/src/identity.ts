@@ -16,19 +16,6 @@ export function identifyByApiKey(request: { readonly headers: HeaderReader }): I
   return key === undefined ? null : { scope: scopeOfKey(key) };
 }
 
-// Instances made without an `identify` of their own: theirs reads the request's headers and nothing else.
-const identifiedByHeaders = new WeakSet<object>();
-
-/** Marks an instance whose `identify` is the built-in one (create.ts). */
-export function markIdentifiedByHeaders(instance: object): void {
-  identifiedByHeaders.add(instance);
-}
-
-/** True for an instance whose `identify` is the built-in one, which never looks at the request's body or signal. */
-export function isIdentifiedByHeaders(instance: object): boolean {
-  return identifiedByHeaders.has(instance);
-}
-
 /** How many recent keys keep their scope id in memory (the raw key is a map key only, never logged or stored). */
 export const KEY_SCOPE_CACHE_SIZE = 1_000;
 // Least recently used first (a Map iterates in insertion order; a hit is moved to the end).

@@ -1,4 +1,5 @@
 import type { HeaderReader } from "../identity.js";
+import { internalsOf } from "../instance-internals.js";
 import type { McpRequestContext, McpServerSide, OverridesSource } from "../types.js";
 
 /**
@@ -18,15 +19,6 @@ export function webRequestSource(request: Request): RequestSource {
   return { headers: request.headers, request: () => request };
 }
 
-type ContextMaker = (source: RequestSource, overrides?: OverridesSource) => McpRequestContext;
-// Instances this copy of the core made, with their context maker (create.ts registers it).
-const makers = new WeakMap<object, ContextMaker>();
-
-/** Registers how `instance` makes the context of a request source (create.ts). */
-export function registerContextMaker(instance: object, make: ContextMaker): void {
-  makers.set(instance, make);
-}
-
 /**
  * The request context of a request given as a source: what `mcp.forRequest(request)` gives, without
  * the Web request unless the context needs it. An instance this copy of the core did not make (a
@@ -37,6 +29,8 @@ export function forRequestSource(
   source: RequestSource,
   overrides?: OverridesSource,
 ): McpRequestContext {
-  const make = makers.get(mcp);
-  return make === undefined ? mcp.forRequest(source.request(), overrides) : make(source, overrides);
+  const internals = internalsOf(mcp);
+  return internals === undefined
+    ? mcp.forRequest(source.request(), overrides)
+    : internals.makeContext(source, overrides);
 }

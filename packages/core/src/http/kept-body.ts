@@ -11,6 +11,7 @@
  * framework's body stream beside a bodiless Web `Request` (`keepRequestBody`); the core's one body
  * reader reads it from there (`requestBodyOf`).
  */
+import { internalsOf } from "../instance-internals.js";
 import type { McpServerSide } from "../types.js";
 
 // `Symbol.for`, so a `Response` or `Request` made by another copy of the core is read the same way.
@@ -46,20 +47,12 @@ export function withKeptBody(response: Response): Response {
   return full;
 }
 
-// Per instance of this copy of the core: another copy's instance falls back to its public `handle`.
-const keptBodyHandlers = new WeakMap<McpServerSide, Handle>();
-
-/** Registers the handler whose answers may be bodiless with a kept text (create.ts). */
-export function registerKeptBodyHandler(instance: McpServerSide, handle: Handle): void {
-  keptBodyHandlers.set(instance, handle);
-}
-
 /**
  * The handler a Node adapter calls: its answers go to `sendWebResponse`, which writes a kept text
- * without a stream. Any other instance's public `handle`.
+ * without a stream. An instance this copy of the core did not make: its public `handle`.
  */
 export function keptBodyHandler(mcp: McpServerSide): Handle {
-  return keptBodyHandlers.get(mcp) ?? ((request, path) => mcp.handle(request, path));
+  return internalsOf(mcp)?.keptBodyHandle ?? ((request, path) => mcp.handle(request, path));
 }
 
 type KeptRequest = Request & { [KEPT_SOURCE]?: AsyncIterable<Uint8Array> };
