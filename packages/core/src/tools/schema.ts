@@ -122,12 +122,18 @@ function walk(schema: unknown, path: string, depth: number, state: WalkState): v
   if (Object.hasOwn(schema, "__proto__")) throw new Rejected(`${path || "the schema"} has a '__proto__' key`);
 
   const type = schema.type;
-  if (type !== undefined) {
-    const types = Array.isArray(type) ? type : [type];
-    if (types.length === 0 || !types.every((entry) => typeof entry === "string" && TYPES.has(entry))) {
+  // A single type (nearly every node) is checked without building an array or a set.
+  if (typeof type === "string") {
+    if (!TYPES.has(type)) throw new Rejected(`${path}/type is not a JSON Schema type`);
+  } else if (type !== undefined) {
+    if (
+      !Array.isArray(type) ||
+      type.length === 0 ||
+      !type.every((entry) => typeof entry === "string" && TYPES.has(entry))
+    ) {
       throw new Rejected(`${path}/type is not a JSON Schema type`);
     }
-    if (new Set(types).size !== types.length) throw new Rejected(`${path}/type lists a type twice`);
+    if (new Set(type).size !== type.length) throw new Rejected(`${path}/type lists a type twice`);
   }
   for (const keyword of REF_KEYWORDS) {
     const reference = schema[keyword];
