@@ -145,18 +145,29 @@ export interface ToolCallPayload extends HookOrigin {
 
 export type McpHookable = Hookable<McpHooks>;
 
-/**
- * Whether any of `names` has a handler. Reads hookable's handler table; when it cannot (another
- * hookable version), it answers true, so the caller does the work rather than lose a payload field.
- */
+/** Whether any of `names` has a handler (see `hasHandler`). */
 export function hasHandlers(hooks: McpHookable, names: readonly (keyof McpHooks)[]): boolean {
-  const table = (hooks as unknown as { _hooks?: unknown })._hooks;
-  if (typeof table !== "object" || table === null) return true;
-  return names.some((name) => {
-    const handlers = (table as Record<string, unknown>)[name];
-    return Array.isArray(handlers) && handlers.length > 0;
-  });
+  for (const name of names) if (hasHandler(hooks, name)) return true;
+  return false;
 }
+
+/**
+ * Whether a hook call of `name` would reach anyone: a handler of it, or a `beforeEach`/`afterEach`
+ * observer. Read per call, so a handler registered later is seen by the next call. When hookable's
+ * table cannot be read (another version), it answers true: the caller does the work rather than lose
+ * a payload.
+ */
+export function hasHandler(hooks: McpHookable, name: keyof McpHooks): boolean {
+  const internals = hooks as unknown as { _hooks?: unknown; _before?: unknown; _after?: unknown };
+  const table = internals._hooks;
+  if (typeof table !== "object" || table === null || observes(internals._before) || observes(internals._after))
+    return true;
+  const handlers = (table as Record<string, unknown>)[name];
+  return handlers !== undefined && (!Array.isArray(handlers) || handlers.length > 0);
+}
+
+/** A `beforeEach`/`afterEach` list that has an observer (hookable leaves an empty array once they are removed). */
+const observes = (list: unknown): boolean => list !== undefined && (!Array.isArray(list) || list.length > 0);
 
 export function createMcpHooks(initial?: Partial<McpHooks>): McpHookable {
   const hooks = createHooks<McpHooks>();

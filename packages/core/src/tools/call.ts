@@ -1,7 +1,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { ErrorCode as JsonRpcErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { type ErrorCode, McpServerSideError } from "../errors.js";
-import { type HookOrigin, type HookServerRef, INSTANCE_ORIGIN, type McpHookable } from "../hooks.js";
+import { type HookOrigin, type HookServerRef, hasHandler, INSTANCE_ORIGIN, type McpHookable } from "../hooks.js";
 import type { Logger } from "../options.js";
 import { sanitizeText } from "../security/redact.js";
 import { maskCredentialText, maskCredentials } from "../security/secrets.js";
@@ -173,14 +173,12 @@ function send(
   context: ExecuteContext,
   tool: string,
   toolName: string,
-  before: { arguments: unknown; veto?: string | undefined },
+  args: Record<string, unknown>,
   toolCallId: string | undefined,
   signal: AbortSignal | undefined,
   started: number,
   origin: HookOrigin,
 ): Promise<CallToolResult> {
-  if (typeof before.veto === "string") return refuse(context, tool, toolName, before.veto, toolCallId, origin);
-  const args = isPlainObject(before.arguments) ? before.arguments : {};
   const timeoutMs = context.timeoutMs;
   // Inline (anonymous) callbacks: the hot path creates no named closures.
   return context.call(
@@ -190,6 +188,8 @@ function send(
     (raw) => {
       // Masked before it is cut, so a cut never leaves half a credential; masking only shortens.
       const result = capToolResult(maskCredentials(normalizeResult(raw), context.secrets), context.maxResultBytes);
+      // No payload is built for a hook nobody listens to (the warm call's own cost, per call).
+      if (!hasHandler(context.hooks, "tool:after-call")) return result;
       const after: unknown = context.hooks.callHook("tool:after-call", {
         ...origin,
         server: context.ref,
@@ -205,19 +205,38 @@ function send(
   );
 }
 
+/** After `tool:before-call`: refused, or sent with the arguments the hook left. */
+function sendChecked(
+  context: ExecuteContext,
+  tool: string,
+  toolName: string,
+  before: { arguments: unknown; veto?: string | undefined },
+  toolCallId: string | undefined,
+  signal: AbortSignal | undefined,
+  started: number,
+  origin: HookOrigin,
+): Promise<CallToolResult> {
+  if (typeof before.veto === "string") return refuse(context, tool, toolName, before.veto, toolCallId, origin);
+  const args = isPlainObject(before.arguments) ? before.arguments : {};
+  return send(context, tool, toolName, args, toolCallId, signal, started, origin);
+}
+
 /** The AI SDK `execute` of one MCP tool (`tool` its MCP name, `toolName` the name the model sees). */
 export function createExecute(context: ExecuteContext, tool: string, toolName: string): Execute {
   return (input, options) => {
     const started = performance.now();
     const toolCallId = options.toolCallId;
     const origin = options[MCP_ORIGIN] ?? INSTANCE_ORIGIN;
+    const args = isPlainObject(input) ? input : {};
+    if (!hasHandler(context.hooks, "tool:before-call"))
+      return send(context, tool, toolName, args, toolCallId, options.abortSignal, started, origin);
     const before = {
       ...origin,
       server: context.ref,
       tool,
       toolName,
       toolCallId,
-      arguments: isPlainObject(input) ? input : {},
+      arguments: args,
       veto: undefined as string | undefined,
     };
     let beforeCall: unknown;
@@ -228,8 +247,8 @@ export function createExecute(context: ExecuteContext, tool: string, toolName: s
     }
     if (isPending(beforeCall))
       return beforeCall.then(() =>
-        send(context, tool, toolName, before, toolCallId, options.abortSignal, started, origin),
+        sendChecked(context, tool, toolName, before, toolCallId, options.abortSignal, started, origin),
       );
-    return send(context, tool, toolName, before, toolCallId, options.abortSignal, started, origin);
+    return sendChecked(context, tool, toolName, before, toolCallId, options.abortSignal, started, origin);
   };
 }

@@ -16,16 +16,21 @@ export function truncationMarker(maxBytes: number): string {
   return `\n[truncated by mcp-server-side: the result exceeded the limit of ${maxBytes} bytes]`;
 }
 
-/** Bytes a part takes: text as UTF-8, binary data as its base64 length, anything else as JSON. */
-function partBytes(part: ContentPart, limit: number): number {
+/**
+ * Bytes a part takes: text as UTF-8, binary data as its base64 length, anything else as JSON. With
+ * `bound`, a text is not read but counted as 3 bytes per UTF-16 unit (a surrogate pair, two units, is
+ * 4 bytes), an upper bound that lets a result that surely fits skip counting every character.
+ */
+function partBytes(part: ContentPart, limit: number, bound = false): number {
   switch (part.type) {
     case "text":
-      return part.text.length > limit ? part.text.length : utf8Length(part.text, limit);
+      return bound ? part.text.length * 3 : part.text.length > limit ? part.text.length : utf8Length(part.text, limit);
     case "image":
     case "audio":
       return part.data.length;
     case "resource":
-      return "text" in part.resource ? utf8Length(part.resource.text, limit) : part.resource.blob.length;
+      if (!("text" in part.resource)) return part.resource.blob.length;
+      return bound ? part.resource.text.length * 3 : utf8Length(part.resource.text, limit);
     default:
       return JSON.stringify(part).length;
   }
@@ -48,10 +53,12 @@ export function normalizeResult(result: unknown): CallToolResult {
  * the limit is cut, later parts are dropped, and a marker says so.
  */
 export function capToolResult(result: CallToolResult, maxBytes: number): CallToolResult {
-  let total = 0;
-  for (const part of result.content) total += partBytes(part, maxBytes);
   const structuredBytes = result.structuredContent === undefined ? 0 : JSON.stringify(result.structuredContent).length;
-  total += structuredBytes;
+  let bound = structuredBytes;
+  for (const part of result.content) bound += partBytes(part, maxBytes, true);
+  if (bound <= maxBytes) return result;
+  let total = structuredBytes;
+  for (const part of result.content) total += partBytes(part, maxBytes);
   if (total <= maxBytes) return result;
 
   const marker = truncationMarker(maxBytes);

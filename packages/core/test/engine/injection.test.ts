@@ -179,6 +179,44 @@ describe("tool calls from the AI SDK", () => {
     expect(seen).toEqual([{ tool: "echo", toolName: "docs__echo", isError: false, server: "docs" }]);
   });
 
+  it("tool-call hooks registered after the tool set was built apply to its next call, and stop once removed", async () => {
+    const engine = makeEngine();
+    const tools = await engine.tools([server("docs", { url: streamable.url })], []);
+    const call = { toolCallId: "c", messages: [], context: {} };
+    expect(await tools.docs__echo!.execute!({ text: "plain" }, call)).toEqual({
+      content: [{ type: "text", text: "echo: plain" }],
+    });
+    const seen: string[] = [];
+    const offBefore = engine.hooks.hook("tool:before-call", (payload) => {
+      payload.arguments = { text: "late" };
+    });
+    const offAfter = engine.hooks.hook("tool:after-call", ({ toolName }) => {
+      seen.push(toolName);
+    });
+    expect(await tools.docs__echo!.execute!({ text: "plain" }, call)).toEqual({
+      content: [{ type: "text", text: "echo: late" }],
+    });
+    expect(seen).toEqual(["docs__echo"]);
+    offBefore();
+    offAfter();
+    expect(await tools.docs__echo!.execute!({ text: "plain" }, call)).toEqual({
+      content: [{ type: "text", text: "echo: plain" }],
+    });
+    expect(seen).toEqual(["docs__echo"]);
+  });
+
+  it("a beforeEach observer of the hooks sees every tool call's hooks", async () => {
+    const engine = makeEngine();
+    const tools = await engine.tools([server("docs", { url: streamable.url })], []);
+    const names: string[] = [];
+    const off = engine.hooks.beforeEach((event) => {
+      names.push(event.name);
+    });
+    await tools.docs__echo!.execute!({ text: "x" }, { toolCallId: "c", messages: [], context: {} });
+    off();
+    expect(names).toEqual(["tool:before-call", "tool:after-call"]);
+  });
+
   it("tool:before-call can veto: the server is never called and the model gets an error result", async () => {
     const engine = makeEngine();
     const errorsSeen: string[] = [];

@@ -125,6 +125,13 @@ describe("results", () => {
     expect(capToolResult(result, 100)).toBe(result);
   });
 
+  it("returns a result that fits only by its exact UTF-8 size unchanged", () => {
+    // 3 bytes per UTF-16 unit would not fit; the real size (2 bytes per "é", 4 per emoji) does.
+    const result = { content: [{ type: "text" as const, text: `${"é".repeat(200)}${"😀".repeat(25)}` }] };
+    expect(capToolResult(result, 500)).toBe(result);
+    expect(capToolResult(result, 499)).not.toBe(result);
+  });
+
   it("cuts text at the limit on a character boundary and says so", () => {
     const capped = capToolResult({ content: [{ type: "text", text: "é".repeat(1000) }] }, 500);
     const text = capped.content.map((part) => (part.type === "text" ? part.text : "")).join("");
