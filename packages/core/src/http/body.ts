@@ -42,19 +42,40 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
 async function readText(request: Request, maxBytes: number): Promise<string> {
   const body = requestBodyOf(request);
   if (body === null) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  // Leaving the loop early cancels the stream (a Web body) or destroys it (a kept Node one).
-  for await (const chunk of body) {
-    size += chunk.byteLength;
-    if (size > maxBytes) throw tooLarge(maxBytes);
-    chunks.push(chunk);
-  }
+  let chunks = arrivedWhole(body);
+  if (chunks === undefined) {
+    chunks = [];
+    let size = 0;
+    // Leaving the loop early cancels the stream (a Web body) or destroys it (a kept Node one).
+    for await (const chunk of body) {
+      size += chunk.byteLength;
+      if (size > maxBytes) throw tooLarge(maxBytes);
+      chunks.push(chunk);
+    }
+  } else if (chunks.reduce((size, chunk) => size + chunk.byteLength, 0) > maxBytes) throw tooLarge(maxBytes);
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks));
   } catch {
     throw new McpServerSideError("invalid_request", "the body is not valid UTF-8");
   }
+}
+
+/**
+ * The bytes of a kept Node request (kept-body.ts) whose body has arrived whole (`complete`, nothing read
+ * yet): already buffered, taken at once instead of through a stream iterator's turns. Else undefined.
+ */
+function arrivedWhole(body: AsyncIterable<Uint8Array>): Uint8Array[] | undefined {
+  const node = body as Partial<{
+    complete: boolean;
+    readableFlowing: boolean | null;
+    readableEncoding: string | null;
+    read(): Uint8Array | null;
+  }>;
+  if (node.complete !== true || node.readableFlowing !== null || node.readableEncoding !== null) return undefined;
+  if (typeof node.read !== "function") return undefined;
+  const chunks: Uint8Array[] = [];
+  for (let chunk = node.read(); chunk !== null; chunk = node.read()) chunks.push(chunk);
+  return chunks;
 }
 
 function tooLarge(maxBytes: number): McpServerSideError {

@@ -307,9 +307,11 @@ async function updateServer({ deps, identity, request, route, origin }: RouteCon
 async function removeServer({ deps, identity, request, route, origin }: RouteContext): Promise<Response> {
   const name = nameOf(route);
   const own = scopeOf(identity);
-  // A record no key can open can still be removed by its owner, so a lost key is recoverable.
-  const broken = (await deps.registry.servers(own)).unreadable.get(name);
-  const { scope, entry } = broken ? { scope: own, entry: broken } : await findStored(deps, identity, name);
+  // The caller's own server (or a record no key can open, so that a lost key is recoverable) is found in
+  // its scope's tier alone; only another tier's name needs the merged view (findStored).
+  const tier = await deps.registry.servers(own);
+  const mine = tier.entries.get(name) ?? tier.unreadable.get(name);
+  const { scope, entry } = mine ? { scope: own, entry: mine } : await findStored(deps, identity, name);
   await deps.registry.remove(scope, name, ifMatch(request, entry), {
     origin,
     ...("definition" in entry ? { previous: entry.definition } : {}),

@@ -1,5 +1,6 @@
 import { createStorage, type Storage } from "unstorage";
 import { z } from "zod";
+import { deepFreeze } from "../util/deep-freeze.js";
 import { storeUnavailable, withStoreErrors as backend } from "./errors.js";
 import { assertServerName, storeKeys } from "./keys.js";
 import {
@@ -130,11 +131,21 @@ export function unstorageStore(given?: Storage, options: UnstorageStoreOptions =
     else emit({ type: "reset" });
   }
 
-  async function readServers(key: string): Promise<StoredServer[]> {
+  // On a storage of its own, nobody else reads the servers lists: they are kept here as written (frozen),
+  // so a write or a read neither serializes nor parses and re-validates the scope's list.
+  const ownLists = alone ? new Map<string, readonly StoredServer[]>() : undefined;
+
+  async function readServers(key: string): Promise<readonly StoredServer[]> {
+    if (ownLists !== undefined) return ownLists.get(key) ?? [];
     return readStoredServers(await backend(() => storage.getItem(key)));
   }
 
-  async function writeServers(key: string, servers: StoredServer[]): Promise<void> {
+  async function writeServers(key: string, servers: readonly StoredServer[]): Promise<void> {
+    if (ownLists !== undefined) {
+      if (servers.length === 0) ownLists.delete(key);
+      else ownLists.set(key, Object.freeze(servers.map(keptRecord)));
+      return;
+    }
     ownWrites.set(key, (ownWrites.get(key) ?? 0) + 1);
     try {
       await backend(() => (servers.length === 0 ? storage.removeItem(key) : storage.setItem(key, servers)));
@@ -145,9 +156,9 @@ export function unstorageStore(given?: Storage, options: UnstorageStoreOptions =
     }
   }
 
-  // On a storage of its own, the index as this store last read or wrote it (never mutated: a change
-  // is a new array), so a write does not re-read and re-validate it.
-  let ownIndex: StoreScope[] | undefined;
+  // On a storage of its own, the index lives here alone (never mutated: a change is a new array), so a
+  // write neither re-reads nor re-writes it.
+  let ownIndex: StoreScope[] | undefined = alone ? [] : undefined;
 
   async function readScopeIndex(): Promise<StoreScope[]> {
     if (ownIndex !== undefined) return ownIndex;
@@ -158,7 +169,6 @@ export function unstorageStore(given?: Storage, options: UnstorageStoreOptions =
       if (!parsed.success) throw storeUnavailable("The stored scope index is unreadable");
       scopes = parsed.data;
     }
-    if (alone) ownIndex = scopes;
     return scopes;
   }
 
@@ -174,10 +184,13 @@ export function unstorageStore(given?: Storage, options: UnstorageStoreOptions =
       if (listed === present) return;
       const entry: StoreScope = scope.kind === "global" ? { kind: "global" } : { kind: "scope", id: scope.id };
       const next = present ? [...scopes, entry] : scopes.filter((listedScope) => !sameScope(listedScope, scope));
+      if (alone) {
+        ownIndex = next;
+        return;
+      }
       await backend(() =>
         next.length === 0 ? storage.removeItem(SCOPE_INDEX_KEY) : storage.setItem(SCOPE_INDEX_KEY, next),
       );
-      if (alone) ownIndex = next;
     });
   }
 
@@ -272,7 +285,7 @@ export function unstorageStore(given?: Storage, options: UnstorageStoreOptions =
 
     async list(scope) {
       const key = storeKeys.servers(scope);
-      return withLock(key, () => readServers(key));
+      return [...(await withLock(key, () => readServers(key)))];
     },
 
     async get(scope, name) {
@@ -508,6 +521,11 @@ async function stopWatching(watching: Promise<(() => void | Promise<void>) | und
   } catch {
     // The watcher is being dropped either way.
   }
+}
+
+/** A record as an in-memory list keeps it: a frozen copy, so neither the writer nor a reader can change what is stored. */
+function keptRecord(server: StoredServer): StoredServer {
+  return Object.isFrozen(server) ? server : deepFreeze(structuredClone(server));
 }
 
 function sameScope(left: StoreScope, right: StoreScope): boolean {

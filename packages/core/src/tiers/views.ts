@@ -3,6 +3,7 @@ import type { Registry, TierSnapshot } from "../registry/registry.js";
 import type { ContextError, EffectiveServer, Identity, ResolvedServer } from "../types.js";
 import { type CallerTiers, deriveCallerTiers, presentServer, scopeOf } from "./effective.js";
 import { type MergedServer, type MergeResult, mergeTiers } from "./merge.js";
+import { deepFreeze } from "../util/deep-freeze.js";
 
 /**
  * What a caller sees of the stored tiers, merged once per read of those tiers and shared by every
@@ -126,13 +127,4 @@ export function resolvedFor(server: MergedServer, caller: Identity | null): Reso
     resolved.scope = caller.scope;
   if (caller?.user !== undefined) resolved.user = caller.user;
   return resolved;
-}
-
-/** Shared between requests, so nobody's change can reach another request. */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }

@@ -31,6 +31,13 @@ describeStoreConformance("unstorage (memory driver)", () => unstorageStore(share
   capabilities: { changeEvents: true, crossInstanceEvents: true, expiry: true },
 });
 
+// The default: a storage of its own, whose servers lists and scope index the store keeps in memory. Every
+// "instance" is that one store (a storage of its own has no other), left open between tests.
+const ownStore = unstorageStore();
+describeStoreConformance("unstorage (a storage of its own)", () => ({ ...ownStore, close: async () => undefined }), {
+  capabilities: { changeEvents: true, crossInstanceEvents: true, expiry: true },
+});
+
 // A Storage object per instance on one directory: instances meet only through the files, as processes would.
 const fsBase = await temporaryDirectory();
 // Its watcher forwards other instances' writes on a best-effort basis only (see the change events tests).
@@ -80,6 +87,22 @@ describe("unstorageStore", () => {
     expect(await store.listScopes()).toEqual([]);
     await store.create({ kind: "global" }, sampleServer("third"), { maxServers: 10 });
     expect(await store.listScopes()).toEqual([{ kind: "global" }]);
+  });
+
+  it("on a storage of its own, keeps what was written: neither the writer nor a reader can change a stored server", async () => {
+    const store = unstorageStore();
+    const written = server("docs", "as written");
+    await store.create(scope, written, { maxServers: 10 });
+    written.definition.description = "changed by the writer";
+    const [listed] = await store.list(scope);
+    expect(listed?.definition.description).toBe("as written");
+    expect(() => {
+      (listed as StoredServer).definition.description = "changed by a reader";
+    }).toThrow(TypeError);
+    expect((await store.get(scope, "docs"))?.definition.description).toBe("as written");
+    const updated = { ...written, definition: { ...written.definition, description: "updated" }, revision: "r2" };
+    expect((await store.update(scope, updated, { expectedRevision: written.revision })).ok).toBe(true);
+    expect((await store.get(scope, "docs"))?.definition.description).toBe("updated");
   });
 
   describe("persistence", () => {

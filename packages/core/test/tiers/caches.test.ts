@@ -199,6 +199,26 @@ describe("the production path's caches never serve a stale tool set", () => {
     }
   });
 
+  it("two instances on one in-memory store (its servers kept in memory) see each other's writes at the next request", async () => {
+    const store = unstorageStore();
+    const first = await app({ storage: store });
+    const second = await app({ storage: store });
+    const tenant = as("tenant-a");
+    expect(await toolsOf(second, tenant)).toEqual([]);
+    expect(await namesOf(second, tenant)).toEqual([]);
+    expect((await call(first, "POST", "/mcp-servers", tenant, { name: "docs", url: alpha.url })).status).toBe(201);
+    expect(await toolsOf(second, tenant)).toEqual(["docs__alpha"]);
+    expect((await call(second, "PATCH", "/mcp-servers/docs", tenant, { url: beta.url })).status).toBe(200);
+    expect(await toolsOf(first, tenant)).toEqual(["docs__beta"]);
+    expect((await call(second, "POST", "/mcp-servers", tenant, { name: "docs", url: alpha.url })).status).toBe(409);
+    expect((await call(first, "DELETE", "/mcp-servers/docs", tenant)).status).toBe(204);
+    expect(await namesOf(second, tenant)).toEqual([]);
+    expect(await toolsOf(second, tenant)).toEqual([]);
+    expect((await call(second, "DELETE", "/mcp-servers/docs", tenant)).status).toBe(404);
+    expect((await call(second, "POST", "/mcp-servers", tenant, { name: "docs", url: alpha.url })).status).toBe(201);
+    expect(await toolsOf(first, tenant)).toEqual(["docs__alpha"]);
+  });
+
   it("an opt-out, a drop and a selection apply to their request only; the next plain request gets everything", async () => {
     const target = await app({
       config: { mcpServers: { a: { url: alpha.url }, b: { url: beta.url, availability: "default_off" } } },
