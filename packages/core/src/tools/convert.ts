@@ -1,5 +1,5 @@
 import { credentialsOf, maskCredentials } from "../security/secrets.js";
-import { asSchema, dynamicTool, jsonSchema, type JSONSchema7, type Schema, type Tool, type ToolSet } from "ai";
+import { asSchema, jsonSchema, type JSONSchema7, type Schema, type Tool, type ToolSet } from "ai";
 import type { ServerDefinition } from "../config/schema.js";
 import type { HookServerRef, McpHookable } from "../hooks.js";
 import type { Limits, Logger } from "../options.js";
@@ -118,6 +118,8 @@ export function buildToolView(input: ToolViewInput): ServerToolView {
   // One function per view, not a closure per tool: a pooled connection's heap is mostly its tools.
   // Objects are written out per case rather than with conditional spreads (`...(x ? {} : { x })`):
   // V8 copies those through its generic slow path, about 9 µs a tool, most of a cold 500-tool build.
+  // The tool is what `dynamicTool()` returns (its argument spread, plus `type: "dynamic"`), written
+  // out for the same reason.
   const makeTool = (entry: Omit<ToolEntry, "tool">, toolName: string): Tool => {
     const metadata: NonNullable<Tool["metadata"]> =
       entry.annotations === undefined
@@ -125,17 +127,27 @@ export function buildToolView(input: ToolViewInput): ServerToolView {
         : { mcpServer: server, mcpTool: entry.name, mcpAnnotations: entry.annotations };
     const inputSchema = inputSchemaOf(entry.inputSchema);
     const execute = createExecute(context, entry.name, toolName);
-    const definition: Parameters<typeof dynamicTool>[0] =
+    const tool: Extract<Tool, { type: "dynamic" }> =
       entry.description === undefined
-        ? { inputSchema, metadata, execute, toModelOutput: mcpToModelOutput }
-        : { description: entry.description, inputSchema, metadata, execute, toModelOutput: mcpToModelOutput };
-    if (entry.needsApproval) definition.needsApproval = true;
-    return dynamicTool(definition);
+        ? { inputSchema, metadata, execute, toModelOutput: mcpToModelOutput, type: "dynamic" }
+        : {
+            description: entry.description,
+            inputSchema,
+            metadata,
+            execute,
+            toModelOutput: mcpToModelOutput,
+            type: "dynamic",
+          };
+    if (entry.needsApproval) tool.needsApproval = true;
+    return tool;
   };
   const errors: ContextError[] = [];
   const entries: ToolEntry[] = [];
   const tools: ToolSet = {};
   const seen = new Set<string>();
+  // Tool names taken, looked up here rather than on `tools`: a miss on an object that gains a new key
+  // per tool is a slow lookup, and a Set answers in constant time.
+  const taken = new Set<string>();
   let overLimit = 0;
 
   for (const listed of input.tools) {
@@ -185,9 +197,9 @@ export function buildToolView(input: ToolViewInput): ServerToolView {
     }
 
     let toolName = input.namer(server, name);
-    if (Object.hasOwn(tools, toolName)) {
+    if (taken.has(toolName)) {
       toolName = disambiguatedName(toolName, server, name);
-      if (Object.hasOwn(tools, toolName)) {
+      if (taken.has(toolName)) {
         errors.push({
           code: "tool_name_conflict",
           server,
@@ -210,6 +222,7 @@ export function buildToolView(input: ToolViewInput): ServerToolView {
       entry.annotations = mcpTool.annotations as NonNullable<Tool["metadata"]>;
     const tool = makeTool(entry, toolName);
     entry.tool = tool;
+    taken.add(toolName);
     tools[toolName] = tool;
     entries.push(entry as ToolEntry);
   }

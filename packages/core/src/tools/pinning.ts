@@ -642,7 +642,7 @@ function computeFingerprint(tool: Tool): Fingerprint | null {
       parts: {
         description: shortDigest(canonical.description),
         inputSchema: shortDigest(canonical.inputSchema),
-        annotations: shortDigest(canonical.annotations),
+        annotations: canonical.annotations === "null" ? NULL_PART_DIGEST : shortDigest(canonical.annotations),
       },
       tool,
     };
@@ -665,6 +665,9 @@ function digest(text: string): string {
 function shortDigest(text: string): string {
   return digest(text).slice(0, 16);
 }
+
+/** The part digest of an absent part (most tools have no annotations), computed once. */
+const NULL_PART_DIGEST = shortDigest("null");
 
 /** JSON with object keys sorted at every level, so equal definitions hash equally whatever their key order. */
 export function canonicalJson(value: unknown, depth = 0): string {

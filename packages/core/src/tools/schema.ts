@@ -58,6 +58,31 @@ const STRING_KEYWORDS = [
 ] as const;
 const REF_KEYWORDS = ["$ref", "$dynamicRef", "$recursiveRef"] as const;
 
+const EXCLUSIVE_KEYWORDS = ["exclusiveMinimum", "exclusiveMaximum"] as const;
+
+/**
+ * Which keyword lists a node uses, as bits, from its own keys: a node has a few keys, and looking up
+ * each of the 45 keywords of these lists on every node cost more than the rest of the walk.
+ */
+const REF = 1;
+const STRING = 2;
+const NON_NEGATIVE_INTEGER = 4;
+const NUMBER = 8;
+const EXCLUSIVE = 16;
+const SUBSCHEMA = 32;
+const SUBSCHEMA_MAP = 64;
+const SUBSCHEMA_ARRAY = 128;
+const KEYWORD_LIST: ReadonlyMap<string, number> = new Map([
+  ...REF_KEYWORDS.map((keyword) => [keyword, REF] as const),
+  ...STRING_KEYWORDS.map((keyword) => [keyword, STRING] as const),
+  ...NON_NEGATIVE_INTEGER_KEYWORDS.map((keyword) => [keyword, NON_NEGATIVE_INTEGER] as const),
+  ...NUMBER_KEYWORDS.map((keyword) => [keyword, NUMBER] as const),
+  ...EXCLUSIVE_KEYWORDS.map((keyword) => [keyword, EXCLUSIVE] as const),
+  ...SCHEMA_KEYWORDS.map((keyword) => [keyword, SUBSCHEMA] as const),
+  ...SCHEMA_MAP_KEYWORDS.map((keyword) => [keyword, SUBSCHEMA_MAP] as const),
+  ...SCHEMA_ARRAY_KEYWORDS.map((keyword) => [keyword, SUBSCHEMA_ARRAY] as const),
+]);
+
 /**
  * A rejection reason quotes the server's own text (property names on the path, a `$ref`): cut to this
  * many characters, so a hostile schema's megabyte property name never reaches `errors` whole.
@@ -120,6 +145,8 @@ function walk(schema: unknown, path: string, depth: number, state: WalkState): v
   if (depth > MAX_SCHEMA_DEPTH) throw new Rejected(`the schema nests deeper than ${MAX_SCHEMA_DEPTH} levels`);
   if (++state.nodes > MAX_SCHEMA_NODES) throw new Rejected(`the schema has more than ${MAX_SCHEMA_NODES} subschemas`);
   if (Object.hasOwn(schema, "__proto__")) throw new Rejected(`${path || "the schema"} has a '__proto__' key`);
+  let lists = 0;
+  for (const key of Object.keys(schema)) lists |= KEYWORD_LIST.get(key) ?? 0;
 
   const type = schema.type;
   // A single type (nearly every node) is checked without building an array or a set.
@@ -135,38 +162,48 @@ function walk(schema: unknown, path: string, depth: number, state: WalkState): v
     }
     if (new Set(type).size !== type.length) throw new Rejected(`${path}/type lists a type twice`);
   }
-  for (const keyword of REF_KEYWORDS) {
-    const reference = schema[keyword];
-    if (reference === undefined) continue;
-    if (typeof reference !== "string") throw new Rejected(`${path}/${keyword} is not a string`);
-    // A reference outside the document would have to be fetched: never done, so the tool is left out.
-    if (!reference.startsWith("#"))
-      throw new Rejected(`${path}/${keyword} points outside the schema (${reference.slice(0, 100)})`);
-    if (keyword === "$ref" && !resolvesLocally(state.root, reference))
-      throw new Rejected(`${path}/$ref does not resolve inside the schema`);
-  }
-  for (const keyword of STRING_KEYWORDS) {
-    if (schema[keyword] !== undefined && typeof schema[keyword] !== "string")
-      throw new Rejected(`${path}/${keyword} is not a string`);
-  }
-  for (const keyword of NON_NEGATIVE_INTEGER_KEYWORDS) {
-    const value = schema[keyword];
-    if (value !== undefined && !(typeof value === "number" && Number.isInteger(value) && value >= 0)) {
-      throw new Rejected(`${path}/${keyword} is not a non-negative integer`);
+  if (lists & REF) {
+    for (const keyword of REF_KEYWORDS) {
+      const reference = schema[keyword];
+      if (reference === undefined) continue;
+      if (typeof reference !== "string") throw new Rejected(`${path}/${keyword} is not a string`);
+      // A reference outside the document would have to be fetched: never done, so the tool is left out.
+      if (!reference.startsWith("#"))
+        throw new Rejected(`${path}/${keyword} points outside the schema (${reference.slice(0, 100)})`);
+      if (keyword === "$ref" && !resolvesLocally(state.root, reference))
+        throw new Rejected(`${path}/$ref does not resolve inside the schema`);
     }
   }
-  for (const keyword of NUMBER_KEYWORDS) {
-    const value = schema[keyword];
-    if (value !== undefined && !(typeof value === "number" && Number.isFinite(value)))
-      throw new Rejected(`${path}/${keyword} is not a number`);
+  if (lists & STRING) {
+    for (const keyword of STRING_KEYWORDS) {
+      if (schema[keyword] !== undefined && typeof schema[keyword] !== "string")
+        throw new Rejected(`${path}/${keyword} is not a string`);
+    }
+  }
+  if (lists & NON_NEGATIVE_INTEGER) {
+    for (const keyword of NON_NEGATIVE_INTEGER_KEYWORDS) {
+      const value = schema[keyword];
+      if (value !== undefined && !(typeof value === "number" && Number.isInteger(value) && value >= 0)) {
+        throw new Rejected(`${path}/${keyword} is not a non-negative integer`);
+      }
+    }
+  }
+  if (lists & NUMBER) {
+    for (const keyword of NUMBER_KEYWORDS) {
+      const value = schema[keyword];
+      if (value !== undefined && !(typeof value === "number" && Number.isFinite(value)))
+        throw new Rejected(`${path}/${keyword} is not a number`);
+    }
   }
   if (typeof schema.multipleOf === "number" && schema.multipleOf <= 0)
     throw new Rejected(`${path}/multipleOf is not positive`);
-  for (const keyword of ["exclusiveMinimum", "exclusiveMaximum"] as const) {
-    const value = schema[keyword];
-    // Booleans are draft-04's form, which providers still accept.
-    if (value !== undefined && typeof value !== "boolean" && !(typeof value === "number" && Number.isFinite(value))) {
-      throw new Rejected(`${path}/${keyword} is not a number`);
+  if (lists & EXCLUSIVE) {
+    for (const keyword of EXCLUSIVE_KEYWORDS) {
+      const value = schema[keyword];
+      // Booleans are draft-04's form, which providers still accept.
+      if (value !== undefined && typeof value !== "boolean" && !(typeof value === "number" && Number.isFinite(value))) {
+        throw new Rejected(`${path}/${keyword} is not a number`);
+      }
     }
   }
   if (schema.required !== undefined) {
@@ -183,25 +220,31 @@ function walk(schema: unknown, path: string, depth: number, state: WalkState): v
     throw new Rejected(`${path}/pattern is not a valid regular expression`);
   }
 
-  for (const keyword of SCHEMA_KEYWORDS) {
-    if (schema[keyword] !== undefined) walk(schema[keyword], `${path}/${keyword}`, depth + 1, state);
-  }
-  for (const keyword of SCHEMA_MAP_KEYWORDS) {
-    const map = schema[keyword];
-    if (map === undefined) continue;
-    if (!isObject(map)) throw new Rejected(`${path}/${keyword} is not an object`);
-    if (Object.hasOwn(map, "__proto__")) throw new Rejected(`${path}/${keyword} has a '__proto__' key`);
-    for (const [name, subschema] of Object.entries(map)) {
-      if (keyword === "patternProperties" && !isValidPattern(name))
-        throw new Rejected(`${path}/patternProperties has an invalid pattern`);
-      walk(subschema, `${path}/${keyword}/${name}`, depth + 1, state);
+  if (lists & SUBSCHEMA) {
+    for (const keyword of SCHEMA_KEYWORDS) {
+      if (schema[keyword] !== undefined) walk(schema[keyword], `${path}/${keyword}`, depth + 1, state);
     }
   }
-  for (const keyword of SCHEMA_ARRAY_KEYWORDS) {
-    const list = schema[keyword];
-    if (list === undefined) continue;
-    if (!Array.isArray(list) || list.length === 0) throw new Rejected(`${path}/${keyword} is not a non-empty array`);
-    for (const [index, subschema] of list.entries()) walk(subschema, `${path}/${keyword}/${index}`, depth + 1, state);
+  if (lists & SUBSCHEMA_MAP) {
+    for (const keyword of SCHEMA_MAP_KEYWORDS) {
+      const map = schema[keyword];
+      if (map === undefined) continue;
+      if (!isObject(map)) throw new Rejected(`${path}/${keyword} is not an object`);
+      if (Object.hasOwn(map, "__proto__")) throw new Rejected(`${path}/${keyword} has a '__proto__' key`);
+      for (const [name, subschema] of Object.entries(map)) {
+        if (keyword === "patternProperties" && !isValidPattern(name))
+          throw new Rejected(`${path}/patternProperties has an invalid pattern`);
+        walk(subschema, `${path}/${keyword}/${name}`, depth + 1, state);
+      }
+    }
+  }
+  if (lists & SUBSCHEMA_ARRAY) {
+    for (const keyword of SCHEMA_ARRAY_KEYWORDS) {
+      const list = schema[keyword];
+      if (list === undefined) continue;
+      if (!Array.isArray(list) || list.length === 0) throw new Rejected(`${path}/${keyword} is not a non-empty array`);
+      for (const [index, subschema] of list.entries()) walk(subschema, `${path}/${keyword}/${index}`, depth + 1, state);
+    }
   }
   const items = schema.items;
   if (items !== undefined) {

@@ -117,6 +117,32 @@ describe("schema quarantine", () => {
     });
     expect(checked.ok).toBe(true);
   });
+
+  it("refuses a malformed value of each kind of keyword it checks, at the root and nested", () => {
+    const malformed: Record<string, unknown>[] = [
+      { $ref: 5 },
+      { $dynamicRef: "https://example.com/s.json" },
+      { title: 5 },
+      { contentEncoding: [] },
+      { minLength: -1 },
+      { maxContains: 1.5 },
+      { maximum: "10" },
+      { exclusiveMinimum: "0" },
+      { additionalProperties: 5 },
+      { propertyNames: "x" },
+      { patternProperties: [] },
+      { $defs: { a: 5 } },
+      { anyOf: [] },
+      { prefixItems: [5] },
+      { type: ["string", "string"] },
+      { type: "text" },
+    ];
+    for (const keywords of malformed) {
+      expect(checkInputSchema({ type: "object", ...keywords }).ok, JSON.stringify(keywords)).toBe(false);
+      const nested = { type: "object", properties: { a: { ...keywords } } };
+      expect(checkInputSchema(nested).ok, `nested ${JSON.stringify(keywords)}`).toBe(false);
+    }
+  });
 });
 
 describe("results", () => {
