@@ -10,7 +10,11 @@ import { keptBodyOf, keptBodyResponse } from "./kept-body.js";
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9_.:@/+=-]{1,128}$/;
 
 export function requestIdOf(request: Request): string {
-  const incoming = request.headers.get("x-request-id");
+  return idFor(request.headers.get("x-request-id"));
+}
+
+/** The caller's id when it is a plain token, else a new one. */
+function idFor(incoming: string | null): string {
   if (incoming !== null && REQUEST_ID_PATTERN.test(incoming)) return incoming;
   return `req_${crypto.randomUUID().replaceAll("-", "")}`;
 }
@@ -36,9 +40,11 @@ const assigned = new WeakMap<Request, string>();
 export function stampRequestId(request: Request): string {
   const known = assigned.get(request);
   if (known !== undefined) return known;
-  const id = requestIdOf(request);
+  // The header is read once: a Request's header lookups are not free on a route this small.
+  const incoming = request.headers.get("x-request-id");
+  const id = idFor(incoming);
   assigned.set(request, id);
-  if (request.headers.get("x-request-id") !== id) {
+  if (incoming !== id) {
     try {
       request.headers.set("x-request-id", id);
     } catch {
