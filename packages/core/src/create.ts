@@ -2,8 +2,8 @@ import { createOpenAIRoutes } from "./chat/routes.js";
 import { loadConfigTier } from "./config/load.js";
 import { availabilityOf, isEnabled } from "./config/schema.js";
 import { validateDefinitionShape, type ValidationDeps } from "./config/validate.js";
-import { createRequestContext } from "./context/request-context.js";
-import { type RequestSource, webRequestSource } from "./context/request-source.js";
+import { createRequestContext, RequestContext } from "./context/request-context.js";
+import { webRequestSource } from "./context/request-source.js";
 import { McpServerSideError } from "./errors.js";
 import { createMcpHooks, INSTANCE_ORIGIN } from "./hooks.js";
 import { createManagementHandler } from "./http/handler.js";
@@ -29,14 +29,7 @@ import { createCallerViews } from "./tiers/views.js";
 import { createToolPinning } from "./tools/pinning.js";
 import { createPreferences } from "./tiers/preferences.js";
 import { createSettingsUi } from "./ui/serve.js";
-import type {
-  ContextError,
-  Identity,
-  McpRequestContext,
-  McpServerSide,
-  OverridesSource,
-  ResolvedServer,
-} from "./types.js";
+import type { ContextError, Identity, McpServerSide, ResolvedServer } from "./types.js";
 
 /**
  * Creates the server-side MCP instance. Synchronous: the config tier is read and validated here, so
@@ -160,10 +153,8 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     pinning,
     oauth,
   };
-  const forSource = (source: RequestSource, overrides?: OverridesSource): McpRequestContext =>
-    createRequestContext(contextDeps, source, overrides);
   const forRequest: McpServerSide["forRequest"] = (request, overrides) =>
-    forSource(webRequestSource(request), overrides);
+    createRequestContext(contextDeps, webRequestSource(request), overrides);
 
   let startState: "ok" | "failed" | undefined;
   const management = createManagementHandler({
@@ -281,7 +272,8 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     // The OpenAI routes read the abort signal and a custom identify gets the whole request; the management
     // routes read headers and, through readJsonBody, the body.
     readsOnlyInCore: (path) => identifiedByHeaders && openai?.owns(path) !== true,
-    makeContext: forSource,
+    // Behind the adapter's own lazy object: the members stay on the prototype until read.
+    makeContext: (source, overrides) => new RequestContext(contextDeps, source, overrides),
   });
   return instance;
 }

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Identity } from "./types.js";
+import { markUsed } from "./util/recently-used.js";
 
 /** What the built-in `identify` reads of a request: its headers (a Web `Headers`, or a view of Node's). */
 export interface HeaderReader {
@@ -18,15 +19,14 @@ export function identifyByApiKey(request: { readonly headers: HeaderReader }): I
 
 /** How many recent keys keep their scope id in memory (the raw key is a map key only, never logged or stored). */
 export const KEY_SCOPE_CACHE_SIZE = 1_000;
-// Least recently used first (a Map iterates in insertion order; a hit is moved to the end).
+// Least recently used first (a Map iterates in insertion order; see markUsed for when a hit moves).
 const keyScopes = new Map<string, string>();
 
 /** The scope id of an API key: a SHA-256 per request is most of identify's cost, so recent keys are remembered. */
 function scopeOfKey(key: string): string {
   const known = keyScopes.get(key);
   if (known !== undefined) {
-    keyScopes.delete(key);
-    keyScopes.set(key, known);
+    markUsed(keyScopes, key, known, KEY_SCOPE_CACHE_SIZE);
     return known;
   }
   const scope = `key-${createHash("sha256").update(key, "utf8").digest("hex").slice(0, 40)}`;

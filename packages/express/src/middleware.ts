@@ -53,6 +53,8 @@ export function mcpServerSide(input: McpServerSideInput): McpServerSideMiddlewar
   return Object.assign(middleware, { mcp });
 }
 
+const HEADERS_ONLY = Object.freeze({ headersOnly: true });
+
 /**
  * `req.mcp`: the context is made when the route first asks (most never do), from the Node request's
  * headers; a Web request (headers copied, abort signal when the instance's identify could read it) is
@@ -75,10 +77,7 @@ class ExpressRequestContext extends LazyRequestContext {
 
   protected make(): McpRequestContext {
     const req = this.#req;
-    const source = nodeRequestSource(
-      req,
-      this.#signalled ? { headersOnly: true, response: this.#res } : { headersOnly: true },
-    );
+    const source = nodeRequestSource(req, this.#signalled ? { headersOnly: true, response: this.#res } : HEADERS_ONLY);
     return forRequestSource(this.#mcp, source, () =>
       overridesFromParsedBody(this.#mcp, req.body, {
         contentType: req.headers["content-type"],

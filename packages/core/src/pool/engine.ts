@@ -57,16 +57,28 @@ export interface ListedTool {
   inputSchema: unknown;
 }
 
+/** What makes a request's hook origin when a failure needs it (a warm request makes none). */
+export interface OriginMaker {
+  hookOrigin(): HookOrigin;
+}
+
+/** A request's hook origin, or its maker. */
+export type OriginSource = HookOrigin | OriginMaker;
+
 export interface Engine {
-  /** Tools of all servers within options.timeoutMs (default limits.toolsTimeoutMs); failures pushed to errors (sanitized), never thrown. */
+  /**
+   * Tools of all servers within options.timeoutMs (default limits.toolsTimeoutMs); failures pushed to
+   * errors (sanitized), never thrown. The set itself, no promise, when every server had its tools
+   * ready (the warm path).
+   */
   tools(
     servers: ResolvedServer[],
     errors: ContextError[],
     options?: ToolsOptions,
-    origin?: HookOrigin,
-  ): Promise<ToolSet>;
+    origin?: OriginSource,
+  ): ToolSet | Promise<ToolSet>;
   /** The servers' initialize `instructions`, each capped and headed by the server's name. Never throws. */
-  instructions(servers: ResolvedServer[], errors: ContextError[], origin?: HookOrigin): Promise<string>;
+  instructions(servers: ResolvedServer[], errors: ContextError[], origin?: OriginSource): Promise<string>;
   /** For GET /:name/tools: the tools after allow/deny as the model sees them; throws McpServerSideError("upstream_error"). */
   listTools(server: ResolvedServer, origin?: HookOrigin): Promise<ListedTool[]>;
   /**
@@ -134,9 +146,10 @@ export function createEngine(deps: EngineDeps): Engine {
     errors: ContextError[],
     server: ResolvedServer,
     failure: { code: string; message: string },
-    origin: HookOrigin = INSTANCE_ORIGIN,
+    source: OriginSource = INSTANCE_ORIGIN,
   ): void => {
     pushError(errors, { code: failure.code, server: server.name, message: failure.message });
+    const origin = "hookOrigin" in source ? source.hookOrigin() : source;
     // A server in cool-down is reported on every request; the failure itself was logged as a warning.
     const request = origin.requestId === undefined ? "" : ` [${origin.requestId}]`;
     const line = `mcp-server-side:${request} ${server.name}: ${failure.code}: ${failure.message}`;
@@ -167,7 +180,7 @@ export function createEngine(deps: EngineDeps): Engine {
     signal: AbortSignal | undefined,
     ready: (slot: Slot) => T | undefined,
     load: (slot: Slot) => Promise<T>,
-    origin: HookOrigin = INSTANCE_ORIGIN,
+    origin: OriginSource = INSTANCE_ORIGIN,
   ): (T | undefined)[] | Promise<(T | undefined)[]> => {
     const results = new Array<T | undefined>(servers.length);
     let failures: unknown[] | undefined;
@@ -302,23 +315,43 @@ export function createEngine(deps: EngineDeps): Engine {
 
   const readyView = (slot: Slot): ServerToolView | undefined => slot.readyView();
 
+  /**
+   * Every server's tool view when each one's slot has it ready (the warm path: no closure, no promise),
+   * else undefined and `collect` does the work, reporting what fails.
+   */
+  const readyViews = (servers: ResolvedServer[]): ServerToolView[] | undefined => {
+    const views = new Array<ServerToolView>(servers.length);
+    const at = now();
+    for (let index = 0; index < servers.length; index++) {
+      let slot: Slot;
+      try {
+        slot = pool.slotFor(servers[index]!);
+      } catch {
+        return undefined;
+      }
+      const view = slot.readyView();
+      if (view === undefined) return undefined;
+      slot.lastUsed = at;
+      views[index] = view;
+    }
+    return views;
+  };
+
   return {
-    tools(servers, errors, options = {}, origin) {
+    tools(servers, errors, options, origin) {
+      const ready = readyViews(servers);
+      if (ready !== undefined) return merger.merge(ready, errors);
       const views = collect<ServerToolView>(
         servers,
         errors,
-        options.timeoutMs ?? limits.toolsTimeoutMs,
-        options.signal,
+        options?.timeoutMs ?? limits.toolsTimeoutMs,
+        options?.signal,
         readyView,
         loadView,
         origin,
       );
-      const merged = (collected: (ServerToolView | undefined)[]): ToolSet => merger.merge(present(collected), errors);
-      try {
-        return Array.isArray(views) ? Promise.resolve(merged(views)) : views.then(merged);
-      } catch (error) {
-        return Promise.reject(error);
-      }
+      if (Array.isArray(views)) return merger.merge(present(views), errors);
+      return views.then((collected) => merger.merge(present(collected), errors));
     },
 
     async instructions(servers, errors, origin) {

@@ -63,6 +63,11 @@ function changedFields(before: ServerDefinition | undefined, after: ServerDefini
 export interface Registry {
   /** The servers of one stored tier, opened, from a cache that store events keep fresh. */
   servers(scope: StoreScope): Promise<TierSnapshot>;
+  /**
+   * What `servers(scope)` would resolve with, synchronously, when the cache holds it fresh and read
+   * (the warm request's path); otherwise undefined, and the caller takes `servers(scope)`.
+   */
+  peek(scope: StoreScope): TierSnapshot | undefined;
   create(scope: StoreScope, name: string, definition: ServerDefinition, audit?: ChangeAudit): Promise<StoredEntry>;
   /**
    * Replaces `base` (the record the new definition was derived from) if it is still the stored one;
@@ -88,6 +93,15 @@ const UNWATCHED_TTL_MS = 1_000;
 /** Scopes kept in the cache; the least recently used one goes first, so memory stays bounded with many tenants. */
 const MAX_CACHED_SCOPES = 10_000;
 
+interface CachedTier {
+  at: number;
+  servers: Promise<TierSnapshot>;
+  /** What `servers` resolved with, once it has (a re-read replaces `servers`, and `from` tells this one stale). */
+  read?: { from: Promise<TierSnapshot>; snapshot: TierSnapshot };
+  /** The promise whose settling `read` waits for. */
+  awaited?: Promise<TierSnapshot>;
+}
+
 /**
  * The stored tiers (global and each scope): validated definitions in, sealed records in the store,
  * opened definitions in a per-process cache. Writes check the tiers below for locked names and
@@ -95,7 +109,7 @@ const MAX_CACHED_SCOPES = 10_000;
  */
 export function createRegistry(deps: RegistryDeps): Registry {
   const now = deps.now ?? Date.now;
-  const cache = new Map<string, { at: number; servers: Promise<TierSnapshot> }>();
+  const cache = new Map<string, CachedTier>();
   let watching = false;
   let unwatch: (() => void) | undefined;
 
@@ -163,6 +177,19 @@ export function createRegistry(deps: RegistryDeps): Registry {
     });
   };
 
+  /** Keeps what the entry's current read resolves with, for `peek`. */
+  const track = (entry: CachedTier): void => {
+    const from = entry.servers;
+    if (entry.awaited === from) return;
+    entry.awaited = from;
+    from.then(
+      (snapshot) => {
+        entry.read = { from, snapshot };
+      },
+      () => undefined,
+    );
+  };
+
   const servers = (scope: StoreScope): Promise<TierSnapshot> => {
     const label = scopeLabel(scope);
     const cached = cache.get(label);
@@ -172,12 +199,27 @@ export function createRegistry(deps: RegistryDeps): Registry {
     }
     const loading = load(scope);
     cache.delete(label);
-    cache.set(label, { at: now(), servers: loading });
+    const entry: CachedTier = { at: now(), servers: loading };
+    cache.set(label, entry);
+    track(entry);
     if (cache.size > MAX_CACHED_SCOPES) cache.delete(cache.keys().next().value as string);
     loading.catch(() => {
       if (cache.get(label)?.servers === loading) cache.delete(label);
     });
     return loading;
+  };
+
+  const peek = (scope: StoreScope): TierSnapshot | undefined => {
+    const label = scopeLabel(scope);
+    const cached = cache.get(label);
+    if (cached === undefined || now() - cached.at >= ttl()) return undefined;
+    if (cached.read?.from === cached.servers) {
+      markUsed(cache, label, cached, MAX_CACHED_SCOPES);
+      return cached.read.snapshot;
+    }
+    // Not read yet, or re-read since (a change): the next request finds it once this read settles.
+    track(cached);
+    return undefined;
   };
 
   const changed = async (event: StoreChangeEvent): Promise<void> => {
@@ -257,6 +299,7 @@ export function createRegistry(deps: RegistryDeps): Registry {
 
   return {
     servers,
+    peek,
 
     async create(scope, name, definition, audit) {
       await assertNotLocked(scope, name);

@@ -125,5 +125,10 @@ export function assertServerName(name: string): void {
 }
 
 export function scopeLabel(scope: StoreScope): string {
-  return scope.kind === "global" ? "global" : `scope:${scopeSegment(scope.id)}`;
+  return scope.kind === "global" ? "global" : tenantScopeLabel(scope.id);
+}
+
+/** `scopeLabel({ kind: "scope", id })`, without the object (a per-request lookup). */
+export function tenantScopeLabel(id: string): string {
+  return `scope:${scopeSegment(id)}`;
 }

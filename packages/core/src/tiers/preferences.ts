@@ -1,5 +1,5 @@
 import { markUsed } from "../util/recently-used.js";
-import { scopeLabel } from "../store/keys.js";
+import { scopeLabel, tenantScopeLabel } from "../store/keys.js";
 import type { McpStore, StoreChangeEvent, StoreScope } from "../store/types.js";
 import type { Identity } from "../types.js";
 
@@ -7,6 +7,8 @@ import type { Identity } from "../types.js";
 export interface Preferences {
   /** The caller's switches by server name; empty for a store without preference methods. */
   of(identity: Identity): Promise<ReadonlyMap<string, boolean>>;
+  /** What `of(identity)` would resolve with, synchronously, when it is kept fresh and read; otherwise undefined. */
+  peek(identity: Identity): ReadonlyMap<string, boolean> | undefined;
   /** Sets (or with `null` removes) one switch; undefined when the store keeps no preferences. */
   set?: (identity: Identity, server: string, enabled: boolean | null) => Promise<void>;
 }
@@ -18,6 +20,13 @@ const MAX_CACHED_CALLERS = 10_000;
 /** How long kept switches are trusted: as the registry's tiers, long only while the store's events are complete. */
 const WATCHED_TTL_MS = 60_000;
 const UNWATCHED_TTL_MS = 1_000;
+
+interface Kept {
+  at: number;
+  value: Promise<ReadonlyMap<string, boolean>>;
+  /** `value` once read. */
+  read?: ReadonlyMap<string, boolean>;
+}
 
 /**
  * Preferences belong to the caller's scope and user; a caller without a user shares its scope's (user "").
@@ -34,27 +43,39 @@ export function createPreferences(
     identity.user ?? "",
   ];
   if (getPreferences === undefined || setPreference === undefined)
-    return { of: async () => NONE, changed: () => undefined };
-  const cache = new Map<string, { at: number; value: Promise<ReadonlyMap<string, boolean>> }>();
+    return { of: async () => NONE, peek: () => NONE, changed: () => undefined };
+  const cache = new Map<string, Kept>();
   const keyOf = (scope: StoreScope, user: string): string => `${scopeLabel(scope)}\u0000${user}`;
+  /** The caller's fresh entry, marked as used. */
+  const fresh = (identity: Identity): Kept | undefined => {
+    // keyOf(...owner(identity)), without the two objects per request.
+    const key = `${tenantScopeLabel(identity.scope)}\u0000${identity.user ?? ""}`;
+    const cached = cache.get(key);
+    const ttl = store.watchHealthy?.() === true ? WATCHED_TTL_MS : UNWATCHED_TTL_MS;
+    if (cached === undefined || now() - cached.at >= ttl) return undefined;
+    markUsed(cache, key, cached, MAX_CACHED_CALLERS);
+    return cached;
+  };
   return {
+    peek: (identity) => fresh(identity)?.read,
     of: (identity) => {
+      const cached = fresh(identity);
+      if (cached !== undefined) return cached.value;
       const [scope, user] = owner(identity);
       const key = keyOf(scope, user);
-      const cached = cache.get(key);
-      const ttl = store.watchHealthy?.() === true ? WATCHED_TTL_MS : UNWATCHED_TTL_MS;
-      if (cached !== undefined && now() - cached.at < ttl) {
-        markUsed(cache, key, cached, MAX_CACHED_CALLERS);
-        return cached.value;
-      }
       cache.delete(key);
       const value = getPreferences.call(store, scope, user);
-      const entry = { at: now(), value };
+      const entry: Kept = { at: now(), value };
       cache.set(key, entry);
       if (cache.size > MAX_CACHED_CALLERS) cache.delete(cache.keys().next().value as string);
-      value.catch(() => {
-        if (cache.get(key) === entry) cache.delete(key);
-      });
+      value.then(
+        (read) => {
+          entry.read = read;
+        },
+        () => {
+          if (cache.get(key) === entry) cache.delete(key);
+        },
+      );
       return value;
     },
     set: async (identity, server, enabled) => {

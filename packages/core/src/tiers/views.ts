@@ -38,6 +38,8 @@ export interface CallerView {
 export interface CallerViews {
   /** Rejects when the store is unavailable. */
   view(identity: Identity | null): Promise<CallerView>;
+  /** What `view(identity)` would resolve with, synchronously, when the tiers it reads are cached and read; else undefined. */
+  peek(identity: Identity | null): CallerView | undefined;
 }
 
 /** Users whose resolved server lists one view keeps (anything beyond is rebuilt per request). */
@@ -88,6 +90,24 @@ export function createCallerViews(deps: {
     };
   };
 
+  /** The view of these tier reads, merged on first use. */
+  const viewOf = (global: TierSnapshot, scope: TierSnapshot | undefined, admin: boolean): CallerView => {
+    let byScope = cache.get(global);
+    if (byScope === undefined) {
+      byScope = new WeakMap();
+      cache.set(global, byScope);
+    }
+    let pair = byScope.get(scope ?? NO_SCOPE);
+    if (pair === undefined) {
+      pair = [];
+      byScope.set(scope ?? NO_SCOPE, pair);
+    }
+    const index = admin ? 1 : 0;
+    const view = pair[index] ?? build(global, scope, admin);
+    pair[index] = view;
+    return view;
+  };
+
   return {
     async view(identity) {
       // Both reads start at once; awaited in turn (the registry's promises are handled where they
@@ -95,21 +115,15 @@ export function createCallerViews(deps: {
       const reading = identity ? deps.registry.servers(scopeOf(identity)) : undefined;
       const global = await deps.registry.servers(GLOBAL);
       const scope = reading === undefined ? undefined : await reading;
-      const admin = identity?.admin === true;
-      let byScope = cache.get(global);
-      if (byScope === undefined) {
-        byScope = new WeakMap();
-        cache.set(global, byScope);
-      }
-      let pair = byScope.get(scope ?? NO_SCOPE);
-      if (pair === undefined) {
-        pair = [];
-        byScope.set(scope ?? NO_SCOPE, pair);
-      }
-      const index = admin ? 1 : 0;
-      const view = pair[index] ?? build(global, scope, admin);
-      pair[index] = view;
-      return view;
+      return viewOf(global, scope, identity?.admin === true);
+    },
+
+    peek(identity) {
+      // Both peeked, so that each read still settling is awaited for the next request.
+      const scope = identity ? deps.registry.peek(scopeOf(identity)) : undefined;
+      const global = deps.registry.peek(GLOBAL);
+      if (global === undefined || (identity && scope === undefined)) return undefined;
+      return viewOf(global, scope, identity?.admin === true);
     },
   };
 }

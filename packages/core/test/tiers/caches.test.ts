@@ -70,8 +70,16 @@ async function app(options: McpServerSideOptions = {}): Promise<App> {
   server.use(express.json());
   server.use(mcpServerSide(mcp));
   server.post("/tools", async (req, res) => {
-    const tools = await req.mcp.tools();
-    res.json({ tools: Object.keys(tools).sort(), errors: req.mcp.errors });
+    // Whether the set was there at once (the warm path: no promise chain), seen one microtask later.
+    let atOnce = false;
+    const pending = req.mcp.tools();
+    void pending.then(() => {
+      atOnce = true;
+    });
+    await null;
+    const settled = atOnce;
+    const tools = await pending;
+    res.json({ tools: Object.keys(tools).sort(), errors: req.mcp.errors, atOnce: settled });
   });
   const listening = await new Promise<Server>((resolve) => {
     const started = server.listen(0, "127.0.0.1", () => resolve(started));
@@ -97,7 +105,10 @@ async function call(
   path: string,
   headers: Headers,
   body?: unknown,
-): Promise<{ status: number; json: Record<string, unknown> & { tools?: string[]; errors?: { code: string }[] } }> {
+): Promise<{
+  status: number;
+  json: Record<string, unknown> & { tools?: string[]; errors?: { code: string }[]; atOnce?: boolean };
+}> {
   const response = await fetch(`${target.url}${path}`, {
     method,
     headers: { ...headers, ...(body === undefined ? {} : { "content-type": "application/json" }) },
@@ -284,13 +295,19 @@ describe("the production path's caches never serve a stale tool set", () => {
   });
 });
 
-describe("two instances sharing Redis (two workers)", () => {
-  const prefix = `mcp-test-caches-${process.pid}-${Date.now()}:`;
+/** A Redis key prefix for a describe block's instances, whose keys are deleted after it. */
+function redisPrefix(name: string): string {
+  const prefix = `mcp-test-${name}-${process.pid}-${Date.now()}:`;
   afterAll(async () => {
     const redis = new Redis(REDIS_URL);
     await deleteRedisKeys(redis, prefix);
     redis.disconnect();
   });
+  return prefix;
+}
+
+describe("two instances sharing Redis (two workers)", () => {
+  const prefix = redisPrefix("caches");
 
   it("a write through one instance reaches the other's tools and listing within the documented time", async () => {
     const encryptionKey = newEncryptionKey();
@@ -339,5 +356,140 @@ describe("two instances sharing Redis (two workers)", () => {
     expect((await call(first, "DELETE", "/mcp-servers/b/preference", alice)).status).toBeLessThan(300);
     expect(await toolsOf(first, alice)).toEqual(["a__alpha"]);
     await eventually(async () => !(await toolsOf(second, alice)).includes("b__beta"));
+  });
+});
+
+/**
+ * The built-in identify (X-API-Key) reads headers only, so a warm plain request takes every read from
+ * the caches at once (registry, preferences, views, the engine's views) and its `tools()` settles with
+ * no promise chain. That path must follow every change exactly as the awaited one does.
+ */
+describe("the synchronous warm path (built-in identify) never serves a stale tool set", () => {
+  const builtIn = { identify: undefined } as const;
+  /** The tools of a plain request after one that warms the caches, and whether they came at once. */
+  const warm = async (target: App, headers: Headers): Promise<{ tools: string[]; atOnce: boolean }> => {
+    await call(target, "POST", "/tools", headers, {});
+    const { json } = await call(target, "POST", "/tools", headers, {});
+    return { tools: json.tools ?? [], atOnce: json.atOnce === true };
+  };
+
+  it("a warm plain request settles at once, and a POST, a PATCH and a DELETE reach the next one", async () => {
+    const target = await app({ ...builtIn, config: { mcpServers: { base: { url: alpha.url } } } });
+    const tenant = as("key-one-0123456789");
+    expect(await warm(target, tenant)).toEqual({ tools: ["base__alpha"], atOnce: true });
+    expect(await warm(target, {})).toEqual({ tools: ["base__alpha"], atOnce: true });
+
+    expect((await call(target, "POST", "/mcp-servers", tenant, { name: "docs", url: alpha.url })).status).toBe(201);
+    expect(await toolsOf(target, tenant)).toEqual(["base__alpha", "docs__alpha"]);
+    expect(await warm(target, tenant)).toEqual({ tools: ["base__alpha", "docs__alpha"], atOnce: true });
+
+    expect((await call(target, "PATCH", "/mcp-servers/docs", tenant, { url: beta.url })).status).toBe(200);
+    expect(await toolsOf(target, tenant)).toEqual(["base__alpha", "docs__beta"]);
+    expect(await warm(target, tenant)).toEqual({ tools: ["base__alpha", "docs__beta"], atOnce: true });
+
+    expect((await call(target, "DELETE", "/mcp-servers/docs", tenant)).status).toBe(204);
+    expect(await toolsOf(target, tenant)).toEqual(["base__alpha"]);
+    expect(await warm(target, tenant)).toEqual({ tools: ["base__alpha"], atOnce: true });
+    // Another key never saw the tenant's server.
+    expect(await warm(target, as("key-two-0123456789"))).toEqual({ tools: ["base__alpha"], atOnce: true });
+  });
+
+  it("an opt-out, a drop and a selection apply to their request only, between warm plain requests", async () => {
+    const target = await app({
+      ...builtIn,
+      config: { mcpServers: { a: { url: alpha.url }, b: { url: beta.url, availability: "default_off" } } },
+    });
+    const tenant = as("key-one-0123456789");
+    for (const headers of [tenant, {}]) {
+      expect(await warm(target, headers)).toEqual({ tools: ["a__alpha"], atOnce: true });
+      expect(await toolsOf(target, headers, { mcp_servers: {} })).toEqual([]);
+      expect(await toolsOf(target, headers, { mcp_servers: { a: false } })).toEqual([]);
+      expect(await toolsOf(target, headers, { mcp_select: ["b"] })).toEqual(["b__beta"]);
+      expect(await toolsOf(target, headers, { mcp_select: [] })).toEqual([]);
+      expect(await toolsOf(target, headers, { mcp_servers: "nope" })).toEqual(["a__alpha"]);
+      expect(await warm(target, headers)).toEqual({ tools: ["a__alpha"], atOnce: true });
+    }
+  });
+
+  it("keys switching request by request each get their own scope's tools, at once", async () => {
+    const target = await app(builtIn);
+    const [one, two] = [as("key-one-0123456789"), as("key-two-0123456789")];
+    await call(target, "POST", "/mcp-servers", one, { name: "docs", url: alpha.url });
+    await call(target, "POST", "/mcp-servers", two, { name: "docs", url: beta.url });
+    await warm(target, one);
+    await warm(target, two);
+    for (let round = 0; round < 3; round++) {
+      for (const [headers, tools] of [
+        [one, ["docs__alpha"]],
+        [two, ["docs__beta"]],
+        [{ authorization: "Bearer key-one-0123456789" }, ["docs__alpha"]],
+        [{}, []],
+      ] as const) {
+        const { json } = await call(target, "POST", "/tools", headers, {});
+        expect(json.tools).toEqual(tools);
+        expect(json.atOnce).toBe(true);
+      }
+    }
+  });
+
+  it("a switch the scope sets reaches its next request, and only that scope's", async () => {
+    const target = await app({
+      ...builtIn,
+      config: { mcpServers: { a: { url: alpha.url }, b: { url: beta.url, availability: "default_off" } } },
+    });
+    const [one, two] = [as("key-one-0123456789"), as("key-two-0123456789")];
+    expect(await warm(target, one)).toEqual({ tools: ["a__alpha"], atOnce: true });
+    expect(await warm(target, two)).toEqual({ tools: ["a__alpha"], atOnce: true });
+    expect((await call(target, "PUT", "/mcp-servers/b/preference", one, { enabled: true })).status).toBeLessThan(300);
+    expect(await toolsOf(target, one)).toEqual(["a__alpha", "b__beta"]);
+    expect(await warm(target, two)).toEqual({ tools: ["a__alpha"], atOnce: true });
+    expect((await call(target, "DELETE", "/mcp-servers/b/preference", one)).status).toBeLessThan(300);
+    expect(await toolsOf(target, one)).toEqual(["a__alpha"]);
+    expect(await warm(target, one)).toEqual({ tools: ["a__alpha"], atOnce: true });
+  });
+
+  it("a tool list change (tools/list_changed) reaches the next warm requests", async () => {
+    const server = await startStreamableServer({ tools: [echoTool("first")] });
+    cleanups.push(() => server.close());
+    const target = await app({ ...builtIn, config: { mcpServers: { live: { url: server.url } } } });
+    expect(await warm(target, {})).toEqual({ tools: ["live__first"], atOnce: true });
+    await server.setTools([echoTool("first"), echoTool("second")]);
+    await eventually(async () => (await toolsOf(target, {})).includes("live__second"));
+    expect(await warm(target, {})).toEqual({ tools: ["live__first", "live__second"], atOnce: true });
+  });
+
+  describe("two instances sharing Redis (two workers)", () => {
+    const prefix = redisPrefix("warm");
+
+    it("a write and a switch through one instance reach the other's warm requests", async () => {
+      const encryptionKey = newEncryptionKey();
+      const shared = (): McpServerSideOptions => ({
+        ...builtIn,
+        storage: redisStore({ url: REDIS_URL, prefix }),
+        encryptionKey,
+        config: { mcpServers: { b: { url: beta.url, availability: "default_off" } } },
+      });
+      const first = await app(shared());
+      const second = await app(shared());
+      const tenant = as("key-redis-0123456789");
+      // The second instance has the tenant's tiers and switches read before the writes.
+      expect(await warm(second, tenant)).toEqual({ tools: [], atOnce: true });
+
+      expect((await call(first, "POST", "/mcp-servers", tenant, { name: "docs", url: alpha.url })).status).toBe(201);
+      await eventually(async () => (await toolsOf(second, tenant)).includes("docs__alpha"));
+      expect(await warm(second, tenant)).toEqual({ tools: ["docs__alpha"], atOnce: true });
+
+      expect((await call(first, "PUT", "/mcp-servers/b/preference", tenant, { enabled: true })).status).toBeLessThan(
+        300,
+      );
+      await eventually(async () => (await toolsOf(second, tenant)).includes("b__beta"));
+      expect(await toolsOf(second, tenant)).toEqual(["b__beta", "docs__alpha"]);
+
+      expect((await call(first, "DELETE", "/mcp-servers/docs", tenant)).status).toBe(204);
+      await eventually(async () => !(await toolsOf(second, tenant)).includes("docs__alpha"));
+      expect((await call(first, "DELETE", "/mcp-servers/b/preference", tenant)).status).toBeLessThan(300);
+      await eventually(async () => (await toolsOf(second, tenant)).length === 0);
+      expect(await warm(second, tenant)).toEqual({ tools: [], atOnce: true });
+    });
   });
 });
