@@ -184,14 +184,22 @@ export function createChangeEvents(options: ChangeEventsOptions): ChangeEvents {
  * A connection for SUBSCRIBE. It keeps the offline queue (SUBSCRIBE waits for the connection instead of
  * failing), since it carries no request.
  *
- * On a single Redis it is a duplicate of the client that reconnects for ever (and re-subscribes itself).
+ * On a single Redis it is a duplicate of the client that reconnects for ever; its "ready" handler
+ * subscribes again. Not ioredis's `autoResubscribe`: that sends SUBSCRIBE with no rejection handler, so a
+ * connection closed before Redis answered (the store closing, Redis going away again) would be an
+ * unhandled rejection, which ends a Node process by default.
  * On a Cluster it is a plain connection to one node the client knows, which ends when it drops: PUBLISH
  * reaches every node of a cluster, so any node will do, and the next connection may pick a live one. A
  * Cluster's own subscriber (`cluster.duplicate().subscribe()`) would move to another node silently,
  * so nobody would learn that events were lost meanwhile. Undefined while the Cluster knows no node yet.
  */
 function connectionForSubscribing(client: Redis | Cluster): Redis | undefined {
-  const overrides = { enableOfflineQueue: true, lazyConnect: false, maxRetriesPerRequest: null, autoResubscribe: true };
+  const overrides = {
+    enableOfflineQueue: true,
+    lazyConnect: false,
+    maxRetriesPerRequest: null,
+    autoResubscribe: false,
+  };
   if (!client.isCluster) return (client as Redis).duplicate(overrides);
   const cluster = client as Cluster;
   const nodes = cluster.nodes("all");
@@ -201,7 +209,7 @@ function connectionForSubscribing(client: Redis | Cluster): Redis | undefined {
     return undefined;
   }
   const node = nodes[Math.floor(Math.random() * nodes.length)] as Redis;
-  return new Redis({ ...node.options, ...overrides, autoResubscribe: false, retryStrategy: () => null });
+  return new Redis({ ...node.options, ...overrides, retryStrategy: () => null });
 }
 
 /** Parses and checks a published message; anything malformed (or our own) is ignored. */
