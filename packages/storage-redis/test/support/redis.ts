@@ -59,6 +59,13 @@ export interface RedisProxy {
    */
   pause(): void;
   resume(): void;
+  /**
+   * From now on, a client's chunk that carries SUBSCRIBE is swallowed (never reaches Redis, so never
+   * answered), as a Redis that went away again right after a client reconnected.
+   */
+  swallowSubscribes(): void;
+  /** How many chunks `swallowSubscribes()` has swallowed. */
+  swallowed(): number;
   close(): Promise<void>;
 }
 
@@ -72,6 +79,8 @@ export async function startProxy(target = { host: REDIS_HOST, port: REDIS_PORT }
   /** Bytes held back while paused, each with the socket it is for, in arrival order. */
   const held: [Socket, Buffer][] = [];
   let paused = false;
+  let swallowing = false;
+  let swallowedChunks = 0;
   let server: Server | undefined;
   let port = 0;
 
@@ -95,7 +104,11 @@ export async function startProxy(target = { host: REDIS_HOST, port: REDIS_PORT }
           upstream.destroy();
         });
       }
-      socket.on("data", forward(upstream));
+      const toUpstream = forward(upstream);
+      socket.on("data", (chunk: Buffer) => {
+        if (swallowing && chunk.toString("latin1").toUpperCase().includes("SUBSCRIBE")) swallowedChunks += 1;
+        else toUpstream(chunk);
+      });
       upstream.on("data", forward(socket));
     });
     server = current;
@@ -131,6 +144,10 @@ export async function startProxy(target = { host: REDIS_HOST, port: REDIS_PORT }
       paused = false;
       for (const [to, chunk] of held.splice(0)) if (!to.destroyed) to.write(chunk);
     },
+    swallowSubscribes() {
+      swallowing = true;
+    },
+    swallowed: () => swallowedChunks,
     close: stop,
   };
 }
