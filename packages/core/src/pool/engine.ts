@@ -108,12 +108,8 @@ function pushError(errors: ContextError[], error: ContextError): void {
 
 /** The views of the servers that answered; the array itself when all did (the warm path). */
 function present(views: (ServerToolView | undefined)[]): ServerToolView[] {
-  let all = true;
-  for (let index = 0; index < views.length; index++) if (views[index] === undefined) all = false;
-  if (all) return views as ServerToolView[];
-  const answered: ServerToolView[] = [];
-  for (const view of views) if (view !== undefined) answered.push(view);
-  return answered;
+  if (!views.includes(undefined)) return views as ServerToolView[];
+  return views.filter((view): view is ServerToolView => view !== undefined);
 }
 
 function failureOf(error: unknown): { code: string; message: string } {
