@@ -558,6 +558,58 @@ describe.each([
   });
 });
 
+describe.each([
+  {
+    tier: "tenant (guarded fetch)",
+    make: (): typeof fetch => guarded(networkPolicy({ allowPrivateNetworks: true }), { maxResponseBytes: 1024 }),
+  },
+  { tier: "config (capped fetch)", make: (): typeof fetch => createCappedFetch({ maxResponseBytes: 1024 }) },
+])("an event stream read as it arrives, $tier", ({ make }) => {
+  it("delivers the events before an oversized one, then fails the read with the cap's error and holds no listener", async () => {
+    const caller = new AbortController();
+    let sendRest: () => void = () => undefined;
+    handler = (_request, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      response.write("data: first\n\n");
+      sendRest = () => {
+        if (response.writableEnded) return;
+        response.write(`data: ${"z".repeat(4096)}\n\n`);
+        response.end("data: never read\n\n");
+      };
+      pendingReleases.push(sendRest);
+    };
+    const response = await make()(`http://127.0.0.1:${port}/sse`, {
+      method: "POST",
+      body: "{}",
+      signal: caller.signal,
+    });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    // The server sends the oversized event only once the first one was read.
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe("data: first\n\n");
+    sendRest();
+    let failure: unknown;
+    let after = "";
+    for (;;) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) break;
+        after += new TextDecoder().decode(value);
+      } catch (error) {
+        failure = error;
+        break;
+      }
+    }
+    expect(McpServerSideError.isInstance(failure) ? [failure.code, failure.message] : String(failure)).toEqual([
+      "upstream_error",
+      "the server's response exceeds 1024 bytes in one event",
+    ]);
+    // Whatever came through of the oversized event stayed within the cap, and nothing after it.
+    expect(after.length).toBeLessThanOrEqual(1024);
+    expect(after).not.toContain("never read");
+    expect(getEventListeners(caller.signal, "abort")).toHaveLength(0);
+  });
+});
+
 describe("an app's global fetch that ignores the dispatcher does not take the guard away", () => {
   const original = globalThis.fetch;
   // What apps install: a wrapper that rebuilds the init from the fields it knows, or one that drops
