@@ -4,6 +4,7 @@
  */
 import { createMcpServerSide } from "./create.js";
 import { isJsonContentType } from "./http/body.js";
+import type { CoreRequest } from "./http/kept-body.js";
 import type { McpServerSideOptions } from "./options.js";
 import { McpServerSideError } from "./errors.js";
 import { internalsOf } from "./instance-internals.js";
@@ -64,7 +65,7 @@ export async function overridesFromJsonRequest(
 }
 
 export { pathOf } from "./http/paths.js";
-export { keptBodyHandler } from "./http/kept-body.js";
+export { keptBodyHandler, type CoreRequest } from "./http/kept-body.js";
 
 /**
  * Whether `mcp.handle(request, path)` reads nothing of the request but its method, URL and headers and,
@@ -76,6 +77,19 @@ export { keptBodyHandler } from "./http/kept-body.js";
  */
 export function handledInCoreOnly(mcp: McpServerSide, path: string): boolean {
   return internalsOf(mcp)?.readsOnlyInCore(path) ?? false;
+}
+
+/**
+ * For a path `handledInCoreOnly` answers true for: the instance's handler taking only what the core reads
+ * of a request (`CoreRequest`, e.g. `toCoreRequest` of a Node request), with answers for `keptBodyOf`.
+ * Otherwise undefined, and the adapter passes a Web `Request` to `keptBodyHandler(mcp)`.
+ */
+export function coreOnlyHandler(
+  mcp: McpServerSide,
+  path: string,
+): ((request: CoreRequest, path: string) => Promise<Response | undefined>) | undefined {
+  const internals = internalsOf(mcp);
+  return internals?.readsOnlyInCore(path) === true ? internals.coreHandle : undefined;
 }
 
 // Marks a request context with the instance that made it; `Symbol.for`, so copies of core agree.

@@ -7,7 +7,7 @@ import { webRequestSource } from "./context/request-source.js";
 import { McpServerSideError } from "./errors.js";
 import { createMcpHooks, INSTANCE_ORIGIN } from "./hooks.js";
 import { createManagementHandler } from "./http/handler.js";
-import { withKeptBody } from "./http/kept-body.js";
+import { type CoreRequest, withKeptBody } from "./http/kept-body.js";
 import { isUnderBasePath } from "./http/paths.js";
 import { checkIdentity, identifyByApiKey } from "./identity.js";
 import { registerInternals } from "./instance-internals.js";
@@ -138,6 +138,13 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
 
   const identifyOption = options.identify ?? identifyByApiKey;
   const identify = async (request: Request): Promise<Identity | null> => checkIdentity(await identifyOption(request));
+  // A management request lighter than a Web `Request` (http/kept-body.ts) comes only with the built-in
+  // identify (`readsOnlyInCore`), which reads its headers; a custom one is never handed less than a Request.
+  const identifyManaged = async (request: CoreRequest): Promise<Identity | null> => {
+    if (options.identify === undefined) return identifyByApiKey(request);
+    if (request instanceof Request) return identify(request);
+    throw new TypeError("mcp-server-side: a custom identify needs the Web Request of a management call");
+  };
   // One merge per read of the stored tiers, shared by requests and the management routes.
   const views = createCallerViews({ config, registry, connectUrl: (name) => oauth.connectPath(name) });
   const contextDeps = {
@@ -176,7 +183,7 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
         }),
     basePath,
     limits,
-    identify,
+    identify: identifyManaged,
     registry,
     views,
     config,
@@ -272,6 +279,7 @@ export function createMcpServerSide(options: McpServerSideOptions = {}): McpServ
     // The OpenAI routes read the abort signal and a custom identify gets the whole request; the management
     // routes read headers and, through readJsonBody, the body.
     readsOnlyInCore: (path) => identifiedByHeaders && openai?.owns(path) !== true,
+    coreHandle: management,
     // Behind the adapter's own lazy object: the members stay on the prototype until read.
     makeContext: (source, overrides) => new RequestContext(contextDeps, source, overrides),
   });

@@ -1,4 +1,5 @@
 import type { RequestSource } from "./context/request-source.js";
+import type { CoreRequest } from "./http/kept-body.js";
 import type { McpRequestContext, McpServerSide, OverridesSource } from "./types.js";
 
 /**
@@ -13,6 +14,8 @@ export interface InstanceInternals {
   keptBodyHandle: McpServerSide["handle"];
   /** Whether the answer on `path` reads the request only through the core (headers, and the body by readJsonBody). */
   readsOnlyInCore(path: string): boolean;
+  /** `keptBodyHandle` for a path `readsOnlyInCore` answers true for, taking what the core reads of a request. */
+  coreHandle(request: CoreRequest, path: string): Promise<Response | undefined>;
   /** The request context of a request given as a source (`forRequest` without the Web request). */
   makeContext(source: RequestSource, overrides?: OverridesSource): McpRequestContext;
 }

@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import {
+  coreOnlyHandler,
   forRequestSource,
-  handledInCoreOnly,
   keptBodyHandler,
   LazyRequestContext,
   mountedContext,
@@ -15,6 +15,7 @@ import {
   nodeRequestSource,
   requestPathname,
   sendWebResponse,
+  toCoreRequest,
   toWebRequest,
 } from "@mcp-server-side/core/node";
 import type { McpRequestContext, McpServerSide } from "@mcp-server-side/core";
@@ -37,7 +38,9 @@ export function mcpServerSide(input: McpServerSideInput): McpServerSideMiddlewar
     try {
       const path = requestPathname(req);
       if (mcp.owns(path)) {
-        handle(toWebRequest(req, handledInCoreOnly(mcp, path) ? { keepBody: true } : { response: res }), path)
+        // A path only the core reads gets the lighter request (no Web Request made); others a Web one with an abort signal.
+        const inCore = coreOnlyHandler(mcp, path);
+        (inCore ? inCore(toCoreRequest(req), path) : handle(toWebRequest(req, { response: res }), path))
           .then((response) => (response === undefined ? next() : sendWebResponse(res, response)))
           // Once headers are out, a failure (usually the client leaving) can only end the response.
           .catch((error: unknown) => (res.headersSent ? res.destroy() : next(error)));

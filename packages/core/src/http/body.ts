@@ -1,6 +1,6 @@
 import { McpServerSideError } from "../errors.js";
 import { parseJsonBody } from "../security/json-body.js";
-import { requestBodyOf } from "./kept-body.js";
+import { type CoreRequest, requestBodyOf } from "./kept-body.js";
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
@@ -18,7 +18,7 @@ export function isJsonContentType(type: string | null | undefined): boolean {
  * prototype keys are 422. A body not labelled JSON is 415 before a byte is read: a browser sends
  * `text/plain` (or no type at all) cross-site without a preflight, and that must not reach a write.
  */
-export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+export async function readJsonBody(request: CoreRequest, maxBytes: number): Promise<unknown> {
   if (!isJsonContentType(request.headers.get("content-type"))) {
     throw new McpServerSideError(
       "invalid_request",
@@ -39,7 +39,7 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   return parsed.value;
 }
 
-async function readText(request: Request, maxBytes: number): Promise<string> {
+async function readText(request: CoreRequest, maxBytes: number): Promise<string> {
   const body = requestBodyOf(request);
   if (body === null) return "";
   let chunks = arrivedWhole(body);
@@ -60,22 +60,38 @@ async function readText(request: Request, maxBytes: number): Promise<string> {
   }
 }
 
+type NodeBody = Partial<{
+  complete: boolean;
+  readableFlowing: boolean | null;
+  readableEncoding: string | null;
+  readableLength: number;
+  headers: Record<string, string | string[] | undefined>;
+  read(): Uint8Array | null;
+}>;
+
 /**
- * The bytes of a kept Node request (kept-body.ts) whose body has arrived whole (`complete`, nothing read
- * yet): already buffered, taken at once instead of through a stream iterator's turns. Else undefined.
+ * The bytes of a kept Node request (kept-body.ts) whose body has arrived whole, nothing read yet: already
+ * buffered, taken at once instead of through a stream iterator's turns. Else undefined.
  */
 function arrivedWhole(body: AsyncIterable<Uint8Array>): Uint8Array[] | undefined {
-  const node = body as Partial<{
-    complete: boolean;
-    readableFlowing: boolean | null;
-    readableEncoding: string | null;
-    read(): Uint8Array | null;
-  }>;
-  if (node.complete !== true || node.readableFlowing !== null || node.readableEncoding !== null) return undefined;
-  if (typeof node.read !== "function") return undefined;
+  const node = body as NodeBody;
+  if (node.readableFlowing !== null || node.readableEncoding !== null || typeof node.read !== "function")
+    return undefined;
+  if (node.complete !== true && !declaredLengthBuffered(node)) return undefined;
   const chunks: Uint8Array[] = [];
   for (let chunk = node.read(); chunk !== null; chunk = node.read()) chunks.push(chunk);
   return chunks;
+}
+
+/**
+ * Node marks a request `complete` a turn after its last bytes are buffered; by Content-Length framing
+ * (no Transfer-Encoding), the declared length buffered is the whole body already.
+ */
+function declaredLengthBuffered(node: NodeBody): boolean {
+  const headers = node.headers;
+  if (headers === undefined || headers["transfer-encoding"] !== undefined) return false;
+  const declared = headers["content-length"];
+  return typeof declared === "string" && /^\d+$/.test(declared) && node.readableLength === Number(declared);
 }
 
 function tooLarge(maxBytes: number): McpServerSideError {

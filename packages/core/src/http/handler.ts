@@ -27,6 +27,7 @@ import type { Identity, ResolvedServer } from "../types.js";
 import { stampRequestId, withRequestId } from "./request-id.js";
 import { type HookOrigin, hookOriginOf } from "../hooks.js";
 import { readJsonBody } from "./body.js";
+import type { CoreRequest } from "./kept-body.js";
 import { type HealthDeps, healthResponse } from "./health.js";
 import { segmentsBelow } from "./paths.js";
 import { approvePinsResponse, type PinRouteDeps, pinsResponse } from "./pins.js";
@@ -37,7 +38,7 @@ import { jsonResponse, jsonTextResponse, problemResponse } from "./problem.js";
 export interface HandlerDeps {
   basePath: string;
   limits: Limits;
-  identify: (request: Request) => Promise<Identity | null>;
+  identify: (request: CoreRequest) => Promise<Identity | null>;
   registry: Registry;
   /** The callers' merged views of the stored tiers (tiers/views.ts). */
   views: CallerViews;
@@ -82,7 +83,7 @@ type RouteHandler = (context: RouteContext) => Promise<Response>;
  */
 export function createManagementHandler(
   deps: HandlerDeps,
-): (request: Request, path?: string) => Promise<Response | undefined> {
+): (request: CoreRequest, path?: string) => Promise<Response | undefined> {
   const routes: Record<Route["kind"], Partial<Record<string, RouteHandler>>> = {
     list: { GET: listServers, POST: registerServer },
     server: { GET: getServer, PATCH: updateServer, DELETE: removeServer },
@@ -121,7 +122,7 @@ export function createManagementHandler(
     }
   };
 
-  async function answer(request: Request, route: Route, requestId: string): Promise<Response> {
+  async function answer(request: CoreRequest, route: Route, requestId: string): Promise<Response> {
     const methods = methodsOf(route);
     try {
       const handler = methods[request.method];
@@ -159,7 +160,7 @@ export function createManagementHandler(
 }
 
 interface RouteContext {
-  request: Request;
+  request: CoreRequest;
   identity: Identity;
   route: Route;
   deps: HandlerDeps;
@@ -375,7 +376,7 @@ async function oauthFile(deps: HandlerDeps, route: Route): Promise<Response> {
   return file;
 }
 
-async function oauthCallback(request: Request, deps: HandlerDeps): Promise<Response> {
+async function oauthCallback(request: CoreRequest, deps: HandlerDeps): Promise<Response> {
   if (!deps.oauth) throw new McpServerSideError("not_found", "no such route");
   return callbackResponse(deps.oauth, request, await deps.identify(request), async (pending) => {
     const identity: Identity = { scope: pending.scope, user: pending.user };
@@ -460,7 +461,7 @@ function etagOf(view: CallerView, server: MergedServer, key: Uint8Array): string
 }
 
 /** `If-Match`: `*` matches any current version; otherwise the strong ETag must be the current one. */
-function ifMatch(request: Request, entry: Pick<StoredEntry, "record">): string | undefined {
+function ifMatch(request: CoreRequest, entry: Pick<StoredEntry, "record">): string | undefined {
   const header = request.headers.get("if-match");
   if (header === null) return undefined;
   const tags = header.split(",").map((tag) => tag.trim());

@@ -55,14 +55,22 @@ export function keptBodyHandler(mcp: McpServerSide): Handle {
   return internalsOf(mcp)?.keptBodyHandle ?? ((request, path) => mcp.handle(request, path));
 }
 
-type KeptRequest = Request & { [KEPT_SOURCE]?: AsyncIterable<Uint8Array> };
+/**
+ * What the management routes read of a request: method, URL, headers (the request id is written into
+ * them) and, through `requestBodyOf`, the body. A Web `Request` is one. For a path only the core reads
+ * (`handledInCoreOnly`), a Node adapter passes a lighter one (`toCoreRequest`): a `Request` costs more
+ * to construct than the rest of a small route.
+ */
+export type CoreRequest = Pick<Request, "method" | "url" | "headers" | "body">;
+
+type KeptRequest = CoreRequest & { [KEPT_SOURCE]?: AsyncIterable<Uint8Array> };
 
 /** Keeps `source` as the body of a bodiless `request` that only the core reads. */
-export function keepRequestBody(request: Request, source: AsyncIterable<Uint8Array>): void {
+export function keepRequestBody(request: CoreRequest, source: AsyncIterable<Uint8Array>): void {
   (request as KeptRequest)[KEPT_SOURCE] = source;
 }
 
 /** The request's body: the stream kept beside it, else its Web body (null when it has none). */
-export function requestBodyOf(request: Request): AsyncIterable<Uint8Array> | null {
+export function requestBodyOf(request: CoreRequest): AsyncIterable<Uint8Array> | null {
   return (request as KeptRequest)[KEPT_SOURCE] ?? request.body;
 }

@@ -5,6 +5,7 @@ import type { Engine } from "../pool/engine.js";
 import type { ToolPinning } from "../tools/pinning.js";
 import type { ContextError, Identity, ResolvedServer } from "../types.js";
 import { readJsonBody } from "./body.js";
+import type { CoreRequest } from "./kept-body.js";
 import { jsonResponse } from "./problem.js";
 
 /**
@@ -49,7 +50,7 @@ export async function approvePinsResponse(
   deps: PinRouteDeps,
   server: ResolvedServer,
   identity: Identity,
-  request: Request,
+  request: CoreRequest,
 ): Promise<Response> {
   const parsed = approvalSchema.safeParse(await readJsonBody(request, deps.maxBodyBytes));
   if (!parsed.success)

@@ -4,6 +4,7 @@ import type { MergedServer } from "../tiers/merge.js";
 import type { Preferences } from "../tiers/preferences.js";
 import type { Identity } from "../types.js";
 import { readJsonBody } from "./body.js";
+import type { CoreRequest } from "./kept-body.js";
 import { jsonResponse } from "./problem.js";
 
 /**
@@ -15,7 +16,7 @@ export async function preferenceResponse(
   preferences: Preferences,
   server: MergedServer,
   identity: Identity,
-  request: Request,
+  request: CoreRequest,
   maxBodyBytes: number,
 ): Promise<Response> {
   const set = preferences.set;

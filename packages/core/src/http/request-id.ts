@@ -5,11 +5,11 @@
  * one); anything else is replaced, so that no header or log line ever carries a caller's control
  * characters or a megabyte.
  */
-import { keptBodyOf, keptBodyResponse } from "./kept-body.js";
+import { type CoreRequest, keptBodyOf, keptBodyResponse } from "./kept-body.js";
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9_.:@/+=-]{1,128}$/;
 
-export function requestIdOf(request: Request): string {
+export function requestIdOf(request: CoreRequest): string {
   return idFor(request.headers.get("x-request-id"));
 }
 
@@ -35,9 +35,9 @@ export function withRequestId(response: Response, requestId: string): Response {
  * and written back into the request's `x-request-id` header, so that a reader that only sees the
  * header (the chat routes) finds the same id. A request whose headers are immutable keeps it here.
  */
-const assigned = new WeakMap<Request, string>();
+const assigned = new WeakMap<CoreRequest, string>();
 
-export function stampRequestId(request: Request): string {
+export function stampRequestId(request: CoreRequest): string {
   const known = assigned.get(request);
   if (known !== undefined) return known;
   // The header is read once: a Request's header lookups are not free on a route this small.

@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
 import { isJsonContentType } from "../http/body.js";
-import { keepRequestBody, keptBodyOf } from "../http/kept-body.js";
+import { type CoreRequest, keepRequestBody, keptBodyOf } from "../http/kept-body.js";
 import { pathOf } from "../http/paths.js";
 
 /**
@@ -82,17 +82,47 @@ export function toWebRequest(req: NodeRequest, options: ToWebRequestOptions = {}
   const request = new Request(requestHref(req), init);
   // Appended to the request's own headers: a `Headers` passed in `init` is validated and copied a second time.
   // No body given here sets a Content-Type, so nothing appended below meets one the constructor added.
-  const headers = request.headers;
-  for (let index = 0; index + 1 < req.rawHeaders.length; index += 2) {
-    const name = req.rawHeaders[index]!;
-    if (!name.startsWith(":")) headers.append(name, req.rawHeaders[index + 1]!);
-  }
+  const headers = appendRawHeaders(request.headers, req);
   if (parsedBodyLength !== undefined) {
     headers.set("content-length", String(parsedBodyLength));
     headers.delete("transfer-encoding");
   }
   if (kept !== undefined) keepRequestBody(request, kept);
   return request;
+}
+
+// The methods a Web `Request` takes as they are; any other (CONNECT, TRACE, an extension) goes through its constructor.
+const CORE_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
+/**
+ * The request as the core reads it on a path `coreOnlyHandler` answers for: method, URL, the headers as
+ * `toWebRequest` copies them, and the body kept as the Node stream, with no Web `Request` made (its
+ * constructor costs more than the rest of a small management route). A body a parser already consumed,
+ * or a method the `Request` constructor would normalize or refuse, takes `toWebRequest` instead.
+ */
+export function toCoreRequest(req: NodeRequest): CoreRequest {
+  const method = req.method ?? "GET";
+  const hasBody = !NO_BODY_METHODS.has(method) && announcesBody(req);
+  if (!CORE_METHODS.has(method) || (hasBody && (isConsumed(req) || req.readableEncoding !== null)))
+    return toWebRequest(req, { keepBody: true });
+  const request: CoreRequest = {
+    method,
+    url: requestHref(req),
+    headers: appendRawHeaders(new Headers(), req),
+    body: null,
+  };
+  if (hasBody) keepRequestBody(request, req);
+  return request;
+}
+
+/** The Node request's header fields appended to `headers` in order, HTTP/2 pseudo-headers left out. */
+function appendRawHeaders(headers: Headers, req: NodeRequest): Headers {
+  const raw = req.rawHeaders;
+  for (let index = 0; index + 1 < raw.length; index += 2) {
+    const name = raw[index]!;
+    if (!name.startsWith(":")) headers.append(name, raw[index + 1]!);
+  }
+  return headers;
 }
 
 /** Writes a Web `Response` to a Node response: status, every header (each Set-Cookie apart), streamed body. */

@@ -2,6 +2,7 @@ import { McpServerSideError } from "../errors.js";
 import type { MergedServer } from "../tiers/merge.js";
 import { resolvedFor } from "../tiers/views.js";
 import type { EffectiveServer, Identity, ResolvedServer } from "../types.js";
+import type { CoreRequest } from "../http/kept-body.js";
 import type { OAuthManager } from "./manager.js";
 import type { PendingRecord } from "./records.js";
 
@@ -34,7 +35,7 @@ export async function connectResponse(
   oauth: OAuthRouteDeps,
   server: MergedServer,
   identity: Identity,
-  request: Request,
+  request: CoreRequest,
 ): Promise<Response> {
   if (server.definition.auth?.type !== "oauth2")
     throw new McpServerSideError("invalid_request", `'${server.name}' does not use OAuth`, { status: 400 });
@@ -60,7 +61,7 @@ export async function connectResponse(
  */
 export async function callbackResponse(
   oauth: OAuthRouteDeps,
-  request: Request,
+  request: CoreRequest,
   identity: Identity | null,
   find: (pending: PendingRecord) => Promise<ResolvedServer | undefined>,
 ): Promise<Response> {

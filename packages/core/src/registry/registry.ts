@@ -8,6 +8,7 @@ import { redactDefinition } from "../security/redact.js";
 import { openDefinition, sealDefinition } from "../security/secrets.js";
 import { scopeLabel } from "../store/keys.js";
 import type { McpStore, StoreChangeEvent, StoredServer, StoreScope } from "../store/types.js";
+import { deepFreeze } from "../util/deep-freeze.js";
 import { markUsed } from "../util/recently-used.js";
 
 /** A stored server as the process uses it: the record as stored (sealed) and its opened definition. */
@@ -280,7 +281,10 @@ export function createRegistry(deps: RegistryDeps): Registry {
   const hookRef = (scope: StoreScope, name: string) =>
     scope.kind === "global" ? { name, source: "global" as const } : { name, source: "scope" as const, scope: scope.id };
 
-  /** The record the store is asked to keep: the definition sealed, a new revision, the timestamps. */
+  /**
+   * The record the store is asked to keep: the definition sealed, a new revision, the timestamps. Frozen
+   * (nothing changes it once made), so a store keeping records in memory keeps it as is, without a copy.
+   */
   const sealedRecord = (
     scope: StoreScope,
     name: string,
@@ -288,13 +292,13 @@ export function createRegistry(deps: RegistryDeps): Registry {
     createdAt?: string,
   ): StoredServer => {
     const timestamp = new Date(now()).toISOString();
-    return {
+    return deepFreeze({
       name,
       definition: sealDefinition(definition, deps.ring, { scope, name }),
       revision: randomUUID(),
       createdAt: createdAt ?? timestamp,
       updatedAt: timestamp,
-    };
+    });
   };
 
   return {

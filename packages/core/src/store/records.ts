@@ -36,6 +36,7 @@ export function readStoredServers(value: unknown): StoredServer[] {
 
 /** Checks a server before it is written, so a store never keeps a record it could not read back. */
 export function assertStoredServer(server: StoredServer): void {
+  if (isPlainStoredServer(server)) return;
   if (!storedServerSchema.safeParse(server).success) {
     throw new TypeError(
       isValidServerName(server?.name)
@@ -43,6 +44,20 @@ export function assertStoredServer(server: StoredServer): void {
         : "invalid server name",
     );
   }
+}
+
+/**
+ * The record as the core writes it, checked by hand (every write asks): only values the schema accepts
+ * pass, and anything else is left to the schema's verdict.
+ */
+function isPlainStoredServer(server: StoredServer): boolean {
+  if (typeof server !== "object" || server === null) return false;
+  const { name, definition, revision, createdAt, updatedAt } = server;
+  if (typeof name !== "string" || !isValidServerName(name)) return false;
+  if (typeof revision !== "string" || typeof createdAt !== "string" || typeof updatedAt !== "string") return false;
+  if (typeof definition !== "object" || definition === null) return false;
+  const prototype = Object.getPrototypeOf(definition);
+  return prototype === Object.prototype || prototype === null;
 }
 
 function parseJson(text: string): unknown {

@@ -1,12 +1,13 @@
 import { createServer } from "node:http";
+import { connect } from "node:net";
 import express from "express";
 import express4 from "express4";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunningApp } from "../../../../test/http/matrix.js";
 import { listen } from "../../../../test/http/servers.js";
 import { createMcpServerSide } from "@mcp-server-side/core";
-import { keptBodyHandler } from "@mcp-server-side/core/adapter";
-import { requestPathname, requestUrl, sendWebResponse, toWebRequest } from "@mcp-server-side/core/node";
+import { coreOnlyHandler, keptBodyHandler } from "@mcp-server-side/core/adapter";
+import { requestPathname, requestUrl, sendWebResponse, toCoreRequest, toWebRequest } from "@mcp-server-side/core/node";
 
 const running: RunningApp[] = [];
 afterEach(async () => {
@@ -176,6 +177,115 @@ describe("request bodies only the core reads", () => {
     expect((await post('{"name":"x","url":"http://127.0.0.1:9/mcp","__proto__":{}}')).status).toBe(422);
     expect((await post("{not json")).status).toBe(400);
     expect(seenBodies).toEqual([null, null, null]);
+    await mcp.close();
+  });
+});
+
+/** Sends `parts` of one raw HTTP/1.1 request, each after the server took the one before, and returns the raw answer. */
+async function rawRequest(url: string, parts: string[]): Promise<string> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  await new Promise((resolve) => socket.once("connect", resolve));
+  let answer = "";
+  socket.setEncoding("utf8");
+  socket.on("data", (chunk: string) => {
+    answer += chunk;
+  });
+  for (const part of parts) {
+    socket.write(part);
+    // The next part goes out on a later turn, so the server has parsed (and buffered) this one alone.
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  socket.end();
+  await new Promise((resolve) => socket.once("close", resolve));
+  return answer;
+}
+
+describe("toCoreRequest", () => {
+  it("carries the method, URL and headers toWebRequest would, with no Web Request made", async () => {
+    const seen: Record<string, unknown>[] = [];
+    const url = await serve(
+      createServer((req, res) => {
+        const core = toCoreRequest(req);
+        const web = toWebRequest(req, { headersOnly: true });
+        seen.push({
+          isRequest: core instanceof Request,
+          same:
+            core.method === web.method &&
+            new URL(core.url).href === web.url &&
+            JSON.stringify([...core.headers]) === JSON.stringify([...web.headers]),
+          body: core.body,
+        });
+        res.end();
+      }),
+    );
+    const headers = new Headers({ "x-api-key": "k", "content-type": "application/json" });
+    headers.append("x-multi", "a");
+    headers.append("x-multi", "b");
+    await fetch(`${url}/mcp-servers?x=1`, { headers });
+    await fetch(`${url}/mcp-servers/a%20b`, { method: "DELETE", headers });
+    await fetch(`${url}/mcp-servers`, { method: "POST", headers, body: "{}" });
+    expect(seen).toEqual([
+      { isRequest: false, same: true, body: null },
+      { isRequest: false, same: true, body: null },
+      { isRequest: false, same: true, body: null },
+    ]);
+  });
+
+  it("gives the core's routes the answers a Web request gets: a body whole, in pieces, or already parsed", async () => {
+    const mcp = createMcpServerSide({ logger: false, allowPrivateNetworks: true, requireHttps: false });
+    const app = express();
+    // The same routes twice: below /parsed, a body parser has read the body before the core.
+    app.use("/parsed", express.json({ type: () => true }));
+    app.use((req, res) => {
+      const path = requestPathname(req).replace(/^\/parsed/, "");
+      const handle = coreOnlyHandler(mcp, path)!;
+      void handle(toCoreRequest(req), path).then((answer) => sendWebResponse(res, answer!));
+    });
+    const url = await serve(createServer(app));
+    const key = "key-0123456789";
+    const viaWeb = async (body: string) => {
+      const answer = (await mcp.handle(
+        new Request("http://localhost/mcp-servers", {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-api-key": key, "x-request-id": "req-1" },
+          body,
+        }),
+      ))!;
+      return { status: answer.status, body: await answer.json() };
+    };
+    const parse = (raw: string) => {
+      const [head = "", body = ""] = raw.split("\r\n\r\n");
+      return { status: Number(head.slice(9, 12)), body: JSON.parse(body) };
+    };
+    const post = (body: string, split: number, prefix = "") => {
+      const head = `POST ${prefix}/mcp-servers HTTP/1.1\r\nHost: localhost\r\nx-api-key: ${key}\r\nx-request-id: req-1\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n`;
+      return rawRequest(url, split === 0 ? [head + body] : [head + body.slice(0, split), body.slice(split)]).then(
+        parse,
+      );
+    };
+    const invalid = JSON.stringify({ name: "bad", url: "ftp://127.0.0.1:9/mcp" });
+    const expected = await viaWeb(invalid);
+    expect(expected.status).toBe(422);
+    for (const split of [0, 1, 20]) expect(await post(invalid, split)).toEqual(expected);
+    expect(await post(invalid, 0, "/parsed")).toEqual(expected);
+    const duplicate = '{"name":"dup","name":"dup"}';
+    expect(await post(duplicate, 10)).toEqual(await viaWeb(duplicate));
+    for (const [index, [split, prefix]] of (
+      [
+        [0, ""],
+        [7, ""],
+        [0, "/parsed"],
+      ] as const
+    ).entries()) {
+      const created = await post(
+        JSON.stringify({ name: `kept${index}`, url: "http://127.0.0.1:9/mcp" }),
+        split,
+        prefix,
+      );
+      expect(created).toMatchObject({ status: 201, body: { name: `kept${index}`, url: "http://127.0.0.1:9/mcp" } });
+    }
     await mcp.close();
   });
 });
