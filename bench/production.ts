@@ -8,6 +8,7 @@
  *   A. warm `forRequest(request).tools()` in process, 10 servers × 50 tools      target ≤ 30 µs
  *   B. Express req/s next to a plain route on the same app (floor rows in the same table):
  *      a route that does not use the middleware, behind it                      target ≥ 0.97 ×
+ *        (beside it, the same route behind a no-op middleware: Express's own cost of a layer)
  *      a route doing `await req.mcp.tools()`                                    target ≥ 0.90 ×
  *      `GET /mcp-servers` (memory, Redis) vs a constant JSON route              target ≥ 0.80 ×
  *      `POST` + `DELETE` cycle vs the constant route                            target ≥ 0.60 ×
@@ -378,11 +379,22 @@ try {
     );
     await redisMcp.ready();
     await register(redisMcp, fleet.urls.slice(0, 3));
+    // The floor of any middleware: the same layout with a no-op in its place, so the row above shows
+    // how much of the gap is Express's own cost of one more layer.
+    const noopApp = express();
+    noopApp.get("/plain", (_req, res) => {
+      res.json(constant);
+    });
+    noopApp.use((_req, _res, next) => next());
+    noopApp.get("/behind", (_req, res) => {
+      res.json(constant);
+    });
+    const floorApp = await listen(noopApp);
     const configApp = await listen(appFor(configMcp));
     const tenantApp = await listen(appFor(tenantMcp));
     const redisApp = await listen(appFor(redisMcp));
     closers.push(() => {
-      for (const { server } of [configApp, tenantApp, redisApp]) server.close();
+      for (const { server } of [configApp, tenantApp, redisApp, floorApp]) server.close();
     });
     closers.push(async () => {
       const redis = new Redis(REDIS_URL);
@@ -417,6 +429,8 @@ try {
     const jobs: Record<string, LoadJob> = {
       "config /plain": job(`${configApp.url}/plain`),
       "config /behind": job(`${configApp.url}/behind`),
+      "no-op /plain": job(`${floorApp.url}/plain`),
+      "no-op /behind": job(`${floorApp.url}/behind`),
       "config /tools": job(`${configApp.url}/tools`),
       "tenant /plain": job(`${tenantApp.url}/plain`, keyHeaders),
       "tenant /tools": job(`${tenantApp.url}/tools`, keyHeaders),
@@ -448,6 +462,7 @@ try {
       requestsPerSec: perRound,
       failures,
       behind: ratio("config /behind", "config /plain"),
+      behindNoop: ratio("no-op /behind", "no-op /plain"),
       toolsConfig: ratio("config /tools", "config /plain"),
       toolsTenant: ratio("tenant /tools", "tenant /plain"),
       getMemory: ratio("memory GET /mcp-servers", "tenant /plain"),
@@ -461,6 +476,10 @@ try {
       figure: `${reqs("config /behind")}, ${figures.behind.toFixed(3)} ×`,
       target: "≥ 0.97 ×",
       pass: figures.behind >= 0.97,
+    });
+    row({
+      name: "Express: same route behind a no-op middleware instead (floor)",
+      figure: `${reqs("no-op /behind")}, ${figures.behindNoop.toFixed(3)} ×`,
     });
     row({
       name: "Express: await req.mcp.tools(), config tier",

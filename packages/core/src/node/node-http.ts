@@ -160,8 +160,9 @@ export async function sendWebResponse(res: ServerResponse, response: Response): 
 }
 
 /** True when the request announces a body: as HTTP/1.1 framing says, without Content-Length or Transfer-Encoding there is none. */
-export function announcesBody(req: NodeRequest): boolean {
-  return req.headers["transfer-encoding"] !== undefined || req.headers["content-length"] !== undefined;
+export function announcesBody(req: Pick<NodeRequest, "headers">): boolean {
+  const headers = req.headers;
+  return headers["transfer-encoding"] !== undefined || headers["content-length"] !== undefined;
 }
 
 function isConsumed(req: NodeRequest): boolean {
