@@ -1,4 +1,4 @@
-import { IncomingMessage, type ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import {
   coreOnlyHandler,
   forRequestSource,
@@ -47,68 +47,13 @@ export function mcpServerSide(input: McpServerSideInput): McpServerSideMiddlewar
         return;
       }
       // A second instance on the same request throws (next(error)) instead of silently replacing req.mcp.
-      if (reachesAccessor(Object.getPrototypeOf(req))) {
-        if (mountedContext(mcp, contexts.get(req) as McpRequestContext | undefined) === undefined)
-          contexts.set(req, new ExpressRequestContext(mcp, req, res, signalled));
-      } else req.mcp = mountedContext(mcp, req.mcp) ?? new ExpressRequestContext(mcp, req, res, signalled);
+      req.mcp = mountedContext(mcp, req.mcp) ?? new ExpressRequestContext(mcp, req, res, signalled);
       next();
     } catch (error: unknown) {
       next(error);
     }
   };
   return Object.assign(middleware, { mcp });
-}
-
-/*
- * Where `req.mcp` lives. Express switches each request's prototype (`Object.setPrototypeOf`), after
- * which V8 gives that request a new hidden class of its own for each property added to it, shared
- * with no other request: an own `req.mcp` cost about 1 µs per request, most of what this middleware
- * cost a route that never reads it (each read of the request's properties misses V8's caches too). So
- * `req.mcp` is an accessor, defined once on Express's request prototype (the one every app and
- * sub-app of that Express inherits), over a WeakMap keyed by the request. It reads and assigns like
- * the property it replaces; a request this middleware never saw reads `undefined`. A request whose
- * prototype chain has another `mcp` (or no Express prototype: plain Node) gets the own property.
- */
-const contexts = new WeakMap<object, unknown>();
-const MCP_ACCESSOR: PropertyDescriptor = {
-  configurable: true,
-  enumerable: false,
-  get(this: object): unknown {
-    return contexts.get(this);
-  },
-  set(this: object, value: unknown): void {
-    contexts.set(this, value);
-  },
-};
-/** Request prototypes through which `req.mcp` reaches `MCP_ACCESSOR` (true) or does not (false). */
-const prototypes = new WeakMap<object, boolean>();
-let lastReaching: object | undefined;
-
-function reachesAccessor(prototype: object | null): boolean {
-  if (prototype === lastReaching) return true;
-  if (prototype === null) return false;
-  let reaches = prototypes.get(prototype);
-  if (reaches === undefined) {
-    reaches = installAccessor(prototype);
-    prototypes.set(prototype, reaches);
-  }
-  if (reaches) lastReaching = prototype;
-  return reaches;
-}
-
-/** Defines the accessor on the last prototype before Node's `IncomingMessage.prototype` (Express's own request). */
-function installAccessor(prototype: object): boolean {
-  let top: object | undefined;
-  let underNode = false;
-  for (let current: object | null = prototype; current !== null; current = Object.getPrototypeOf(current)) {
-    const own = Object.getOwnPropertyDescriptor(current, "mcp");
-    if (own !== undefined) return own.get === MCP_ACCESSOR.get;
-    if (current === IncomingMessage.prototype) underNode = true;
-    else if (!underNode) top = current;
-  }
-  if (!underNode || top === undefined) return false;
-  Object.defineProperty(top, "mcp", MCP_ACCESSOR);
-  return true;
 }
 
 const HEADERS_ONLY = Object.freeze({ headersOnly: true });
@@ -137,7 +82,8 @@ class ExpressRequestContext extends LazyRequestContext {
     const req = this.#req;
     const source = nodeRequestSource(req, this.#signalled ? { headersOnly: true, response: this.#res } : HEADERS_ONLY);
     return forRequestSource(this.#mcp, source, () => {
-      // Each read of the request's properties misses V8's caches (see `contexts`): one read of each.
+      // Express gives each request a prototype (and so a hidden class) of its own: each read of its
+      // properties misses V8's caches, so each is read once.
       const headers = req.headers;
       return overridesFromParsedBody(this.#mcp, req.body, {
         contentType: headers["content-type"],
