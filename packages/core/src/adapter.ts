@@ -76,7 +76,7 @@ export { keptBodyHandler, type CoreRequest } from "./http/kept-body.js";
  * (`toWebRequest`'s `keepBody`).
  */
 export function handledInCoreOnly(mcp: McpServerSide, path: string): boolean {
-  return internalsOf(mcp)?.readsOnlyInCore(path) ?? false;
+  return coreOnlyHandler(mcp, path) !== undefined;
 }
 
 /**
